@@ -1,0 +1,57 @@
+/* config.h — the daemon's configuration (DESIGN section 4).
+ *
+ * One JSON file; every key has a default, so "{}" is a valid config and the
+ * defaults are the embedded configuration.  Unknown keys, wrong types and
+ * out-of-range values are errors reported as "FILE: key.path: reason", all
+ * of them at once, and a file with any error yields no config at all. */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/secretd/secretd.json"
+
+struct config {
+        char *admin_socket;
+        char *workload_socket;
+        char *runtime_dir;
+        char *state_dir;
+        char *secrets_root;
+        char *master_key;
+        char *audit_log; /* "" disables the audit file */
+
+        uint64_t max_value_size;
+        uint64_t max_connections;
+        uint64_t idle_timeout_usec;
+
+        uid_t *admin_uids;
+        size_t n_admin_uids;
+        char **admin_groups; /* names or decimal gids */
+        size_t n_admin_groups;
+
+        uint64_t ttl_usec;
+        uint64_t max_ttl_usec;
+        uint64_t tmpfs_size;
+
+        json_t *workloads; /* the policy's array, checked by the policy module */
+};
+
+struct config_errors {
+        char **msgs;
+        size_t n;
+};
+
+/* The embedded defaults (production paths). */
+int config_new_default(struct config **ret);
+/* The embedded defaults with every path under dir (made absolute): the
+ * development configuration. */
+int config_new_dev(const char *dir, struct config **ret);
+/* Parses JSON text; source names it in error messages. */
+int config_load_string(const char *text, const char *source, struct config **ret, struct config_errors *errs);
+int config_load_file(const char *path, struct config **ret, struct config_errors *errs);
+
+struct config *config_free(struct config *c);
+void config_freep(struct config **c);
+void config_errors_clear(struct config_errors *errs);

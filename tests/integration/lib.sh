@@ -1,0 +1,78 @@
+# lib.sh — helpers for integration tests (sourced, bash).
+# Each test gets a private directory and config; the daemon runs with its
+# stderr in $T/daemon.log.  Failures print what was expected and exit 1.
+set -euo pipefail
+
+T=$(mktemp -d /tmp/secretd-it.XXXXXX)
+DAEMON_PID=
+cleanup() {
+	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+		kill -TERM "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -f "$T/daemon.log" ]; then
+		echo "--- daemon log:" >&2
+		cat "$T/daemon.log" >&2
+	fi
+	exit 1
+}
+
+# write_config [extra JSON members...] — a config with every path under $T.
+write_config() {
+	local extra=${1:-}
+	cat >"$T/secretd.json" <<JSON
+{
+  "admin_socket": "$T/run/admin.sock",
+  "workload_socket": "$T/run/workload.sock",
+  "runtime_dir": "$T/run",
+  "state_dir": "$T/state",
+  "secrets_root": "$T/secrets",
+  "master_key": "$T/keys/master.key",
+  "audit_log": "$T/audit.jsonl"${extra:+,
+  $extra}
+}
+JSON
+}
+
+# start_daemon ARGS... — runs secretd in the background, waits until it
+# says it is serving (or fails if it exits first).
+start_daemon() {
+	: >"$T/daemon.log"
+	"$SECRETD" "$@" 2>"$T/daemon.log" &
+	DAEMON_PID=$!
+	for _ in $(seq 1 100); do
+		grep -q 'serving' "$T/daemon.log" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || fail "daemon exited during start-up"
+		sleep 0.05
+	done
+	fail "daemon did not become ready in 5 s"
+}
+
+stop_daemon() {
+	kill -TERM "$DAEMON_PID"
+	local rc=0
+	wait "$DAEMON_PID" || rc=$?
+	DAEMON_PID=
+	[ "$rc" -eq 0 ] || fail "daemon exited $rc on SIGTERM"
+}
+
+# expect_exit CODE CMD... — runs CMD, checks its exit status, keeps stderr
+# in $T/err.
+expect_exit() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, expected $want; stderr: $(cat "$T/err")"
+}
+
+expect_in() {
+	grep -qF -- "$1" "$2" || fail "expected '$1' in $2: $(cat "$2")"
+}
+
+mode_of() { stat -c %a "$1"; }

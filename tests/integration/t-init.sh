@@ -1,0 +1,84 @@
+# t-init.sh — `secretd init`, the master key's checks, the key check of the
+# store, the development mode, and the process hardening of the real daemon.
+source "$(dirname "$0")/lib.sh"
+
+write_config
+
+# init creates the key (0400, 32 bytes) and the state directory (0700)
+expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
+[ "$(mode_of "$T/keys/master.key")" = 400 ] || fail "key mode $(mode_of "$T/keys/master.key")"
+[ "$(stat -c %s "$T/keys/master.key")" = 32 ] || fail "key size"
+[ "$(mode_of "$T/state")" = 700 ] || fail "state dir mode $(mode_of "$T/state")"
+[ -f "$T/state/.keycheck.sealed" ] || fail "no key check written"
+sum=$(sha256sum <"$T/keys/master.key")
+
+# init twice keeps the first key
+expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
+expect_in "already exists" "$T/err"
+[ "$(sha256sum <"$T/keys/master.key")" = "$sum" ] || fail "init replaced the key"
+
+# the daemon starts, refuses a second instance, stops cleanly on SIGTERM
+start_daemon --config "$T/secretd.json"
+expect_exit 1 "$SECRETD" --config "$T/secretd.json"
+expect_in "in use by another secretd" "$T/err"
+
+# hardening of the running process: no core files, no new privileges
+grep -q '^Max core file size *0 *0' "/proc/$DAEMON_PID/limits" || fail "core files not disabled"
+grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$DAEMON_PID/status" || fail "no_new_privs not set"
+if [ "$(id -u)" = 0 ]; then
+	bnd=$(awk '/^CapBnd/ { print $2 }' "/proc/$DAEMON_PID/status")
+	[ "$bnd" != 000001ffffffffff ] && [ "$bnd" != 0000003fffffffff ] || fail "bounding set not narrowed: $bnd"
+	# CAP_NET_ADMIN (12) and CAP_SYS_MODULE (16) must be gone
+	(( (16#$bnd >> 12 & 1) == 0 && (16#$bnd >> 16 & 1) == 0 )) || fail "dangerous capabilities kept: $bnd"
+fi
+stop_daemon
+expect_in "stopping on signal 15" "$T/daemon.log"
+
+# a key readable by others is refused, naming the file
+chmod 0440 "$T/keys/master.key"
+expect_exit 1 "$SECRETD" --config "$T/secretd.json"
+expect_in "master key '$T/keys/master.key' must be owned" "$T/err"
+chmod 0400 "$T/keys/master.key"
+
+# a key of the wrong size is refused, naming the file
+cp -p "$T/keys/master.key" "$T/good.key"
+head -c 31 "$T/good.key" >"$T/keys/short" && chmod 0400 "$T/keys/short"
+mv "$T/keys/short" "$T/keys/master.key"
+expect_exit 1 "$SECRETD" --config "$T/secretd.json"
+expect_in "master key '$T/keys/master.key' is not exactly 32 bytes" "$T/err"
+
+# another 32-byte key is told apart from the store's own
+rm -f "$T/keys/master.key"
+head -c 32 /dev/urandom >"$T/keys/master.key" && chmod 0400 "$T/keys/master.key"
+expect_exit 1 "$SECRETD" --config "$T/secretd.json"
+expect_in "is not the key the store in '$T/state' was written with" "$T/err"
+
+# a missing key says how to make one
+rm -f "$T/keys/master.key"
+expect_exit 1 "$SECRETD" --config "$T/secretd.json"
+expect_in "create it with 'secretd init'" "$T/err"
+
+# the key as a systemd credential wins over the (missing) file
+mkdir -m 0700 "$T/creds"
+cp -p "$T/good.key" "$T/creds/master.key"
+CREDENTIALS_DIRECTORY=$T/creds start_daemon --config "$T/secretd.json"
+stop_daemon
+[ ! -e "$T/keys/master.key" ] || fail "a key file appeared though the credential was used"
+
+# development mode: a key made on first run, reused on the second
+expect_exit 0 "$SECRETD" --dev "$T/dev" --check-config
+start_daemon --dev "$T/dev"
+expect_in "created master key" "$T/daemon.log"
+stop_daemon
+devsum=$(sha256sum <"$T/dev/master.key")
+start_daemon --dev "$T/dev"
+stop_daemon
+[ "$(sha256sum <"$T/dev/master.key")" = "$devsum" ] || fail "dev key replaced"
+
+# usage errors exit 2, help exits 0
+expect_exit 0 "$SECRETD" --help
+expect_in "secretd init" "$T/out"
+expect_exit 2 "$SECRETD" --no-such-option
+expect_exit 2 "$SECRETD" frobnicate
+expect_exit 2 "$SECRETD" --config "$T/secretd.json" --dev "$T/dev"
+echo "t-init: ok"
