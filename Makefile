@@ -48,10 +48,12 @@ LDFLAGS  += $(HARDEN_LDFLAGS) $(SAN_LDFLAGS)
 LIB_SRCS = \
 	daemon/backend-dir.c \
 	daemon/backend.c \
+	daemon/cgroup.c \
 	daemon/config.c \
 	daemon/keys.c \
 	daemon/log.c \
 	daemon/parse.c \
+	daemon/policy.c \
 	daemon/privilege.c \
 	daemon/secbuf.c \
 	daemon/store.c

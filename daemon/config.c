@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "policy.h"
 #include "secretd/cleanup.h"
 #include "secretd/parse.h"
 #include "store.h"
@@ -346,6 +347,8 @@ int config_new_default(struct config **ret) {
         c->ttl_usec = USEC(3600);
         c->max_ttl_usec = USEC(24 * 3600);
         c->tmpfs_size = 1 << 20;
+        if (policy_parse(NULL, "defaults", c->ttl_usec, c->max_ttl_usec, &c->policy, NULL) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -410,6 +413,18 @@ int config_load_string(const char *text, const char *source, struct config **ret
         json_decref(root);
         if (!errs || errs->n == before)
                 check_config(&p);
+        if (!errs || errs->n == before) {
+                /* The policy is checked against the final defaults. */
+                struct policy *pol = NULL;
+
+                r = policy_parse(c->workloads, source, c->ttl_usec, c->max_ttl_usec, &pol, errs);
+                if (r >= 0) {
+                        policy_free(c->policy);
+                        c->policy = pol;
+                } else if (!errs) {
+                        return r;
+                }
+        }
         if (errs && errs->n > before)
                 return -EINVAL;
         *ret = TAKE_PTR(c);
@@ -466,6 +481,7 @@ struct config *config_free(struct config *c) {
                 free(c->admin_groups[i]);
         free(c->admin_groups);
         json_decref(c->workloads);
+        policy_free(c->policy);
         free(c);
         return NULL;
 }

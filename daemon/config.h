@@ -13,6 +13,8 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/secretd/secretd.json"
 
+struct policy;
+
 struct config {
         char *admin_socket;
         char *workload_socket;
@@ -35,7 +37,8 @@ struct config {
         uint64_t max_ttl_usec;
         uint64_t tmpfs_size;
 
-        json_t *workloads; /* the policy's array, checked by the policy module */
+        json_t *workloads;     /* the policy's array, as written */
+        struct policy *policy; /* parsed from it (policy.c); never NULL */
 };
 
 struct config_errors {
