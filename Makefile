@@ -13,8 +13,9 @@ BINDIR     ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DOCDIR     ?= $(PREFIX)/share/doc/secretd
 
-PKGS      = libsodium jansson libsystemd
+PKGS      = libsodium jansson libsystemd libmicrohttpd
 TEST_PKGS = cmocka
 
 CC       ?= cc
@@ -46,21 +47,31 @@ LDFLAGS  += $(HARDEN_LDFLAGS) $(SAN_LDFLAGS)
 
 # Everything of the daemon but main(): linked into secretd and the tests.
 LIB_SRCS = \
+	daemon/api.c \
+	daemon/attest.c \
+	daemon/audit.c \
 	daemon/backend-dir.c \
 	daemon/backend.c \
 	daemon/cgroup.c \
 	daemon/config.c \
+	daemon/http.c \
 	daemon/keys.c \
+	daemon/listen.c \
 	daemon/log.c \
+	daemon/metrics.c \
 	daemon/parse.c \
 	daemon/policy.c \
 	daemon/privilege.c \
 	daemon/secbuf.c \
+	daemon/service.c \
 	daemon/store.c
 
 DAEMON_SRCS = daemon/main.c
 CLIENT_SRCS = client/secretctl.c
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
+# Small programs the integration tests drive (hostile peers).
+TEST_HELPERS = $(patsubst tests/integration/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/integration/helpers/*.c))
+UNITS = $(BUILD)/systemd/secretd.service systemd/secretd.socket systemd/secretd-admin.socket
 
 LIB_OBJS    = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
@@ -75,7 +86,7 @@ SECRETD   = daemon/secretd
 SECRETCTL = client/secretctl
 endif
 
-.PHONY: all check install uninstall clean run bench deps
+.PHONY: all check install uninstall clean run bench deps fuzz
 
 all: $(SECRETD) $(SECRETCTL)
 
@@ -102,13 +113,40 @@ $(BUILD)/tests/test-%.o: tests/unit/test-%.c
 $(BUILD)/tests/test-%: $(BUILD)/tests/test-%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
 
+$(BUILD)/helpers/%: tests/integration/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+$(BUILD)/systemd/secretd.service: systemd/secretd.service.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< >$@
+
 # Installs the Debian packages the build and tests need, when missing.
 deps:
 	@sh .ci/deps
 
-check: all $(UNIT_TESTS)
+check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	SECRETD=$(abspath $(SECRETD)) SECRETCTL=$(abspath $(SECRETCTL)) SANITIZE=$(SANITIZE) \
+	PEER_HANDOFF=$(abspath $(BUILD)/helpers/peer-handoff) SLOW_CLIENT=$(abspath $(BUILD)/helpers/slow-client) \
+	UNIT_DIR=$(abspath $(BUILD)/systemd) \
 		sh tests/run.sh $(UNIT_TESTS)
+
+# libFuzzer harnesses (clang), each run FUZZ_SECONDS on its seed corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
+
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) $< $(LIB_SRCS) $(PKG_LIBS) -o $@
+
+fuzz: $(FUZZ_TARGETS)
+	@for f in $(FUZZ_TARGETS); do \
+		n=$${f##*/fuzz-}; mkdir -p build/fuzz/corpus-$$n tests/fuzz/corpus/$$n; \
+		echo "fuzz-$$n: $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+			>build/fuzz/$$n.log 2>&1 || { tail -50 build/fuzz/$$n.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' build/fuzz/$$n.log; \
+	done
 
 # The development daemon: built-in config, everything under build/dev.
 run: all
@@ -118,15 +156,19 @@ run: all
 bench:
 	@echo "make bench: no benchmark yet (arrives with the lease path)"
 
-install: all
+install: all $(UNITS)
 	install -Dm0755 daemon/secretd $(DESTDIR)$(SBINDIR)/secretd
 	install -Dm0755 client/secretctl $(DESTDIR)$(BINDIR)/secretctl
 	install -Dm0644 config/secretd.json $(DESTDIR)$(SYSCONFDIR)/secretd/secretd.json.example
 	install -Dm0644 systemd/secretd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/secretd.conf
+	install -Dm0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
+	install -Dm0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/secretd $(DESTDIR)$(BINDIR)/secretctl \
-	      $(DESTDIR)$(SYSCONFDIR)/secretd/secretd.json.example $(DESTDIR)$(TMPFILESDIR)/secretd.conf
+	      $(DESTDIR)$(SYSCONFDIR)/secretd/secretd.json.example $(DESTDIR)$(TMPFILESDIR)/secretd.conf \
+	      $(DESTDIR)$(UNITDIR)/secretd.service $(DESTDIR)$(UNITDIR)/secretd.socket \
+	      $(DESTDIR)$(UNITDIR)/secretd-admin.socket $(DESTDIR)$(DOCDIR)/README.md
 
 clean:
 	rm -rf build daemon/secretd client/secretctl

@@ -13,15 +13,23 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <grp.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "config.h"
+#include "http.h"
 #include "keys.h"
+#include "listen.h"
+#include "policy.h"
 #include "privilege.h"
+#include "server.h"
+#include "service.h"
 #include "secretd/cleanup.h"
 #include "secretd/log.h"
 #include "store.h"
@@ -110,7 +118,11 @@ static int load_config(const struct options *o, struct config **ret) {
         int r;
 
         if (o->dev_dir) {
-                if (mkdir(o->dev_dir, 0700) < 0 && errno != EEXIST)
+                /* Workloads must reach the sockets below it: 0755; the key
+                 * and state inside keep their own 0400 and 0700. */
+                if (mkdir(o->dev_dir, 0755) == 0)
+                        (void) chmod(o->dev_dir, 0755);
+                else if (errno != EEXIST)
                         return log_error_errno(errno, "cannot create development directory '%s': %m", o->dev_dir);
                 r = config_new_dev(o->dev_dir, ret);
                 if (r < 0)
@@ -243,19 +255,203 @@ static int signals_open(void) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
-
+        sigaddset(&mask, SIGPIPE);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return -errno;
-        fd = signalfd(-1, &mask, SFD_CLOEXEC);
+        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         return fd < 0 ? -errno : fd;
 }
 
-static int run_daemon(const struct options *o, struct config **cp) {
-        _cleanup_(keys_freep) struct keys *k = NULL;
-        _cleanup_(store_freep) struct store *st = NULL;
-        _cleanup_close_ int sfd = -1;
-        _cleanup_free_ struct store_meta *list = NULL;
+struct daemon_ctx {
+        const struct options *options;
+        struct server server;
+        struct listeners listeners;
+        struct http *http;
+        gid_t *admin_gids;
+};
+
+/* admin.groups → gids; a name that does not resolve is skipped with a
+ * warning (the group may be created later; a reload picks it up). */
+static int resolve_admin_groups(const struct config *c, gid_t **ret, size_t *ret_n) {
+        gid_t *gids = calloc(c->n_admin_groups ? c->n_admin_groups : 1, sizeof(gid_t));
         size_t n = 0;
+
+        if (!gids)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_admin_groups; i++) {
+                const char *g = c->admin_groups[i];
+                struct group *gr;
+                char *end;
+                unsigned long v = strtoul(g, &end, 10);
+
+                if (*g && !*end) {
+                        gids[n++] = (gid_t) v;
+                        continue;
+                }
+                gr = getgrnam(g);
+                if (!gr) {
+                        log_warn("admin group '%s' does not exist, ignoring", g);
+                        continue;
+                }
+                gids[n++] = gr->gr_gid;
+        }
+        *ret = gids;
+        *ret_n = n;
+        return 0;
+}
+
+static int apply_config(struct daemon_ctx *d, struct config *c) {
+        gid_t *gids;
+        size_t n;
+        int r;
+
+        r = resolve_admin_groups(c, &gids, &n);
+        if (r < 0)
+                return r;
+        free(d->admin_gids);
+        d->admin_gids = gids;
+        d->server.attest.admin_uids = c->admin_uids;
+        d->server.attest.n_admin_uids = c->n_admin_uids;
+        d->server.attest.admin_gids = gids;
+        d->server.attest.n_admin_gids = n;
+        d->server.config = c;
+        return 0;
+}
+
+/* Server-side reload (SIGHUP and POST /v1/reload).  The sockets, paths and
+ * limits the daemon runs with stay; policy and admins take effect at once. */
+static int server_reload(struct server *s, char **ret_reasons) {
+        struct daemon_ctx *d = s->reload_userdata;
+        struct config_errors errs = {};
+        struct config *fresh = NULL, *old = s->config;
+        char *reasons = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r;
+
+        if (d->options->dev_dir || (!d->options->config_path && access(CONFIG_DEFAULT_PATH, F_OK) < 0)) {
+                log_info("reload: built-in configuration, nothing to re-read");
+                return 0;
+        }
+        r = config_load_file(d->options->config_path ? d->options->config_path : CONFIG_DEFAULT_PATH, &fresh,
+                             &errs);
+        if (r < 0) {
+                f = open_memstream(&reasons, &len);
+                for (size_t i = 0; i < errs.n; i++) {
+                        log_error("%s", errs.msgs[i]);
+                        if (f)
+                                fprintf(f, "%s%s", i ? "; " : "", errs.msgs[i]);
+                }
+                if (f)
+                        fclose(f);
+                config_errors_clear(&errs);
+                log_warn("configuration reload failed, keeping the old one");
+                *ret_reasons = reasons;
+                return r;
+        }
+        r = apply_config(d, fresh);
+        if (r < 0) {
+                config_free(fresh);
+                return r;
+        }
+        config_free(old);
+        log_info("configuration reloaded: %zu workloads", fresh->policy ? fresh->policy->n_workloads : 0);
+        return 0;
+}
+
+static int loop_add(int epfd, int fd) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+        return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int watchdog_timer(uint64_t interval_usec) {
+        struct itimerspec its = {};
+        int fd;
+
+        fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        its.it_value.tv_sec = (time_t) (interval_usec / 1000000);
+        its.it_value.tv_nsec = (long) (interval_usec % 1000000) * 1000;
+        its.it_interval = its.it_value;
+        if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+                safe_close(fd);
+                return -errno;
+        }
+        return fd;
+}
+
+/* Returns 1 to keep going, 0 to stop. */
+static int handle_signal(struct daemon_ctx *d, int sfd) {
+        struct signalfd_siginfo si;
+        _cleanup_free_ char *reasons = NULL;
+
+        while (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                if (si.ssi_signo == SIGHUP) {
+                        (void) server_reload(&d->server, &reasons);
+                        free(TAKE_PTR(reasons));
+                        continue;
+                }
+                if (si.ssi_signo == SIGPIPE)
+                        continue;
+                log_info("stopping on signal %u", si.ssi_signo);
+                return 0;
+        }
+        return 1;
+}
+
+static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
+        _cleanup_close_ int epfd = -1;
+        int http_fds[2];
+        size_t n_http;
+        int r;
+
+        epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (epfd < 0)
+                return log_error_errno(errno, "epoll_create1: %m");
+        n_http = http_epoll_fds(d->http, http_fds);
+        r = loop_add(epfd, sfd);
+        for (size_t i = 0; r >= 0 && i < n_http; i++)
+                r = loop_add(epfd, http_fds[i]);
+        if (r >= 0 && wdfd >= 0)
+                r = loop_add(epfd, wdfd);
+        if (r < 0)
+                return log_error_errno(r, "epoll_ctl: %m");
+
+        for (;;) {
+                struct epoll_event evs[8];
+                int n = epoll_wait(epfd, evs, ELEMENTSOF(evs), http_timeout_ms(d->http));
+
+                if (n < 0 && errno != EINTR)
+                        return log_error_errno(errno, "epoll_wait: %m");
+                for (int i = 0; i < n; i++) {
+                        if (evs[i].data.fd == sfd && handle_signal(d, sfd) == 0)
+                                return 0;
+                        if (evs[i].data.fd == wdfd) {
+                                uint64_t ticks;
+
+                                if (read(wdfd, &ticks, sizeof(ticks)) == (ssize_t) sizeof(ticks))
+                                        service_watchdog_ping();
+                        }
+                }
+                /* MHD does its own bookkeeping (idle timeouts) on every pass. */
+                http_run(d->http);
+        }
+}
+
+static gid_t admin_socket_gid(const struct daemon_ctx *d) {
+        return d->server.attest.n_admin_gids > 0 ? d->server.attest.admin_gids[0] : (gid_t) -1;
+}
+
+static int run_daemon(const struct options *o, struct config **cp) {
+        struct daemon_ctx d = { .options = o, .listeners = { -1, -1, false } };
+        _cleanup_close_ int sfd = -1, wdfd = -1;
+        _cleanup_free_ struct store_meta *list = NULL;
+        struct timespec ts;
+        uint64_t wd;
+        size_t n = 0;
+        char status[128];
         int r;
 
         if (o->dev_dir) {
@@ -263,46 +459,78 @@ static int run_daemon(const struct options *o, struct config **cp) {
                 if (r < 0)
                         return r;
         }
-        r = open_store(*cp, &k, &st);
+        r = apply_config(&d, *cp);
         if (r < 0)
-                return r;
-        r = store_list(st, &list, &n);
+                return log_error_errno(r, "out of memory");
+        *cp = NULL; /* the server owns it now; reloads replace it */
+        d.server.reload = server_reload;
+        d.server.reload_userdata = &d;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        d.server.started_usec = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+
+        r = open_store(d.server.config, &d.server.keys, &d.server.store);
         if (r < 0)
-                return log_error_errno(r, "cannot list store '%s': %m", (*cp)->state_dir);
+                goto finish;
+        r = store_list(d.server.store, &list, &n);
+        if (r < 0) {
+                log_error_errno(r, "cannot list store '%s': %m", d.server.config->state_dir);
+                goto finish;
+        }
         for (size_t i = 0; i < n; i++)
                 if (list[i].error < 0)
                         log_warn_errno(list[i].error, "secret '%s' cannot be read: %m; serving the others",
                                        list[i].name);
-        sfd = signals_open();
-        if (sfd < 0)
-                return log_error_errno(sfd, "cannot set up signal handling: %m");
-        log_info("serving %zu secrets from '%s'", n, (*cp)->state_dir);
-        (void) sd_notifyf(false, "READY=1\nSTATUS=serving %zu secrets", n);
-
-        for (;;) {
-                struct signalfd_siginfo si;
-                ssize_t got = read(sfd, &si, sizeof(si));
-
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got != (ssize_t) sizeof(si))
-                        return log_error_errno(got < 0 ? errno : EIO, "signalfd read failed: %m");
-                if (si.ssi_signo == SIGHUP) {
-                        struct config *fresh = NULL;
-
-                        if (load_config(o, &fresh) < 0) {
-                                log_warn("configuration reload failed, keeping the old one");
-                                continue;
-                        }
-                        config_free(*cp);
-                        *cp = fresh;
-                        log_info("configuration reloaded");
-                        continue;
-                }
-                log_info("stopping on signal %u", si.ssi_signo);
-                (void) sd_notify(false, "STOPPING=1");
-                return 0;
+        r = attest_context_init(&d.server.attest);
+        if (r < 0) {
+                log_error_errno(r, "cannot find the cgroup2 hierarchy: %m");
+                goto finish;
         }
+        r = audit_open(d.server.config->audit_log, &d.server.audit);
+        if (r < 0) {
+                log_error_errno(r, "cannot open audit log '%s': %m", d.server.config->audit_log);
+                goto finish;
+        }
+        r = listen_open(d.server.config->admin_socket, d.server.config->workload_socket, admin_socket_gid(&d),
+                        &d.listeners);
+        if (r == -EADDRINUSE) {
+                log_error("another secretd is listening on '%s' or '%s'", d.server.config->admin_socket,
+                          d.server.config->workload_socket);
+                goto finish;
+        }
+        if (r < 0) {
+                log_error_errno(r, "cannot listen on '%s' and '%s': %m", d.server.config->admin_socket,
+                                d.server.config->workload_socket);
+                goto finish;
+        }
+        r = http_start(&d.server, d.listeners.admin_fd, d.listeners.workload_fd, &d.http);
+        if (r < 0) {
+                log_error_errno(r, "cannot start the HTTP server: %m");
+                goto finish;
+        }
+        sfd = signals_open();
+        wd = service_watchdog_interval_usec();
+        wdfd = wd ? watchdog_timer(wd) : -1;
+        if (sfd < 0 || wdfd < -1) {
+                r = log_error_errno(sfd < 0 ? sfd : wdfd, "cannot set up signals or watchdog: %m");
+                goto finish;
+        }
+        log_info("serving %zu secrets from '%s' on '%s' and '%s'", n, d.server.config->state_dir,
+                 d.server.config->admin_socket, d.server.config->workload_socket);
+        snprintf(status, sizeof(status), "serving %zu secrets", n);
+        service_ready(status);
+        r = event_loop(&d, sfd, wdfd);
+        service_stopping();
+finish:
+        d.http = http_stop(d.http);
+        if (d.listeners.admin_fd >= 0 || d.listeners.workload_fd >= 0)
+                listen_unlink(&d.listeners, d.server.config->admin_socket, d.server.config->workload_socket);
+        audit_free(d.server.audit);
+        attest_context_done(&d.server.attest);
+        store_free(d.server.store);
+        keys_free(d.server.keys);
+        config_free(d.server.config);
+        free(d.admin_gids);
+        return r;
 }
 
 int main(int argc, char **argv) {

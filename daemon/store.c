@@ -323,6 +323,21 @@ int store_list(struct store *st, struct store_meta **ret_list, size_t *ret_n) {
         return 0;
 }
 
+int store_count(struct store *st, size_t *ret_n) {
+        char **keys = NULL;
+        size_t n_keys = 0, n = 0;
+        int r;
+
+        r = st->backend->ops->list(st->backend, &keys, &n_keys);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_keys; i++)
+                n += store_name_valid(keys[i]);
+        backend_keys_free(keys, n_keys);
+        *ret_n = n;
+        return 0;
+}
+
 /* The key check is a known text sealed under the master key; opening it
  * tells a wrong key apart from damaged secrets before anything is served. */
 static int store_check_key(struct store *st) {

@@ -67,3 +67,5 @@ int store_delete(struct store *st, const char *name);
 /* Every secret's metadata, sorted by name; a damaged one is listed with its
  * error set rather than failing the whole list. */
 int store_list(struct store *st, struct store_meta **ret_list, size_t *ret_n);
+/* How many secrets there are, without opening any. */
+int store_count(struct store *st, size_t *ret_n);

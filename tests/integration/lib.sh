@@ -4,6 +4,7 @@
 set -euo pipefail
 
 T=$(mktemp -d /tmp/secretd-it.XXXXXX)
+chmod 0755 "$T" # callers of other uids must reach the sockets inside
 DAEMON_PID=
 cleanup() {
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -76,3 +77,51 @@ expect_in() {
 }
 
 mode_of() { stat -c %a "$1"; }
+
+# --- API helpers -----------------------------------------------------------
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "skipped: needs root (cgroups, namespaces, other uids)"
+		exit 77
+	fi
+}
+
+# The cgroup2 mount, wherever this host has it (never assume /sys/fs/cgroup).
+cgroup2_root() {
+	awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
+		/proc/self/mountinfo | head -n1
+}
+
+# api SOCKET METHOD PATH [curl args...] — prints the status; body in $T/body.
+api() {
+	local sock=$1 method=$2 path=$3
+	shift 3
+	curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$sock" -X "$method" "$@" "http://secretd$path"
+}
+
+# expect_status WANT SOCKET METHOD PATH [curl args...]
+expect_status() {
+	local want=$1 got
+	shift
+	got=$(api "$@") || true
+	[ "$got" = "$want" ] || fail "$2 $3 on $(basename "$1"): status $got, expected $want; body: $(cat "$T/body" 2>/dev/null)"
+}
+
+# in_cgroup CGROUP UID PIDNS(yes|no) CMD... — runs CMD in the cgroup2
+# directory CGROUP (created if missing), as UID, in private mount (and
+# optionally pid) namespaces: a hand-made container.
+in_cgroup() {
+	local cg=$1 uid=$2 pidns=$3
+	shift 3
+	mkdir -p "$CG$cg"
+	local ns=(unshare -m)
+	[ "$pidns" = yes ] && ns=(unshare -m -p --fork --mount-proc)
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG$cg" \
+		"${ns[@]}" setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
+}
+
+hex64() { printf '%s' "$1" | sha256sum | cut -c1-64; }
+
+# A JSON field from $T/body (jq-free: the daemon's output is compact JSON).
+json_field() { grep -o "\"$1\":[^,}]*" "$T/body" | head -n1 | cut -d: -f2- | tr -d '"'; }

@@ -1,0 +1,534 @@
+/* api.c — routes, access control, JSON replies and errors (DESIGN §7).
+ *
+ * The route table is the API: method, path template, who may call it, the
+ * audit action, the handler, and the query parameters it accepts.  Every
+ * request is judged by the caller's attested identity, never by the socket
+ * it came through.  No reply and no audit record ever carries a value. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "policy.h"
+#include "secretd/parse.h"
+#include "secretd/cleanup.h"
+
+#define GENERATE_MAX 4096
+
+enum access { ACCESS_ANYONE, ACCESS_ADMIN, _ACCESS_MAX };
+
+struct route;
+typedef void (*route_fn)(struct server *s, const struct request *req, const char *name, struct reply *rep);
+
+struct route {
+        const char *method;
+        const char *pattern; /* "{name}" captures one path segment */
+        enum access access;
+        const char *action;  /* audited as this; NULL: not a decision */
+        route_fn handler;
+        const char *query[3]; /* accepted query parameters */
+};
+
+static const struct {
+        unsigned status;
+        const char *code;
+} api_errors[_API_ERR_MAX] = {
+        [API_ERR_BAD_REQUEST] = { 400, "bad_request" },
+        [API_ERR_INVALID_NAME] = { 400, "invalid_name" },
+        [API_ERR_INVALID_VERSION] = { 400, "invalid_version" },
+        [API_ERR_INVALID_JSON] = { 400, "invalid_json" },
+        [API_ERR_CONFIG_INVALID] = { 400, "config_invalid" },
+        [API_ERR_FORBIDDEN] = { 403, "forbidden" },
+        [API_ERR_NOT_FOUND] = { 404, "not_found" },
+        [API_ERR_METHOD_NOT_ALLOWED] = { 405, "method_not_allowed" },
+        [API_ERR_CONFLICT] = { 409, "conflict" },
+        [API_ERR_TOO_LARGE] = { 413, "too_large" },
+        [API_ERR_UNSUPPORTED_MEDIA_TYPE] = { 415, "unsupported_media_type" },
+        [API_ERR_TOO_MANY_REQUESTS] = { 429, "too_many_requests" },
+        [API_ERR_INTERNAL] = { 500, "internal" },
+        [API_ERR_SECRET_DAMAGED] = { 500, "secret_damaged" },
+        [API_ERR_UNAVAILABLE] = { 503, "unavailable" },
+};
+
+unsigned api_error_status(enum api_error code) {
+        return api_errors[code].status;
+}
+
+const char *api_error_code(enum api_error code) {
+        return api_errors[code].code;
+}
+
+void api_error(struct reply *rep, enum api_error code, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        json_decref(rep->json);
+        rep->json = json_pack("{s:{s:s,s:s}}", "error", "code", api_errors[code].code, "message",
+                              msg ? msg : "out of memory");
+        rep->status = api_errors[code].status;
+}
+
+void reply_done(struct reply *rep) {
+        json_decref(rep->json);
+        secbuf_free(rep->value);
+        free(rep->text);
+        *rep = (struct reply) {};
+}
+
+static void reply_json(struct reply *rep, unsigned status, json_t *j) {
+        if (!j) {
+                api_error(rep, API_ERR_INTERNAL, "out of memory");
+                return;
+        }
+        json_decref(rep->json);
+        rep->json = j;
+        rep->status = status;
+}
+
+static const char *query_get(const struct request *req, const char *key) {
+        for (size_t i = 0; i < req->n_query; i++)
+                if (strcmp(req->query_keys[i], key) == 0)
+                        return req->query_values[i] ? req->query_values[i] : "";
+        return NULL;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (!s || !*s || strlen(s) > 20)
+                return -EINVAL;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9' || v > (max - (uint64_t) (*s - '0')) / 10)
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+static json_t *time_json(int64_t usec) {
+        char buf[64];
+        time_t t = (time_t) (usec / 1000000);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm))
+                return json_null();
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return json_string(buf);
+}
+
+/* Maps a store error to its reply.  Names are quoted; values never seen. */
+static void store_error(struct server *s, struct reply *rep, int r, const char *name) {
+        switch (r) {
+        case -ENOENT:
+                api_error(rep, API_ERR_NOT_FOUND, "secret '%s' does not exist", name);
+                break;
+        case -EEXIST:
+                api_error(rep, API_ERR_CONFLICT, "secret '%s' already exists (rotate it instead)", name);
+                break;
+        case -EFBIG:
+                api_error(rep, API_ERR_TOO_LARGE, "value is larger than the limit of %" PRIu64 " bytes",
+                          s->config->max_value_size);
+                break;
+        case -EINVAL:
+                api_error(rep, API_ERR_INVALID_NAME, "invalid secret name (allowed: [A-Za-z0-9][A-Za-z0-9._-]{0,127})");
+                break;
+        case -EBADMSG:
+                api_error(rep, API_ERR_SECRET_DAMAGED, "secret '%s' cannot be opened: its file is damaged", name);
+                break;
+        case -ENOSPC:
+        case -EDQUOT:
+                api_error(rep, API_ERR_UNAVAILABLE, "the state directory is full; nothing was changed");
+                break;
+        default:
+                api_error(rep, API_ERR_INTERNAL, "store error: %s", strerror(-r));
+                break;
+        }
+}
+
+static json_t *versions_json(const struct store_version *v, unsigned n) {
+        json_t *a = json_array();
+
+        for (unsigned i = 0; a && i < n; i++)
+                json_array_append_new(a, json_pack("{s:I,s:o,s:I}", "version", (json_int_t) v[i].version, "created",
+                                                   time_json(v[i].created_usec), "size", (json_int_t) v[i].size));
+        return a;
+}
+
+static bool body_is_value(const struct request *req, struct reply *rep) {
+        /* Values are raw bytes.  A form or multipart upload would hand us an
+         * encoding of the value rather than the value. */
+        if (req->content_type && (strncasecmp(req->content_type, "multipart/", 10) == 0 ||
+                                  strncasecmp(req->content_type, "application/json", 16) == 0)) {
+                api_error(rep, API_ERR_UNSUPPORTED_MEDIA_TYPE,
+                          "values are raw bytes: send them as application/octet-stream");
+                return false;
+        }
+        if (!req->body) {
+                api_error(rep, API_ERR_BAD_REQUEST, "the request has no body; send the value as the body");
+                return false;
+        }
+        return true;
+}
+
+static void route_health(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        (void) s, (void) req, (void) name;
+        reply_json(rep, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static json_t *grants_json(const struct workload *w) {
+        json_t *a = json_array();
+        char mode[8];
+
+        for (size_t i = 0; a && w && i < w->n_grants; i++) {
+                const struct grant *g = &w->grants[i];
+                json_t *o;
+
+                snprintf(mode, sizeof(mode), "%04o", (unsigned) g->mode);
+                o = json_pack("{s:s,s:s,s:s}", "name", g->name, "file", g->file, "mode", mode);
+                if (o && g->has_uid)
+                        json_object_set_new(o, "uid", json_integer(g->uid));
+                if (o && g->has_gid)
+                        json_object_set_new(o, "gid", json_integer(g->gid));
+                json_array_append_new(a, o);
+        }
+        return a;
+}
+
+static void route_whoami(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        const struct peer *p = req->peer;
+        const struct workload *w = policy_match(s->config->policy, p);
+        json_t *groups = json_array(), *o;
+
+        (void) name;
+        for (size_t i = 0; groups && i < p->n_groups; i++)
+                json_array_append_new(groups, json_integer(p->groups[i]));
+        o = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:o,s:s,s:s*,s:b,s:b}", "identity", p->identity, "runtime",
+                      runtime_to_string(p->cls.runtime), "admin", p->admin, "pid", (int) p->pid, "uid", (int) p->uid,
+                      "gid", (int) p->gid, "groups", groups, "cgroup", p->cgroup, "exe", p->exe,
+                      "same_pid_namespace", p->same_pid_ns, "same_mount_namespace", p->same_mnt_ns);
+        if (!o)
+                return api_error(rep, API_ERR_INTERNAL, "out of memory");
+        if (p->cls.id[0])
+                json_object_set_new(o, p->cls.runtime == RUNTIME_SYSTEMD ? "unit" : "id", json_string(p->cls.id));
+        if (p->cls.pod_uid[0])
+                json_object_set_new(o, "pod_uid", json_string(p->cls.pod_uid));
+        if (w) {
+                char ttl[32], max_ttl[32];
+
+                format_duration(w->ttl_usec, ttl, sizeof(ttl));
+                format_duration(w->max_ttl_usec, max_ttl, sizeof(max_ttl));
+                json_object_set_new(o, "workload", json_pack("{s:s,s:o,s:s,s:s,s:s*}", "name", w->name, "grants",
+                                                             grants_json(w), "ttl", ttl, "max_ttl", max_ttl,
+                                                             "inject", w->inject));
+        } else {
+                json_object_set_new(o, "workload", json_null());
+        }
+        reply_json(rep, 200, o);
+}
+
+static void route_list(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        _cleanup_free_ struct store_meta *list = NULL;
+        json_t *a;
+        size_t n;
+        int r;
+
+        (void) req, (void) name;
+        r = store_list(s->store, &list, &n);
+        if (r < 0)
+                return store_error(s, rep, r, "");
+        a = json_array();
+        for (size_t i = 0; a && i < n; i++) {
+                json_t *o = json_pack("{s:s}", "name", list[i].name);
+
+                if (o && list[i].error < 0) {
+                        json_object_set_new(o, "error", json_string(list[i].error == -EBADMSG ? "damaged"
+                                                                                            : strerror(-list[i].error)));
+                } else if (o) {
+                        json_object_set_new(o, "version", json_integer((json_int_t) list[i].versions[0].version));
+                        json_object_set_new(o, "size", json_integer(list[i].versions[0].size));
+                        json_object_set_new(o, "updated", time_json(list[i].versions[0].created_usec));
+                }
+                json_array_append_new(a, o);
+        }
+        reply_json(rep, 200, a ? json_pack("{s:o}", "secrets", a) : NULL);
+}
+
+static void route_create(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        struct store_version v;
+        int r;
+
+        if (!body_is_value(req, rep))
+                return;
+        r = store_create(s->store, name, req->body->data, req->body->len, &v);
+        if (r < 0)
+                return store_error(s, rep, r, name);
+        reply_json(rep, 201, json_pack("{s:s,s:I,s:I,s:o}", "name", name, "version", (json_int_t) v.version, "size",
+                                       (json_int_t) v.size, "created", time_json(v.created_usec)));
+}
+
+static void route_read(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        const char *vs = query_get(req, "version");
+        struct store_version v;
+        uint64_t version = 0;
+        int r;
+
+        if (vs && (parse_u64(vs, INT64_MAX, &version) < 0 || version == 0))
+                return api_error(rep, API_ERR_INVALID_VERSION, "version must be a positive integer");
+        r = store_read(s->store, name, version, &rep->value, &v);
+        if (r == -ENOENT && version)
+                return api_error(rep, API_ERR_NOT_FOUND, "secret '%s' has no version %" PRIu64 " (the current "
+                                                         "and the previous one are kept)", name, version);
+        if (r < 0)
+                return store_error(s, rep, r, name);
+        rep->version = v.version;
+        rep->status = 200;
+}
+
+static void route_meta(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        struct store_meta m;
+        int r;
+
+        (void) req;
+        r = store_meta(s->store, name, &m);
+        if (r < 0)
+                return store_error(s, rep, r, name);
+        reply_json(rep, 200, json_pack("{s:s,s:I,s:o,s:i}", "name", m.name, "version",
+                                       (json_int_t) m.versions[0].version, "versions",
+                                       versions_json(m.versions, m.n_versions), "leases", 0));
+}
+
+/* ?generate=N&encoding=base64|hex|raw: N random bytes, encoded. */
+static int generate_value(const struct request *req, struct reply *rep, struct secbuf **ret) {
+        const char *enc = query_get(req, "encoding");
+        _cleanup_(secbuf_freep) struct secbuf *raw = NULL, *out = NULL;
+        uint64_t n;
+
+        if (parse_u64(query_get(req, "generate"), GENERATE_MAX, &n) < 0 || n == 0)
+                return api_error(rep, API_ERR_BAD_REQUEST, "generate must be a byte count from 1 to %d",
+                                 GENERATE_MAX), -EINVAL;
+        if (req->body && req->body->len > 0)
+                return api_error(rep, API_ERR_BAD_REQUEST, "give either a body or ?generate, not both"), -EINVAL;
+        raw = secbuf_new(n);
+        if (!raw)
+                return api_error(rep, API_ERR_INTERNAL, "out of memory"), -ENOMEM;
+        randombytes_buf(raw->data, n);
+        if (!enc || strcmp(enc, "base64") == 0) {
+                out = secbuf_new(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL));
+                if (out) {
+                        sodium_bin2base64((char *) out->data, out->len, raw->data, n, sodium_base64_VARIANT_ORIGINAL);
+                        secbuf_truncate(out, out->len - 1); /* no NUL in the value */
+                }
+        } else if (strcmp(enc, "hex") == 0) {
+                out = secbuf_new(n * 2 + 1);
+                if (out) {
+                        sodium_bin2hex((char *) out->data, out->len, raw->data, n);
+                        secbuf_truncate(out, n * 2);
+                }
+        } else if (strcmp(enc, "raw") == 0) {
+                out = TAKE_PTR(raw);
+        } else {
+                return api_error(rep, API_ERR_BAD_REQUEST, "encoding must be base64, hex or raw"), -EINVAL;
+        }
+        if (!out)
+                return api_error(rep, API_ERR_INTERNAL, "out of memory"), -ENOMEM;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+static void route_rotate(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        _cleanup_(secbuf_freep) struct secbuf *generated = NULL;
+        const struct secbuf *value;
+        struct store_version v;
+        int r;
+
+        if (query_get(req, "generate")) {
+                if (generate_value(req, rep, &generated) < 0)
+                        return;
+                value = generated;
+        } else {
+                if (query_get(req, "encoding"))
+                        return api_error(rep, API_ERR_BAD_REQUEST, "encoding is only meaningful with generate");
+                if (!body_is_value(req, rep))
+                        return;
+                value = req->body;
+        }
+        r = store_write(s->store, name, value->data, value->len, &v);
+        if (r < 0)
+                return store_error(s, rep, r, name);
+        reply_json(rep, 200, json_pack("{s:s,s:I,s:I,s:o,s:i}", "name", name, "version", (json_int_t) v.version,
+                                       "size", (json_int_t) v.size, "created", time_json(v.created_usec),
+                                       "leases_updated", 0));
+}
+
+static void route_delete(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        int r;
+
+        (void) req;
+        r = store_delete(s->store, name);
+        if (r < 0)
+                return store_error(s, rep, r, name);
+        reply_json(rep, 200, json_pack("{s:s,s:i}", "deleted", name, "leases_revoked", 0));
+}
+
+static void route_reload(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        _cleanup_free_ char *reasons = NULL;
+        int r;
+
+        (void) req, (void) name;
+        r = s->reload(s, &reasons);
+        if (r < 0)
+                return api_error(rep, API_ERR_CONFIG_INVALID, "configuration not reloaded, the old one stays: %s",
+                                 reasons ? reasons : strerror(-r));
+        reply_json(rep, 200, json_pack("{s:b,s:I}", "reloaded", 1, "workloads",
+                                       (json_int_t) (s->config->policy ? s->config->policy->n_workloads : 0)));
+}
+
+static double uptime_s(const struct server *s) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ((int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - s->started_usec) / 1e6;
+}
+
+static void route_status(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        size_t n = 0;
+
+        (void) req, (void) name;
+        (void) store_count(s->store, &n);
+        reply_json(rep, 200, json_pack("{s:s,s:i,s:f,s:I,s:i,s:I,s:s}", "version", SECRETD_VERSION, "pid",
+                                       (int) getpid(), "uptime_s", uptime_s(s), "secrets", (json_int_t) n,
+                                       "connections", (int) s->connections, "workloads",
+                                       (json_int_t) (s->config->policy ? s->config->policy->n_workloads : 0),
+                                       "state_dir", s->config->state_dir));
+}
+
+static void route_metrics(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        size_t n = 0;
+
+        (void) req, (void) name;
+        (void) store_count(s->store, &n);
+        if (metrics_render(&s->metrics, n, s->connections, uptime_s(s), &rep->text) < 0)
+                return api_error(rep, API_ERR_INTERNAL, "out of memory");
+        rep->status = 200;
+}
+
+static const struct route routes[] = {
+        { "GET", "/v1/health", ACCESS_ANYONE, NULL, route_health, {} },
+        { "GET", "/v1/whoami", ACCESS_ANYONE, NULL, route_whoami, {} },
+        { "GET", "/v1/secrets", ACCESS_ADMIN, "list", route_list, {} },
+        { "PUT", "/v1/secrets/{name}", ACCESS_ADMIN, "create", route_create, {} },
+        { "GET", "/v1/secrets/{name}", ACCESS_ADMIN, "read", route_read, { "version" } },
+        { "DELETE", "/v1/secrets/{name}", ACCESS_ADMIN, "delete", route_delete, {} },
+        { "GET", "/v1/secrets/{name}/meta", ACCESS_ADMIN, "meta", route_meta, {} },
+        { "POST", "/v1/secrets/{name}/rotate", ACCESS_ADMIN, "rotate", route_rotate, { "generate", "encoding" } },
+        { "POST", "/v1/reload", ACCESS_ADMIN, "reload", route_reload, {} },
+        { "GET", "/v1/status", ACCESS_ADMIN, NULL, route_status, {} },
+        { "GET", "/metrics", ACCESS_ADMIN, NULL, route_metrics, {} },
+};
+
+/* Matches path against a template segment by segment; the "{name}"
+ * segment is copied to name (at most STORE_NAME_MAX + 1 bytes kept, so an
+ * overlong one still fails validation). */
+static bool route_matches(const char *pattern, const char *path, char name[static STORE_NAME_MAX + 2]) {
+        name[0] = '\0';
+        while (*pattern && *path) {
+                if (strncmp(pattern, "{name}", 6) == 0) {
+                        size_t n = strcspn(path, "/");
+
+                        if (n == 0)
+                                return false;
+                        snprintf(name, STORE_NAME_MAX + 2, "%.*s", (int) n, path);
+                        pattern += 6;
+                        path += n;
+                        continue;
+                }
+                if (*pattern != *path)
+                        return false;
+                pattern++;
+                path++;
+        }
+        return *pattern == '\0' && *path == '\0';
+}
+
+static bool query_allowed(const struct route *rt, const struct request *req, struct reply *rep) {
+        for (size_t i = 0; i < req->n_query; i++) {
+                bool ok = false;
+
+                for (size_t j = 0; j < ELEMENTSOF(rt->query) && rt->query[j]; j++)
+                        ok = ok || strcmp(rt->query[j], req->query_keys[i]) == 0;
+                if (!ok) {
+                        api_error(rep, API_ERR_BAD_REQUEST, "unknown query parameter");
+                        return false;
+                }
+        }
+        return true;
+}
+
+static void audit_route(struct server *s, const struct request *req, const struct route *rt, const char *name,
+                        const struct reply *rep, bool allowed) {
+        const struct workload *w = policy_match(s->config->policy, req->peer);
+        json_t *err = rep->json ? json_object_get(rep->json, "error") : NULL;
+
+        audit_record(s->audit, &(struct audit_event) {
+                .action = rt->action ? rt->action : "access",
+                .allowed = allowed,
+                .peer = req->peer,
+                .secret = name && name[0] ? name : NULL,
+                .workload = w ? w->name : NULL,
+                .status = (int) rep->status,
+                .reason = err ? json_string_value(json_object_get(err, "code")) : NULL,
+        });
+}
+
+void api_handle(struct server *s, const struct request *req, struct reply *rep) {
+        char name[STORE_NAME_MAX + 2];
+        char allow[64] = "";
+        const struct route *rt = NULL;
+
+        *rep = (struct reply) { .route = "other" };
+        for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
+                if (!route_matches(routes[i].pattern, req->path, name))
+                        continue;
+                if (strcmp(routes[i].method, req->method) == 0) {
+                        rt = &routes[i];
+                        break;
+                }
+                snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s", allow[0] ? ", " : "",
+                         routes[i].method);
+        }
+        if (!rt && allow[0]) {
+                static char allow_kept[64];
+
+                /* the reply outlives this frame; one thread, so static is safe */
+                snprintf(allow_kept, sizeof(allow_kept), "%s", allow);
+                rep->allow = allow_kept;
+                return api_error(rep, API_ERR_METHOD_NOT_ALLOWED, "method not allowed here (allowed: %s)", allow);
+        }
+        if (!rt)
+                return api_error(rep, API_ERR_NOT_FOUND, "no such endpoint");
+        rep->route = rt->pattern;
+        if (rt->access == ACCESS_ADMIN && !req->peer->admin) {
+                api_error(rep, API_ERR_FORBIDDEN, "admin only; you are '%s'", req->peer->identity);
+                audit_route(s, req, rt, name, rep, false);
+                return;
+        }
+        if (!query_allowed(rt, req, rep))
+                return;
+        if (strstr(rt->pattern, "{name}") && !store_name_valid(name))
+                return api_error(rep, API_ERR_INVALID_NAME,
+                                 "invalid secret name (allowed: [A-Za-z0-9][A-Za-z0-9._-]{0,127})");
+        rt->handler(s, req, name, rep);
+        if (rt->action)
+                audit_route(s, req, rt, name, rep, true);
+}

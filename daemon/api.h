@@ -1,0 +1,47 @@
+/* api.h — the routes: a parsed request in, a reply out.
+ *
+ * Independent of the HTTP library: http.c fills a struct request from the
+ * wire and turns a struct reply into a response, so the routes can be
+ * driven directly by tests and fuzzers. */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attest.h"
+#include "secretd/protocol.h"
+#include "secretd/secbuf.h"
+#include "server.h"
+
+#define API_QUERY_MAX 8
+
+struct request {
+        const char *method;
+        const char *path;            /* not percent-decoded: names need no escapes */
+        const char *content_type;    /* NULL when absent */
+        const char *query_keys[API_QUERY_MAX];
+        const char *query_values[API_QUERY_MAX]; /* NULL for a key without '=' */
+        size_t n_query;
+        const struct secbuf *body;   /* NULL when the request had none */
+        const struct peer *peer;
+};
+
+struct reply {
+        unsigned status;
+        json_t *json;           /* JSON body, or */
+        struct secbuf *value;   /* a secret's raw bytes, or */
+        char *text;             /* text/plain (metrics) */
+        uint64_t version;       /* X-Secret-Version when value is set */
+        const char *allow;      /* Allow header for 405 */
+        const char *route;      /* route template, for metrics */
+};
+
+/* Routes req; always fills *rep (an error reply when anything failed). */
+void api_handle(struct server *s, const struct request *req, struct reply *rep);
+/* An error reply; message is printf-style and never carries a value. */
+void api_error(struct reply *rep, enum api_error code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void reply_done(struct reply *rep);
+
+unsigned api_error_status(enum api_error code);
+const char *api_error_code(enum api_error code);

@@ -1,0 +1,293 @@
+/* attest.c — peer credentials, pidfd, /proc and cgroup facts → identity.
+ *
+ * Order matters (DESIGN section 3): credentials and the pidfd first (both
+ * fixed at connect()), then /proc/<pid>, then a check through the pidfd
+ * that the process we read about is still the one that connected.  A peer
+ * that exited in between is refused (-ESRCH): its pid may already belong to
+ * someone else.  Never logs; main/api decide what to say. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "attest.h"
+#include "secretd/cleanup.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+#define PROC_CGROUP_MAX (64 * 1024)
+
+static int read_text_at(int dfd, const char *path, size_t max, char **ret) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+
+        fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf + n, max - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n == max)
+                        return -EFBIG;
+        }
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int ns_inode_at(int dfd, const char *path, uint64_t *ret) {
+        struct stat st;
+
+        if (fstatat(dfd, path, &st, 0) < 0)
+                return -errno;
+        *ret = (uint64_t) st.st_ino;
+        return 0;
+}
+
+int attest_context_init(struct attest_context *ctx) {
+        _cleanup_free_ char *mountinfo = NULL, *mnt = NULL;
+        int r;
+
+        ctx->cgroup2_fd = -1; /* admin lists are the caller's, set apart */
+        r = read_text_at(AT_FDCWD, "/proc/self/mountinfo", 1 << 20, &mountinfo);
+        if (r < 0)
+                return r;
+        r = cgroup2_mount_from_mountinfo(mountinfo, &mnt);
+        if (r < 0)
+                return r;
+        ctx->cgroup2_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ctx->cgroup2_fd < 0)
+                return -errno;
+        r = ns_inode_at(AT_FDCWD, "/proc/self/ns/mnt", &ctx->self_mnt_ns);
+        if (r >= 0)
+                r = ns_inode_at(AT_FDCWD, "/proc/self/ns/pid", &ctx->self_pid_ns);
+        if (r < 0) {
+                ctx->cgroup2_fd = safe_close(ctx->cgroup2_fd);
+                return r;
+        }
+        return 0;
+}
+
+void attest_context_done(struct attest_context *ctx) {
+        ctx->cgroup2_fd = safe_close(ctx->cgroup2_fd);
+}
+
+static int peer_groups(int fd, gid_t **ret, size_t *ret_n) {
+        socklen_t len = 64 * sizeof(gid_t);
+
+        for (int tries = 0; tries < 4; tries++) {
+                _cleanup_free_ gid_t *g = malloc(len ? len : sizeof(gid_t));
+
+                if (!g)
+                        return -ENOMEM;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0) {
+                        *ret_n = len / sizeof(gid_t);
+                        *ret = TAKE_PTR(g);
+                        return 0;
+                }
+                if (errno != ERANGE)
+                        return -errno;
+                /* the kernel told us the size it needs in len */
+        }
+        return -ERANGE;
+}
+
+static int peer_pidfd(int fd, pid_t pid) {
+        int pidfd = -1;
+        socklen_t len = sizeof(pidfd);
+
+        /* SO_PEERPIDFD pins the process as of connect(); pidfd_open(pid)
+         * after the fact is the fallback on kernels before 6.5. */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0)
+                return pidfd;
+        if (errno == ESRCH)
+                return -ESRCH;
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        return pidfd < 0 ? -errno : pidfd;
+}
+
+bool attest_peer_alive(const struct peer *p) {
+        struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+
+        /* A pidfd turns readable when its process exits. */
+        return p->pidfd >= 0 && poll(&pfd, 1, 0) == 0;
+}
+
+/* What /proc says, read through one directory fd so every file comes from
+ * the same process entry. */
+static int peer_read_proc(const struct attest_context *ctx, struct peer *p) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int procfd = -1;
+        char path[64], exe[4096];
+        ssize_t n;
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%d", (int) p->pid);
+        procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (procfd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        r = read_text_at(procfd, "cgroup", PROC_CGROUP_MAX, &text);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        r = cgroup_path_from_proc(text, &p->cgroup);
+        if (r < 0)
+                return r;
+        r = ns_inode_at(procfd, "ns/mnt", &p->mnt_ns);
+        if (r >= 0)
+                r = ns_inode_at(procfd, "ns/pid", &p->pid_ns);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        p->same_mnt_ns = p->mnt_ns == ctx->self_mnt_ns;
+        p->same_pid_ns = p->pid_ns == ctx->self_pid_ns;
+        n = readlinkat(procfd, "exe", exe, sizeof(exe) - 1);
+        /* A replaced binary reads "/usr/bin/x (deleted)": that is not
+         * /usr/bin/x any more, so it matches no exe rule. */
+        if (n > 10 && memcmp(exe + n - 10, " (deleted)", 10) == 0)
+                n = 0;
+        if (n > 0) {
+                exe[n] = '\0';
+                p->exe = strdup(exe);
+                if (!p->exe)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static bool id_listed(unsigned id, const unsigned *list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (list[i] == id)
+                        return true;
+        return false;
+}
+
+/* Root inside a container is never admin: only host processes in our own
+ * pid namespace, whose uid or a group is listed, are. */
+static bool peer_is_admin(const struct attest_context *ctx, const struct peer *p) {
+        if (!p->same_pid_ns)
+                return false;
+        if (p->cls.runtime != RUNTIME_HOST && p->cls.runtime != RUNTIME_SYSTEMD && p->cls.runtime != RUNTIME_ROOTLESS)
+                return false;
+        if (id_listed(p->uid, ctx->admin_uids, ctx->n_admin_uids))
+                return true;
+        if (id_listed(p->gid, ctx->admin_gids, ctx->n_admin_gids))
+                return true;
+        for (size_t i = 0; i < p->n_groups; i++)
+                if (id_listed(p->groups[i], ctx->admin_gids, ctx->n_admin_gids))
+                        return true;
+        return false;
+}
+
+static int peer_classify(const struct attest_context *ctx, struct peer *p) {
+        uid_t owner;
+        int r;
+
+        r = cgroup_classify(p->cgroup, &p->cls);
+        if (r < 0)
+                return r;
+        if (p->cls.match_len > 0) {
+                /* A name in a subtree a user may write proves nothing. */
+                r = cgroup_find_delegated_owner(ctx->cgroup2_fd, p->cgroup, p->cls.match_len, &owner);
+                if (r == -ENOENT)
+                        return -ESRCH; /* the cgroup went away: so did the caller */
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        p->cls = (struct cgroup_class) { .runtime = RUNTIME_ROOTLESS };
+                        p->delegated_owner = owner;
+                }
+        }
+        switch (p->cls.runtime) {
+        case RUNTIME_UNKNOWN:
+                r = asprintf(&p->identity, "unknown");
+                break;
+        case RUNTIME_HOST:
+                r = asprintf(&p->identity, "host:uid%u", (unsigned) p->uid);
+                break;
+        case RUNTIME_ROOTLESS:
+                r = asprintf(&p->identity, "rootless:uid%u", (unsigned) p->delegated_owner);
+                break;
+        case RUNTIME_KUBERNETES:
+                r = asprintf(&p->identity, "kubernetes:%s/%s", p->cls.pod_uid, p->cls.id);
+                break;
+        default:
+                r = asprintf(&p->identity, "%s:%s", runtime_to_string(p->cls.runtime), p->cls.id);
+                break;
+        }
+        if (r < 0) {
+                p->identity = NULL;
+                return -ENOMEM;
+        }
+        p->admin = peer_is_admin(ctx, p);
+        return 0;
+}
+
+int attest_peer(const struct attest_context *ctx, int fd, struct peer **ret) {
+        _cleanup_(peer_freep) struct peer *p = NULL;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        int r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->pidfd = -1;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        if (cred.pid <= 0)
+                return -ESRCH; /* peer from another pid namespace we cannot see */
+        p->pid = cred.pid;
+        p->uid = cred.uid;
+        p->gid = cred.gid;
+        p->pidfd = peer_pidfd(fd, cred.pid);
+        if (p->pidfd < 0)
+                return p->pidfd;
+        r = peer_groups(fd, &p->groups, &p->n_groups);
+        if (r < 0)
+                return r;
+        r = peer_read_proc(ctx, p);
+        if (r < 0)
+                return r;
+        /* Everything above is about the process as long as it still lives. */
+        if (!attest_peer_alive(p))
+                return -ESRCH;
+        r = peer_classify(ctx, p);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+struct peer *peer_free(struct peer *p) {
+        if (!p)
+                return NULL;
+        safe_close(p->pidfd);
+        free(p->groups);
+        free(p->cgroup);
+        free(p->exe);
+        free(p->identity);
+        free(p);
+        return NULL;
+}
+
+void peer_freep(struct peer **p) {
+        peer_free(*p);
+}

@@ -1,0 +1,29 @@
+/* metrics.h — request counters and a latency histogram, rendered in the
+ * Prometheus text format for GET /metrics.  Plain counters: one thread. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define METRICS_ROUTES_MAX 32
+#define METRICS_BUCKETS 12
+
+struct metrics_route {
+        const char *route;        /* static string, e.g. "GET /v1/secrets/{name}" */
+        uint64_t by_class[6];     /* status classes 0xx (refused), 1xx..5xx */
+};
+
+struct metrics {
+        struct metrics_route routes[METRICS_ROUTES_MAX];
+        size_t n_routes;
+        uint64_t denials;
+        uint64_t refused_connections;
+        uint64_t latency_buckets[METRICS_BUCKETS + 1]; /* last: +Inf */
+        uint64_t latency_count;
+        double latency_sum_s;
+};
+
+/* route must be a string that outlives the metrics (a literal). */
+void metrics_request(struct metrics *m, const char *route, unsigned status, uint64_t usec);
+/* Renders everything plus the given gauges; ret is malloc'd. */
+int metrics_render(const struct metrics *m, size_t secrets, unsigned connections, double uptime_s, char **ret);
