@@ -33,6 +33,20 @@ if [ "$(id -u)" = 0 ]; then
 fi
 stop_daemon
 expect_in "stopping on signal 15" "$T/daemon.log"
+[ ! -e "$T/run/admin.sock" ] || fail "socket left after a clean stop"
+
+# after a crash the stale sockets are replaced; a live daemon's never are
+start_daemon --config "$T/secretd.json"
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
+[ -S "$T/run/workload.sock" ] || fail "kill -9 left no socket to test with"
+start_daemon --config "$T/secretd.json"
+sed "s|$T/state|$T/state-other|" "$T/secretd.json" >"$T/other.json"
+mkdir -m 0700 "$T/state-other"
+cp -p "$T/state/.keycheck.sealed" "$T/state-other/"
+expect_exit 1 "$SECRETD" --config "$T/other.json"
+expect_in "another secretd is listening on '$T/run/admin.sock'" "$T/err"
+curl -sf --unix-socket "$T/run/workload.sock" http://x/v1/health >/dev/null || fail "the running daemon lost its socket"
+stop_daemon
 
 # a key readable by others is refused, naming the file
 chmod 0440 "$T/keys/master.key"

@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
                 ;
         usleep(200 * 1000);
         snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", argv[2]);
-        if (write(fd, req, strlen(req)) < 0) {
+        if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) { /* refused at accept: EPIPE */
                 puts("closed");
                 return 0;
         }
