@@ -56,8 +56,11 @@ LIB_SRCS = \
 	daemon/config.c \
 	daemon/http.c \
 	daemon/keys.c \
+	daemon/lease.c \
+	daemon/leasing.c \
 	daemon/listen.c \
 	daemon/log.c \
+	daemon/materialize.c \
 	daemon/metrics.c \
 	daemon/parse.c \
 	daemon/policy.c \

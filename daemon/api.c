@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "lease.h"
+#include "leasing.h"
 #include "policy.h"
 #include "secretd/parse.h"
 #include "secretd/cleanup.h"
@@ -305,7 +307,8 @@ static void route_meta(struct server *s, const struct request *req, const char *
                 return store_error(s, rep, r, name);
         reply_json(rep, 200, json_pack("{s:s,s:I,s:o,s:i}", "name", m.name, "version",
                                        (json_int_t) m.versions[0].version, "versions",
-                                       versions_json(m.versions, m.n_versions), "leases", 0));
+                                       versions_json(m.versions, m.n_versions), "leases",
+                                       (int) leasing_count_secret(s->leasing, name)));
 }
 
 /* ?generate=N&encoding=base64|hex|raw: N random bytes, encoded. */
@@ -363,12 +366,20 @@ static void route_rotate(struct server *s, const struct request *req, const char
                         return;
                 value = req->body;
         }
+        size_t updated = 0;
+
         r = store_write(s->store, name, value->data, value->len, &v);
         if (r < 0)
                 return store_error(s, rep, r, name);
-        reply_json(rep, 200, json_pack("{s:s,s:I,s:I,s:o,s:i}", "name", name, "version", (json_int_t) v.version,
+        /* The new version is stored; now every live file, before we answer. */
+        r = leasing_rotate(s, name, &updated);
+        if (r < 0)
+                return api_error(rep, API_ERR_INTERNAL, "version %" PRIu64 " stored, but %zu of the leased files "
+                                 "could not be updated: %s", v.version,
+                                 leasing_count_secret(s->leasing, name) - updated, strerror(-r));
+        reply_json(rep, 200, json_pack("{s:s,s:I,s:I,s:o,s:I}", "name", name, "version", (json_int_t) v.version,
                                        "size", (json_int_t) v.size, "created", time_json(v.created_usec),
-                                       "leases_updated", 0));
+                                       "leases_updated", (json_int_t) updated));
 }
 
 static void route_delete(struct server *s, const struct request *req, const char *name, struct reply *rep) {
@@ -378,7 +389,8 @@ static void route_delete(struct server *s, const struct request *req, const char
         r = store_delete(s->store, name);
         if (r < 0)
                 return store_error(s, rep, r, name);
-        reply_json(rep, 200, json_pack("{s:s,s:i}", "deleted", name, "leases_revoked", 0));
+        reply_json(rep, 200, json_pack("{s:s,s:I}", "deleted", name, "leases_revoked",
+                                       (json_int_t) leasing_revoke_secret(s, name)));
 }
 
 static void route_reload(struct server *s, const struct request *req, const char *name, struct reply *rep) {
@@ -423,6 +435,158 @@ static void route_metrics(struct server *s, const struct request *req, const cha
         rep->status = 200;
 }
 
+
+/* A JSON object body, or {} when there is none.  Lease bodies are small
+ * and never hold values. */
+static json_t *json_body(const struct request *req, struct reply *rep) {
+        json_error_t err;
+        json_t *j;
+
+        if (req->content_type && strncasecmp(req->content_type, "multipart/", 10) == 0) {
+                api_error(rep, API_ERR_UNSUPPORTED_MEDIA_TYPE, "send a JSON object (application/json)");
+                return NULL;
+        }
+        if (!req->body || req->body->len == 0)
+                return json_object();
+        j = json_loadb((const char *) req->body->data, req->body->len, JSON_REJECT_DUPLICATES, &err);
+        if (!j) {
+                api_error(rep, API_ERR_INVALID_JSON, "request body is not JSON: %s at line %d column %d", err.text,
+                          err.line, err.column);
+                return NULL;
+        }
+        if (!json_is_object(j)) {
+                json_decref(j);
+                api_error(rep, API_ERR_INVALID_JSON, "request body must be a JSON object");
+                return NULL;
+        }
+        return j;
+}
+
+/* "ttl": "15m" or seconds; 0 when absent. */
+static int body_ttl(json_t *body, struct reply *rep, uint64_t *ret) {
+        json_t *t = json_object_get(body, "ttl");
+
+        *ret = 0;
+        if (!t)
+                return 0;
+        if (json_is_integer(t) && json_integer_value(t) > 0 && json_integer_value(t) <= 366LL * 86400) {
+                *ret = (uint64_t) json_integer_value(t) * 1000000;
+                return 0;
+        }
+        if (json_is_string(t) && parse_duration_usec(json_string_value(t), ret) >= 0 && *ret >= 1000000)
+                return 0;
+        api_error(rep, API_ERR_BAD_REQUEST, "ttl must be a duration such as \"15m\" (at least 1s)");
+        return -EINVAL;
+}
+
+static int body_keys_only(json_t *body, const char *const *allowed, struct reply *rep) {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(body, key, v) {
+                bool ok = false;
+
+                for (size_t i = 0; allowed[i]; i++)
+                        ok = ok || strcmp(allowed[i], key) == 0;
+                if (!ok) {
+                        api_error(rep, API_ERR_BAD_REQUEST, "unknown key in request body");
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static void route_lease(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        static const char *const keys[] = { "secrets", "ttl", NULL };
+        const struct workload *w = policy_match(s->config->policy, req->peer);
+        const char *names[POLICY_GRANTS_MAX], *bad = NULL;
+        json_t *body, *list, *e, *out = NULL;
+        uint64_t ttl;
+        size_t i, n = 0;
+        int r;
+
+        (void) name;
+        if (!w)
+                return api_error(rep, API_ERR_FORBIDDEN, "no workload in the policy matches '%s'",
+                                 req->peer->identity);
+        body = json_body(req, rep);
+        if (!body)
+                return;
+        list = json_object_get(body, "secrets");
+        if (body_keys_only(body, keys, rep) < 0 || body_ttl(body, rep, &ttl) < 0)
+                goto done;
+        if (list && (!json_is_array(list) || json_array_size(list) > POLICY_GRANTS_MAX)) {
+                api_error(rep, API_ERR_BAD_REQUEST, "secrets must be an array of names");
+                goto done;
+        }
+        json_array_foreach(list, i, e) {
+                if (!json_is_string(e) || !store_name_valid(json_string_value(e))) {
+                        api_error(rep, API_ERR_INVALID_NAME, "secrets[%zu] is not a valid secret name", i);
+                        goto done;
+                }
+                names[n++] = json_string_value(e);
+        }
+        r = leasing_grant(s, req->peer, w, names, n, ttl, &out, &bad);
+        if (r == -EACCES)
+                api_error(rep, API_ERR_FORBIDDEN, "secret '%s' is not granted to workload '%s'", bad ? bad : "?",
+                          w->name);
+        else if (r == -ENOENT)
+                api_error(rep, API_ERR_NOT_FOUND, "secret '%s' does not exist", bad ? bad : "?");
+        else if (r == -ENOSPC)
+                api_error(rep, API_ERR_UNAVAILABLE, "the workload's secrets tmpfs is full; nothing was changed");
+        else if (r < 0)
+                api_error(rep, API_ERR_INTERNAL, "cannot materialize '%s': %s", bad ? bad : "?", strerror(-r));
+        else
+                reply_json(rep, 201, out);
+        if (r == -EACCES)
+                audit_record(s->audit, &(struct audit_event) {
+                        .action = "lease", .allowed = false, .peer = req->peer, .secret = bad,
+                        .workload = w->name, .status = 403, .reason = "not granted",
+                });
+done:
+        json_decref(body);
+}
+
+static void route_leases(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        (void) name;
+        reply_json(rep, 200, leasing_list(s, req->peer));
+}
+
+static void lease_error(struct reply *rep, int r, const char *id) {
+        if (r == -ENOENT)
+                api_error(rep, API_ERR_NOT_FOUND, "lease '%s' does not exist (or has expired)", id);
+        else if (r == -EACCES)
+                api_error(rep, API_ERR_FORBIDDEN, "lease '%s' belongs to another workload", id);
+        else
+                api_error(rep, API_ERR_INTERNAL, "lease '%s': %s", id, strerror(-r));
+}
+
+static void route_renew(struct server *s, const struct request *req, const char *id, struct reply *rep) {
+        static const char *const keys[] = { "ttl", NULL };
+        json_t *body = json_body(req, rep), *out = NULL;
+        uint64_t ttl;
+        int r;
+
+        if (!body)
+                return;
+        if (body_keys_only(body, keys, rep) >= 0 && body_ttl(body, rep, &ttl) >= 0) {
+                r = leasing_renew(s, req->peer, id, ttl, &out);
+                if (r < 0)
+                        lease_error(rep, r, id);
+                else
+                        reply_json(rep, 200, out);
+        }
+        json_decref(body);
+}
+
+static void route_revoke(struct server *s, const struct request *req, const char *id, struct reply *rep) {
+        int r = leasing_revoke(s, req->peer, id);
+
+        if (r < 0)
+                return lease_error(rep, r, id);
+        reply_json(rep, 200, json_pack("{s:s}", "revoked", id));
+}
+
 static const struct route routes[] = {
         { "GET", "/v1/health", ACCESS_ANYONE, NULL, route_health, {} },
         { "GET", "/v1/whoami", ACCESS_ANYONE, NULL, route_whoami, {} },
@@ -435,21 +599,26 @@ static const struct route routes[] = {
         { "POST", "/v1/reload", ACCESS_ADMIN, "reload", route_reload, {} },
         { "GET", "/v1/status", ACCESS_ADMIN, NULL, route_status, {} },
         { "GET", "/metrics", ACCESS_ADMIN, NULL, route_metrics, {} },
+        /* lease routes judge ownership themselves: owner or admin */
+        { "POST", "/v1/leases", ACCESS_ANYONE, NULL, route_lease, {} },
+        { "GET", "/v1/leases", ACCESS_ANYONE, NULL, route_leases, {} },
+        { "POST", "/v1/leases/{id}/renew", ACCESS_ANYONE, NULL, route_renew, {} },
+        { "DELETE", "/v1/leases/{id}", ACCESS_ANYONE, NULL, route_revoke, {} },
 };
 
-/* Matches path against a template segment by segment; the "{name}"
- * segment is copied to name (at most STORE_NAME_MAX + 1 bytes kept, so an
+/* Matches path against a template segment by segment; the "{name}" or
+ * "{id}" segment is copied to name (at most STORE_NAME_MAX + 1 bytes kept, so an
  * overlong one still fails validation). */
 static bool route_matches(const char *pattern, const char *path, char name[static STORE_NAME_MAX + 2]) {
         name[0] = '\0';
         while (*pattern && *path) {
-                if (strncmp(pattern, "{name}", 6) == 0) {
+                if (*pattern == '{') {
                         size_t n = strcspn(path, "/");
 
                         if (n == 0)
                                 return false;
                         snprintf(name, STORE_NAME_MAX + 2, "%.*s", (int) n, path);
-                        pattern += 6;
+                        pattern = strchr(pattern, '}') + 1;
                         path += n;
                         continue;
                 }
@@ -528,6 +697,8 @@ void api_handle(struct server *s, const struct request *req, struct reply *rep) 
         if (strstr(rt->pattern, "{name}") && !store_name_valid(name))
                 return api_error(rep, API_ERR_INVALID_NAME,
                                  "invalid secret name (allowed: [A-Za-z0-9][A-Za-z0-9._-]{0,127})");
+        if (strstr(rt->pattern, "{id}") && !lease_id_valid(name))
+                return api_error(rep, API_ERR_BAD_REQUEST, "invalid lease id (32 lowercase hex digits)");
         rt->handler(s, req, name, rep);
         if (rt->action)
                 audit_route(s, req, rt, name, rep, true);

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "http.h"
 #include "keys.h"
+#include "leasing.h"
 #include "listen.h"
 #include "policy.h"
 #include "privilege.h"
@@ -402,6 +403,7 @@ static int handle_signal(struct daemon_ctx *d, int sfd) {
 }
 
 static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
+        int lfd = leasing_timer_fd(d->server.leasing);
         _cleanup_close_ int epfd = -1;
         int http_fds[2];
         size_t n_http;
@@ -416,6 +418,8 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                 r = loop_add(epfd, http_fds[i]);
         if (r >= 0 && wdfd >= 0)
                 r = loop_add(epfd, wdfd);
+        if (r >= 0)
+                r = loop_add(epfd, lfd);
         if (r < 0)
                 return log_error_errno(r, "epoll_ctl: %m");
 
@@ -428,6 +432,8 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                 for (int i = 0; i < n; i++) {
                         if (evs[i].data.fd == sfd && handle_signal(d, sfd) == 0)
                                 return 0;
+                        if (evs[i].data.fd == lfd)
+                                leasing_expire(&d->server);
                         if (evs[i].data.fd == wdfd) {
                                 uint64_t ticks;
 
@@ -490,6 +496,14 @@ static int run_daemon(const struct options *o, struct config **cp) {
                 log_error_errno(r, "cannot open audit log '%s': %m", d.server.config->audit_log);
                 goto finish;
         }
+        r = leasing_open(d.server.config, &d.server.leasing);
+        if (r < 0) {
+                log_error_errno(r, "cannot prepare secrets root '%s': %m", d.server.config->secrets_root);
+                goto finish;
+        }
+        if (!leasing_privileged(d.server.leasing))
+                log_warn("not running as root: secret files go to plain directories under '%s', without "
+                         "their own tmpfs and without injection into containers", d.server.config->secrets_root);
         r = listen_open(d.server.config->admin_socket, d.server.config->workload_socket, admin_socket_gid(&d),
                         &d.listeners);
         if (r == -EADDRINUSE) {
@@ -524,6 +538,7 @@ finish:
         d.http = http_stop(d.http);
         if (d.listeners.admin_fd >= 0 || d.listeners.workload_fd >= 0)
                 listen_unlink(&d.listeners, d.server.config->admin_socket, d.server.config->workload_socket);
+        d.server.leasing = leasing_close(d.server.leasing);
         audit_free(d.server.audit);
         attest_context_done(&d.server.attest);
         store_free(d.server.store);

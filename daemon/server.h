@@ -16,6 +16,7 @@ struct server {
         struct keys *keys;
         struct store *store;
         struct audit *audit;
+        struct leasing *leasing;
         struct attest_context attest;
         struct metrics metrics;
         int64_t started_usec;   /* CLOCK_MONOTONIC */

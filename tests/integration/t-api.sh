@@ -11,6 +11,7 @@ ID_B=$(hex64 "container-b-$$")
 ID_C=$(hex64 "container-c-$$")
 MADE=()
 cleanup_cgroups() {
+	rmdir "$CG/system.slice/docker-$ID_A.scope/init.scope" 2>/dev/null || true
 	for d in "$CG/system.slice/docker-$ID_A.scope" "$CG/system.slice/docker-$ID_B.scope" \
 		"$CG/machine.slice/libpod-$ID_C.scope" "$CG/system.slice/secretd-test-backup-$$.service"; do
 		rmdir "$d" 2>/dev/null || true

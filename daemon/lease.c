@@ -1,0 +1,121 @@
+/* lease.c — the lease table (see lease.h).  A flat array: lookups and the
+ * next deadline are linear scans, cheap at the hundreds of leases a host
+ * holds; the table is behind these functions so a heap can replace it. */
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease.h"
+
+bool lease_id_valid(const char *id) {
+        if (!id || strlen(id) != LEASE_ID_LEN)
+                return false;
+        for (size_t i = 0; i < LEASE_ID_LEN; i++)
+                if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+struct lease *lease_new(const char *secret, const char *file, const char *instance, const char *workload) {
+        struct lease *l = calloc(1, sizeof(*l));
+        uint8_t raw[LEASE_ID_LEN / 2];
+
+        if (!l)
+                return NULL;
+        randombytes_buf(raw, sizeof(raw));
+        sodium_bin2hex(l->id, sizeof(l->id), raw, sizeof(raw));
+        l->secret = strdup(secret);
+        l->file = strdup(file);
+        l->instance = strdup(instance);
+        l->workload = strdup(workload);
+        if (!l->secret || !l->file || !l->instance || !l->workload)
+                return lease_free(l);
+        return l;
+}
+
+struct lease *lease_free(struct lease *l) {
+        if (!l)
+                return NULL;
+        free(l->secret);
+        free(l->file);
+        free(l->instance);
+        free(l->workload);
+        free(l);
+        return NULL;
+}
+
+int lease_table_add(struct lease_table *t, struct lease *l) {
+        if (t->n == t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : 64;
+                struct lease **v = reallocarray(t->v, cap, sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                t->v = v;
+                t->cap = cap;
+        }
+        t->v[t->n++] = l;
+        return 0;
+}
+
+struct lease *lease_table_find(const struct lease_table *t, const char *id) {
+        for (size_t i = 0; i < t->n; i++)
+                if (strcmp(t->v[i]->id, id) == 0)
+                        return t->v[i];
+        return NULL;
+}
+
+struct lease *lease_table_find_file(const struct lease_table *t, const char *instance, const char *secret) {
+        for (size_t i = 0; i < t->n; i++)
+                if (strcmp(t->v[i]->instance, instance) == 0 && strcmp(t->v[i]->secret, secret) == 0)
+                        return t->v[i];
+        return NULL;
+}
+
+void lease_table_remove(struct lease_table *t, struct lease *l) {
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i] == l) {
+                        t->v[i] = t->v[--t->n];
+                        break;
+                }
+        lease_free(l);
+}
+
+size_t lease_table_count_instance(const struct lease_table *t, const char *instance) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < t->n; i++)
+                n += strcmp(t->v[i]->instance, instance) == 0;
+        return n;
+}
+
+int64_t lease_table_next_deadline(const struct lease_table *t) {
+        int64_t best = INT64_MAX;
+
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i]->expires_usec < best)
+                        best = t->v[i]->expires_usec;
+        return best;
+}
+
+struct lease *lease_table_first_expired(const struct lease_table *t, int64_t now) {
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i]->expires_usec <= now)
+                        return t->v[i];
+        return NULL;
+}
+
+void lease_table_clear(struct lease_table *t) {
+        for (size_t i = 0; i < t->n; i++)
+                lease_free(t->v[i]);
+        free(t->v);
+        *t = (struct lease_table) {};
+}
+
+int64_t lease_extend(struct lease *l, int64_t now, uint64_t ttl_usec) {
+        int64_t want = ttl_usec > (uint64_t) (INT64_MAX - now) ? INT64_MAX : now + (int64_t) ttl_usec;
+
+        l->expires_usec = want < l->max_expires_usec ? want : l->max_expires_usec;
+        return l->expires_usec;
+}

@@ -1,0 +1,53 @@
+/* lease.h — the lease table: which secret is materialized for which
+ * workload instance, until when.  Pure bookkeeping: no files, no clock
+ * reads, no logging, so it can be tested on its own. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LEASE_ID_LEN 32 /* hex of 16 random bytes */
+
+struct lease {
+        char id[LEASE_ID_LEN + 1];
+        char *secret;
+        char *file;      /* file name in the instance directory */
+        char *instance;  /* "<runtime>-<id>": the directory under secrets_root */
+        char *workload;  /* policy workload name at grant time */
+        uid_t uid;
+        gid_t gid;
+        mode_t mode;
+        uint64_t version;
+        int64_t granted_usec;      /* CLOCK_REALTIME, all three */
+        int64_t expires_usec;
+        int64_t max_expires_usec;  /* granted + max_ttl: renewals stop here */
+        int on_rotate_signal;
+};
+
+struct lease_table {
+        struct lease **v;
+        size_t n, cap;
+};
+
+bool lease_id_valid(const char *id);
+/* A new lease with a fresh random id and copies of the strings. */
+struct lease *lease_new(const char *secret, const char *file, const char *instance, const char *workload);
+struct lease *lease_free(struct lease *l);
+
+/* Takes ownership of l. */
+int lease_table_add(struct lease_table *t, struct lease *l);
+struct lease *lease_table_find(const struct lease_table *t, const char *id);
+struct lease *lease_table_find_file(const struct lease_table *t, const char *instance, const char *secret);
+/* Removes and frees l. */
+void lease_table_remove(struct lease_table *t, struct lease *l);
+size_t lease_table_count_instance(const struct lease_table *t, const char *instance);
+/* The earliest expiry, or INT64_MAX when the table is empty. */
+int64_t lease_table_next_deadline(const struct lease_table *t);
+/* The first lease expired at now, or NULL. */
+struct lease *lease_table_first_expired(const struct lease_table *t, int64_t now);
+void lease_table_clear(struct lease_table *t);
+
+/* Extends l to now + ttl, never past its max; returns the new expiry. */
+int64_t lease_extend(struct lease *l, int64_t now, uint64_t ttl_usec);

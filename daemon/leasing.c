@@ -1,0 +1,512 @@
+/* leasing.c — grant, renew, revoke, expire, rotate (see leasing.h).
+ *
+ * Plaintext is read from the store into a secbuf and written straight into
+ * the instance's tmpfs; nothing else keeps it.  Instance directories exist
+ * exactly while they hold at least one lease. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lease.h"
+#include "leasing.h"
+#include "materialize.h"
+#include "secretd/cleanup.h"
+#include "server.h"
+
+struct instance {
+        char *name;
+        struct mdir *dir;
+        int pidfd;  /* the latest leasing process: on_rotate goes to it */
+};
+
+struct leasing {
+        struct lease_table table;
+        struct instance **inst;
+        size_t n_inst;
+        int root_fd;
+        int timer_fd;
+        bool privileged;
+        uint64_t tmpfs_size;
+        char *root_path;
+};
+
+static int64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static json_t *time_json(int64_t usec) {
+        char buf[64];
+        time_t t = (time_t) (usec / 1000000);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm))
+                return json_null();
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return json_string(buf);
+}
+
+/* Everything under secrets_root that looks like ours ("<runtime>-…") and
+ * has no lease — after a restart that is every such directory. */
+static void sweep_orphans(struct leasing *l) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int fd = dup(l->root_fd);
+
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                struct mdir *m = NULL;
+                bool ours = false;
+
+                for (int r = RUNTIME_HOST; r < _RUNTIME_MAX; r++) {
+                        const char *rt = runtime_to_string(r);
+                        size_t n = strlen(rt);
+
+                        ours = ours || (strncmp(de->d_name, rt, n) == 0 && de->d_name[n] == '-');
+                }
+                if (!ours || de->d_type != DT_DIR)
+                        continue;
+                if (mdir_open(l->root_fd, de->d_name, l->tmpfs_size, l->privileged, &m) >= 0)
+                        (void) mdir_destroy(m);
+        }
+}
+
+int leasing_open(const struct config *c, struct leasing **ret) {
+        struct leasing *l;
+
+        if (mkdir(c->secrets_root, 0755) == 0)
+                (void) chmod(c->secrets_root, 0755);
+        else if (errno != EEXIST)
+                return -errno;
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->timer_fd = -1;
+        l->root_fd = open(c->secrets_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        l->root_path = strdup(c->secrets_root);
+        if (l->root_fd < 0 || !l->root_path) {
+                int r = l->root_fd < 0 ? -errno : -ENOMEM;
+                leasing_close(l);
+                return r;
+        }
+        l->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (l->timer_fd < 0) {
+                int r = -errno;
+                leasing_close(l);
+                return r;
+        }
+        l->privileged = geteuid() == 0;
+        l->tmpfs_size = c->tmpfs_size;
+        sweep_orphans(l);
+        *ret = l;
+        return 0;
+}
+
+static void instance_free(struct instance *in, bool destroy) {
+        if (!in)
+                return;
+        if (destroy)
+                (void) mdir_destroy(in->dir);
+        else
+                mdir_close(in->dir);
+        safe_close(in->pidfd);
+        free(in->name);
+        free(in);
+}
+
+struct leasing *leasing_close(struct leasing *l) {
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < l->n_inst; i++)
+                instance_free(l->inst[i], true);
+        free(l->inst);
+        lease_table_clear(&l->table);
+        safe_close(l->timer_fd);
+        safe_close(l->root_fd);
+        free(l->root_path);
+        free(l);
+        return NULL;
+}
+
+int leasing_timer_fd(const struct leasing *l) {
+        return l->timer_fd;
+}
+
+bool leasing_privileged(const struct leasing *l) {
+        return l->privileged;
+}
+
+size_t leasing_count(const struct leasing *l) {
+        return l->table.n;
+}
+
+size_t leasing_count_secret(const struct leasing *l, const char *secret) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < l->table.n; i++)
+                n += strcmp(l->table.v[i]->secret, secret) == 0;
+        return n;
+}
+
+static void rearm(struct leasing *l) {
+        int64_t next = lease_table_next_deadline(&l->table);
+        struct itimerspec its = {};
+
+        if (next != INT64_MAX) {
+                /* 0 would disarm: a deadline already past fires at once */
+                if (next <= 0)
+                        next = 1;
+                its.it_value.tv_sec = (time_t) (next / 1000000);
+                its.it_value.tv_nsec = (long) (next % 1000000) * 1000;
+        }
+        (void) timerfd_settime(l->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static struct instance *instance_find(struct leasing *l, const char *name) {
+        for (size_t i = 0; i < l->n_inst; i++)
+                if (strcmp(l->inst[i]->name, name) == 0)
+                        return l->inst[i];
+        return NULL;
+}
+
+static int instance_get(struct leasing *l, const char *name, const struct peer *p, struct instance **ret) {
+        struct instance *in = instance_find(l, name), **grown;
+        int r;
+
+        if (!in) {
+                in = calloc(1, sizeof(*in));
+                if (!in || !(in->name = strdup(name))) {
+                        free(in);
+                        return -ENOMEM;
+                }
+                in->pidfd = -1;
+                r = mdir_open(l->root_fd, name, l->tmpfs_size, l->privileged, &in->dir);
+                if (r < 0) {
+                        free(in->name);
+                        free(in);
+                        return r;
+                }
+                grown = reallocarray(l->inst, l->n_inst + 1, sizeof(*grown));
+                if (!grown) {
+                        instance_free(in, true);
+                        return -ENOMEM;
+                }
+                l->inst = grown;
+                l->inst[l->n_inst++] = in;
+        }
+        if (p && p->pidfd >= 0) {
+                safe_close(in->pidfd);
+                in->pidfd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
+        }
+        *ret = in;
+        return 0;
+}
+
+/* Drops the instance when its last lease went: unmount, rmdir. */
+static void instance_release_if_empty(struct leasing *l, const char *name) {
+        if (lease_table_count_instance(&l->table, name) > 0)
+                return;
+        for (size_t i = 0; i < l->n_inst; i++)
+                if (strcmp(l->inst[i]->name, name) == 0) {
+                        instance_free(l->inst[i], true);
+                        l->inst[i] = l->inst[--l->n_inst];
+                        return;
+                }
+}
+
+/* "<runtime>-<id>": docker-3f2a…, systemd-backup.service, host-uid1000. */
+static int instance_name(const struct peer *p, char *buf, size_t len) {
+        const char *rt = runtime_to_string(p->cls.runtime);
+
+        switch (p->cls.runtime) {
+        case RUNTIME_HOST:
+                snprintf(buf, len, "host-uid%u", (unsigned) p->uid);
+                break;
+        case RUNTIME_ROOTLESS:
+                snprintf(buf, len, "rootless-uid%u", (unsigned) p->delegated_owner);
+                break;
+        case RUNTIME_UNKNOWN:
+                return -EACCES;
+        default:
+                if (snprintf(buf, len, "%s-%s", rt, p->cls.id) >= (int) len)
+                        return -EINVAL;
+                break;
+        }
+        return mdir_name_valid(buf) ? 0 : -EINVAL;
+}
+
+static json_t *lease_json(const struct leasing *l, const struct lease *ls, const struct workload *w) {
+        char host[4096], inside[4096], mode[8];
+
+        snprintf(host, sizeof(host), "%s/%s/%s", l->root_path, ls->instance, ls->file);
+        snprintf(inside, sizeof(inside), "%s/%s", w && w->inject ? w->inject : "", ls->file);
+        snprintf(mode, sizeof(mode), "%04o", (unsigned) ls->mode);
+        return json_pack("{s:s,s:s,s:s,s:I,s:s,s:s*,s:s,s:o,s:o,s:s,s:i,s:i}", "id", ls->id, "secret", ls->secret,
+                         "workload", ls->workload, "version", (json_int_t) ls->version, "host_path", host, "path",
+                         w && w->inject ? inside : NULL, "instance", ls->instance, "granted",
+                         time_json(ls->granted_usec), "expires", time_json(ls->expires_usec), "mode", mode, "uid",
+                         (int) ls->uid, "gid", (int) ls->gid);
+}
+
+static void audit_lease(struct server *s, const char *action, const struct peer *p, const struct lease *ls,
+                        const char *reason) {
+        audit_record(s->audit, &(struct audit_event) {
+                .action = action, .allowed = true, .peer = p, .secret = ls->secret,
+                .workload = ls->workload, .lease_id = ls->id, .reason = reason,
+        });
+}
+
+/* One grant: value from the store into the file, lease created or renewed. */
+static int grant_one(struct server *s, const struct peer *p, const struct workload *w, const struct grant *g,
+                     struct instance *in, uint64_t ttl, int64_t now, struct lease **ret, bool *ret_new) {
+        struct leasing *l = s->leasing;
+        _cleanup_(secbuf_freep) struct secbuf *value = NULL;
+        struct store_version v;
+        struct lease *ls = lease_table_find_file(&l->table, in->name, g->name);
+        uid_t uid = g->has_uid ? g->uid : p->uid;
+        gid_t gid = g->has_gid ? g->gid : p->gid;
+        int r;
+
+        r = store_read(s->store, g->name, 0, &value, &v);
+        if (r < 0)
+                return r;
+        r = mdir_write(in->dir, g->file, value->data, value->len, uid, gid, g->mode);
+        if (r < 0)
+                return r;
+        *ret_new = !ls;
+        if (!ls) {
+                ls = lease_new(g->name, g->file, in->name, w->name);
+                if (!ls || lease_table_add(&l->table, ls) < 0) {
+                        lease_free(ls);
+                        (void) mdir_remove(in->dir, g->file);
+                        return -ENOMEM;
+                }
+                ls->granted_usec = now;
+                ls->max_expires_usec = now + (int64_t) w->max_ttl_usec;
+        }
+        ls->uid = uid;
+        ls->gid = gid;
+        ls->mode = g->mode;
+        ls->version = v.version;
+        ls->on_rotate_signal = w->on_rotate_signal;
+        lease_extend(ls, now, ttl);
+        *ret = ls;
+        return 0;
+}
+
+int leasing_grant(struct server *s, const struct peer *p, const struct workload *w, const char *const *names,
+                  size_t n, uint64_t ttl_usec, json_t **ret, const char **ret_bad) {
+        struct leasing *l = s->leasing;
+        const struct grant *grants[POLICY_GRANTS_MAX];
+        struct lease *made[POLICY_GRANTS_MAX];
+        size_t n_grants = 0, n_made = 0;
+        struct instance *in;
+        char iname[256];
+        int64_t now = now_usec();
+        json_t *arr;
+        int r;
+
+        /* Every name must be granted before anything is touched. */
+        if (n == 0)
+                for (size_t i = 0; i < w->n_grants && i < POLICY_GRANTS_MAX; i++)
+                        grants[n_grants++] = &w->grants[i];
+        for (size_t i = 0; i < n && n_grants < POLICY_GRANTS_MAX; i++) {
+                grants[n_grants] = workload_grant(w, names[i]);
+                if (!grants[n_grants]) {
+                        *ret_bad = names[i];
+                        return -EACCES;
+                }
+                n_grants++;
+        }
+        if (ttl_usec == 0 || ttl_usec > w->max_ttl_usec)
+                ttl_usec = ttl_usec == 0 ? w->ttl_usec : w->max_ttl_usec;
+        r = instance_name(p, iname, sizeof(iname));
+        if (r < 0)
+                return r;
+        r = instance_get(l, iname, p, &in);
+        if (r < 0)
+                return r;
+        arr = json_array();
+        for (size_t i = 0; i < n_grants; i++) {
+                struct lease *ls;
+                bool is_new;
+
+                r = grant_one(s, p, w, grants[i], in, ttl_usec, now, &ls, &is_new);
+                if (r < 0) {
+                        *ret_bad = grants[i]->name;
+                        break;
+                }
+                if (is_new)
+                        made[n_made++] = ls;
+                json_array_append_new(arr, lease_json(l, ls, w));
+        }
+        if (r < 0) {
+                /* Undo what this request created; renewals stay renewed. */
+                for (size_t i = 0; i < n_made; i++) {
+                        (void) mdir_remove(in->dir, made[i]->file);
+                        lease_table_remove(&l->table, made[i]);
+                }
+                instance_release_if_empty(l, iname);
+                json_decref(arr);
+                return r;
+        }
+        for (size_t i = 0; i < n_made; i++)
+                audit_lease(s, "lease", p, made[i], NULL);
+        rearm(l);
+        *ret = json_pack("{s:o}", "leases", arr);
+        return 0;
+}
+
+static bool may_touch(const struct leasing *l, const struct peer *p, const struct lease *ls) {
+        char iname[256];
+
+        (void) l;
+        if (p->admin)
+                return true;
+        return instance_name(p, iname, sizeof(iname)) >= 0 && strcmp(iname, ls->instance) == 0;
+}
+
+json_t *leasing_list(struct server *s, const struct peer *p) {
+        struct leasing *l = s->leasing;
+        json_t *arr = json_array();
+
+        for (size_t i = 0; arr && i < l->table.n; i++)
+                if (may_touch(l, p, l->table.v[i]))
+                        json_array_append_new(arr, lease_json(l, l->table.v[i], NULL));
+        return json_pack("{s:o}", "leases", arr);
+}
+
+int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64_t ttl_usec, json_t **ret) {
+        struct leasing *l = s->leasing;
+        struct lease *ls = lease_table_find(&l->table, id);
+        const struct workload *w;
+
+        if (!ls)
+                return -ENOENT;
+        if (!may_touch(l, p, ls))
+                return -EACCES;
+        w = NULL;
+        for (size_t i = 0; s->config->policy && i < s->config->policy->n_workloads; i++)
+                if (strcmp(s->config->policy->workloads[i].name, ls->workload) == 0)
+                        w = &s->config->policy->workloads[i];
+        if (ttl_usec == 0)
+                ttl_usec = w ? w->ttl_usec : s->config->ttl_usec;
+        lease_extend(ls, now_usec(), ttl_usec);
+        audit_lease(s, "renew", p, ls, NULL);
+        rearm(l);
+        *ret = lease_json(l, ls, w);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Removes the file, the lease and, when it was the last, the instance. */
+static void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action) {
+        struct leasing *l = s->leasing;
+        struct instance *in = instance_find(l, ls->instance);
+        _cleanup_free_ char *iname = strdup(ls->instance);
+
+        audit_lease(s, action, p, ls, NULL);
+        if (in)
+                (void) mdir_remove(in->dir, ls->file);
+        lease_table_remove(&l->table, ls);
+        if (iname)
+                instance_release_if_empty(l, iname);
+}
+
+int leasing_revoke(struct server *s, const struct peer *p, const char *id) {
+        struct lease *ls = lease_table_find(&s->leasing->table, id);
+
+        if (!ls)
+                return -ENOENT;
+        if (!may_touch(s->leasing, p, ls))
+                return -EACCES;
+        lease_drop(s, ls, p, "revoke");
+        rearm(s->leasing);
+        return 0;
+}
+
+size_t leasing_revoke_secret(struct server *s, const char *secret) {
+        struct leasing *l = s->leasing;
+        size_t n = 0;
+
+        for (size_t i = 0; i < l->table.n;) {
+                if (strcmp(l->table.v[i]->secret, secret) == 0) {
+                        lease_drop(s, l->table.v[i], NULL, "revoke");
+                        n++;
+                        i = 0; /* the table was reordered */
+                        continue;
+                }
+                i++;
+        }
+        rearm(l);
+        return n;
+}
+
+int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
+        struct leasing *l = s->leasing;
+        _cleanup_(secbuf_freep) struct secbuf *value = NULL;
+        struct store_version v;
+        size_t n = 0;
+        int r, first_error = 0;
+
+        if (leasing_count_secret(l, secret) == 0) {
+                *ret_updated = 0;
+                return 0;
+        }
+        r = store_read(s->store, secret, 0, &value, &v);
+        if (r < 0)
+                return r;
+        /* Files first, all of them; signals only once every file is new. */
+        for (size_t i = 0; i < l->table.n; i++) {
+                struct lease *ls = l->table.v[i];
+                struct instance *in;
+
+                if (strcmp(ls->secret, secret) != 0 || !(in = instance_find(l, ls->instance)))
+                        continue;
+                r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
+                if (r < 0) {
+                        if (!first_error)
+                                first_error = r;
+                        continue;
+                }
+                ls->version = v.version;
+                n++;
+        }
+        for (size_t i = 0; i < l->n_inst; i++) {
+                struct instance *in = l->inst[i];
+                struct lease *ls = lease_table_find_file(&l->table, in->name, secret);
+
+                /* one signal per instance, however many files it has */
+                if (ls && ls->on_rotate_signal && in->pidfd >= 0)
+                        (void) syscall(SYS_pidfd_send_signal, in->pidfd, ls->on_rotate_signal, NULL, 0);
+        }
+        *ret_updated = n;
+        return first_error;
+}
+
+void leasing_expire(struct server *s) {
+        struct leasing *l = s->leasing;
+        uint64_t ticks;
+        struct lease *ls;
+        int64_t now = now_usec();
+
+        (void) !read(l->timer_fd, &ticks, sizeof(ticks));
+        while ((ls = lease_table_first_expired(&l->table, now)))
+                lease_drop(s, ls, NULL, "expire");
+        rearm(l);
+}

@@ -1,0 +1,48 @@
+/* leasing.h — leases end to end: grant, renew, revoke, expire, and the
+ * rotation fan-out.  Ties the lease table to the store (values), the
+ * instance directories (materialize.c) and the audit stream.
+ *
+ * Not yet here (see the README's roadmap): injection into the caller's
+ * mount namespace, revocation on container exit, and lease records that
+ * survive a restart — today a restart sweeps every instance directory. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attest.h"
+#include "config.h"
+#include "policy.h"
+
+struct server;
+struct leasing;
+
+/* Prepares secrets_root (0755) and removes instance directories left by an
+ * earlier run (their leases died with it). */
+int leasing_open(const struct config *c, struct leasing **ret);
+/* Revokes everything: files and mounts go with the daemon. */
+struct leasing *leasing_close(struct leasing *l);
+int leasing_timer_fd(const struct leasing *l);
+bool leasing_privileged(const struct leasing *l);
+size_t leasing_count(const struct leasing *l);
+size_t leasing_count_secret(const struct leasing *l, const char *secret);
+
+/* Materializes the named grants (all of w's when n == 0) for peer.
+ * -EACCES: a name is not granted; -ENOENT: a granted secret does not exist
+ * (*ret_bad names it, borrowed).  Nothing new is left behind on failure. */
+int leasing_grant(struct server *s, const struct peer *p, const struct workload *w, const char *const *names,
+                  size_t n, uint64_t ttl_usec, json_t **ret, const char **ret_bad);
+/* The caller's leases, or all when admin. */
+json_t *leasing_list(struct server *s, const struct peer *p);
+/* -ENOENT unknown id, -EACCES not the caller's (and not admin). */
+int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64_t ttl_usec, json_t **ret);
+int leasing_revoke(struct server *s, const struct peer *p, const char *id);
+/* After a new version is stored: every live file of secret gets it before
+ * this returns; then on_rotate signals go out.  ret_updated counts files. */
+int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated);
+/* The secret was deleted: every lease of it goes. */
+size_t leasing_revoke_secret(struct server *s, const char *secret);
+/* Timer fired: expire what is due, re-arm for the next deadline. */
+void leasing_expire(struct server *s);

@@ -1,0 +1,229 @@
+/* materialize.c — per-instance tmpfs and secret files (see materialize.h).
+ *
+ * Plaintext passes through here once, from the caller's secbuf straight
+ * into the tmpfs file; nothing is kept. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "materialize.h"
+#include "secretd/cleanup.h"
+
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
+
+/* Files per instance directory: grants are few; this bounds inode use. */
+#define MDIR_INODES "256"
+
+struct mdir {
+        int root_fd;  /* borrowed: secrets_root */
+        char *name;
+        int dfd;      /* the directory itself */
+        int mnt_fd;   /* the tmpfs mount (fsmount), -1 when a plain directory */
+};
+
+bool mdir_name_valid(const char *name) {
+        size_t n = name ? strlen(name) : 0;
+
+        if (n == 0 || n > 200 || name[0] == '.' || strchr(name, '/'))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) name[i] < 0x21 || (unsigned char) name[i] > 0x7e)
+                        return false;
+        return true;
+}
+
+static int make_tmpfs(uint64_t size, int *ret_mnt) {
+        _cleanup_close_ int fs = -1;
+        char sz[32];
+        int mnt;
+
+        fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return -errno;
+        snprintf(sz, sizeof(sz), "%llu", (unsigned long long) size);
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "size", sz, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", MDIR_INODES, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return -errno;
+        mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (mnt < 0)
+                return -errno;
+        *ret_mnt = mnt;
+        return 0;
+}
+
+/* After a restart the instance directory may already be our tmpfs. */
+static int adopt(int root_fd, const char *name, bool privileged, int *ret_dfd) {
+        _cleanup_close_ int dfd = -1;
+        struct statfs sfs;
+        struct stat st, parent;
+
+        dfd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        if (fstat(dfd, &st) < 0 || fstat(root_fd, &parent) < 0 || fstatfs(dfd, &sfs) < 0)
+                return -errno;
+        if (st.st_uid != 0 && privileged)
+                return -EEXIST;
+        /* privileged: must be a mount of its own (another device) and tmpfs */
+        if (privileged && (st.st_dev == parent.st_dev || sfs.f_type != TMPFS_MAGIC))
+                return -EEXIST;
+        *ret_dfd = TAKE_FD(dfd);
+        return 0;
+}
+
+int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privileged, struct mdir **ret) {
+        _cleanup_close_ int dfd = -1, mnt = -1;
+        struct mdir *m;
+        int r;
+
+        if (!mdir_name_valid(name))
+                return -EINVAL;
+        if (mkdirat(root_fd, name, 0755) < 0) {
+                if (errno != EEXIST)
+                        return -errno;
+                r = adopt(root_fd, name, privileged, &dfd);
+                if (r < 0)
+                        return r;
+        } else {
+                /* our umask is 077: the directory must be traversable */
+                if (fchmodat(root_fd, name, 0755, 0) < 0)
+                        r = -errno;
+                else if (privileged) {
+                        r = make_tmpfs(tmpfs_size, &mnt);
+                        if (r >= 0 && move_mount(mnt, "", root_fd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                                r = -errno;
+                } else
+                        r = 0;
+                if (r >= 0) {
+                        dfd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (dfd < 0)
+                                r = -errno;
+                }
+                if (r < 0) {
+                        (void) unlinkat(root_fd, name, AT_REMOVEDIR);
+                        return r;
+                }
+        }
+        m = calloc(1, sizeof(*m));
+        if (!m || !(m->name = strdup(name))) {
+                free(m);
+                return -ENOMEM;
+        }
+        m->root_fd = root_fd;
+        m->dfd = TAKE_FD(dfd);
+        m->mnt_fd = TAKE_FD(mnt);
+        *ret = m;
+        return 0;
+}
+
+int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode) {
+        _cleanup_close_ int fd = -1;
+        char tmp[32];
+        size_t off = 0;
+        int r = 0;
+
+        if (!mdir_name_valid(file))
+                return -EINVAL;
+        snprintf(tmp, sizeof(tmp), ".tmp-%08x%08x", randombytes_random(), randombytes_random());
+        fd = openat(m->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        while (off < len) {
+                ssize_t w = write(fd, data + off, len - off);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                off += (size_t) w;
+        }
+        /* owner and mode before the name appears: never readable by others */
+        if (r >= 0 && fchown(fd, uid, gid) < 0 && !(errno == EPERM && geteuid() != 0))
+                r = -errno;
+        if (r >= 0 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r >= 0 && renameat(m->dfd, tmp, m->dfd, file) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(m->dfd, tmp, 0);
+        return r;
+}
+
+int mdir_remove(struct mdir *m, const char *file) {
+        if (!mdir_name_valid(file))
+                return -EINVAL;
+        return unlinkat(m->dfd, file, 0) < 0 ? -errno : 0;
+}
+
+int mdir_fd(const struct mdir *m) {
+        return m->dfd;
+}
+
+bool mdir_is_mount(const struct mdir *m) {
+        return m->mnt_fd >= 0;
+}
+
+struct mdir *mdir_close(struct mdir *m) {
+        if (!m)
+                return NULL;
+        safe_close(m->dfd);
+        safe_close(m->mnt_fd);
+        free(m->name);
+        free(m);
+        return NULL;
+}
+
+/* Unmounting by path is safe only while the path still is our mount: a
+ * directory replaced under us is left alone. */
+static int unmount_if_ours(struct mdir *m) {
+        char path[64];
+        struct stat ours, there;
+
+        if (fstat(m->dfd, &ours) < 0)
+                return -errno;
+        if (fstatat(m->root_fd, m->name, &there, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (ours.st_dev != there.st_dev || ours.st_ino != there.st_ino)
+                return 0;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", m->dfd);
+        if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL)
+                return -errno;
+        return 0;
+}
+
+int mdir_destroy(struct mdir *m) {
+        struct statfs sfs;
+        struct stat st, parent;
+        int r = 0;
+
+        /* a plain directory (unprivileged): empty it first */
+        if (fstat(m->dfd, &st) == 0 && fstat(m->root_fd, &parent) == 0 && fstatfs(m->dfd, &sfs) == 0 &&
+            st.st_dev != parent.st_dev)
+                r = unmount_if_ours(m);
+        else {
+                _cleanup_closedir_ DIR *d = NULL;
+                int fd = dup(m->dfd);
+                struct dirent *de;
+
+                d = fd >= 0 ? fdopendir(fd) : NULL;
+                while (d && (de = readdir(d)))
+                        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                                (void) unlinkat(m->dfd, de->d_name, 0);
+        }
+        if (r >= 0 && unlinkat(m->root_fd, m->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                r = -errno;
+        mdir_close(m);
+        return r;
+}

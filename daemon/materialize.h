@@ -1,0 +1,33 @@
+/* materialize.h — a workload instance's directory of secret files.
+ *
+ * One directory per instance under secrets_root, named "<runtime>-<id>".
+ * As root it is its own tmpfs (size- and inode-limited, nosuid, nodev,
+ * noexec) made with fsopen/fsmount and kept open as a mount fd; without
+ * root it is a plain directory.  Files are written temp → owner → mode →
+ * rename, all relative to the opened directory, refusing symlinks.  Never
+ * logs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mdir;
+
+/* Opens (creating, and mounting when privileged) root/name.  An existing
+ * directory is adopted only when it is the tmpfs we would make (after a
+ * restart); otherwise -EEXIST. */
+int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privileged, struct mdir **ret);
+/* Whether name is fit to be an instance directory: one path component. */
+bool mdir_name_valid(const char *name);
+/* Atomically puts len bytes at file, owned uid:gid with mode. */
+int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode);
+/* -ENOENT when the file is not there. */
+int mdir_remove(struct mdir *m, const char *file);
+/* Unmounts and removes the directory; frees m. */
+int mdir_destroy(struct mdir *m);
+/* Closes without removing anything (daemon exit: leases outlive us). */
+struct mdir *mdir_close(struct mdir *m);
+int mdir_fd(const struct mdir *m);
+bool mdir_is_mount(const struct mdir *m);

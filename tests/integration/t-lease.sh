@@ -1,0 +1,195 @@
+# t-lease.sh — leases on the host side: hand-made containers lease over the
+# workload socket and their files appear on their own tmpfs under
+# secrets_root with the right owner and mode; expiry, renew, revoke, max_ttl,
+# rotation fan-out to 200 leases under a reader, deletion, symlinks, a full
+# tmpfs, and a clean stop that leaves nothing mounted.
+source "$(dirname "$0")/lib.sh"
+need_root
+
+CG=$(cgroup2_root)
+[ -n "$CG" ] || fail "no cgroup2 mount"
+PFX=system.slice
+MADE=()
+[ -d "$CG/$PFX" ] || { mkdir "$CG/$PFX"; MADE+=("$CG/$PFX"); }
+IDS=()
+cleanup_all() {
+	for id in "${IDS[@]}"; do rmdir "$CG/$PFX/docker-$id.scope" 2>/dev/null || true; done
+	for d in "${MADE[@]}"; do rmdir "$d" 2>/dev/null || true; done
+	cleanup
+	# nothing of ours may stay mounted, whatever happened
+	! grep -q "secretd-it" /proc/self/mountinfo || { grep secretd-it /proc/self/mountinfo >&2; exit 1; }
+}
+trap cleanup_all EXIT
+# new_id NAME — sets ID to a fresh container id (and remembers it for cleanup)
+new_id() { ID=$(hex64 "$1-$$"); IDS+=("$ID"); }
+
+write_config "\"defaults\": { \"tmpfs_size\": \"64K\" },
+  \"workloads\": [
+    { \"name\": \"web\", \"match\": { \"runtime\": \"docker\", \"uids\": [1000] },
+      \"ttl\": \"1h\", \"max_ttl\": \"2h\",
+      \"secrets\": [ \"db-password\", \"rotating\", \"big\",
+                   { \"name\": \"tls-key\", \"file\": \"tls.key\", \"mode\": \"0440\", \"uid\": 0, \"gid\": 101 } ] },
+    { \"name\": \"short\", \"match\": { \"runtime\": \"docker\", \"uids\": [2000] },
+      \"ttl\": \"2s\", \"max_ttl\": \"3s\", \"secrets\": [ \"db-password\" ] } ]"
+expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
+start_daemon --config "$T/secretd.json"
+ADMIN=$T/run/admin.sock
+WORK=$T/run/workload.sock
+printf 'pw-%s' "$$" >"$T/pw"
+expect_status 201 "$ADMIN" PUT /v1/secrets/db-password --data-binary @"$T/pw"
+expect_status 201 "$ADMIN" PUT /v1/secrets/tls-key --data-binary 'KEY'
+expect_status 201 "$ADMIN" PUT /v1/secrets/rotating --data-binary 'version-1-value'
+expect_status 201 "$ADMIN" PUT /v1/secrets/not-granted --data-binary 'nope'
+
+# lease CGROUP-ID UID BODY — as a hand-made container; prints the status.
+# (curl runs as the container's uid: the body comes back on stdout)
+lease() {
+	in_cgroup "/$PFX/docker-$1.scope" "$2" yes \
+		curl -s -w '\n%{http_code}' --unix-socket "$WORK" -X POST \
+		-H 'Content-Type: application/json' --data "$3" http://secretd/v1/leases >"$T/lease.out" || true
+	sed '$d' "$T/lease.out" >"$T/lease.json"
+	tail -n1 "$T/lease.out"
+}
+field() { grep -o "\"$1\":\"[^\"]*\"" "$T/lease.json" | head -n1 | cut -d'"' -f4; }
+
+# --- a granted lease: file, owner, mode, tmpfs --------------------------------
+new_id a; A=$ID
+code=$(lease "$A" 1000 '{"secrets":["db-password","tls-key"]}')
+[ "$code" = 201 ] || fail "lease: $code $(cat "$T/lease.json")"
+dir=$T/secrets/docker-$A
+cmp -s "$dir/db-password" "$T/pw" || fail "file content differs"
+[ "$(stat -c '%a %u %g' "$dir/db-password")" = "400 1000 1000" ] || fail "db-password: $(stat -c '%a %u %g' "$dir/db-password")"
+[ "$(stat -c '%a %u %g' "$dir/tls.key")" = "440 0 101" ] || fail "tls.key: $(stat -c '%a %u %g' "$dir/tls.key")"
+opts=$(findmnt -n -o FSTYPE,OPTIONS --mountpoint "$dir") || fail "no mount at $dir"
+case $opts in tmpfs*nosuid*nodev*noexec*) ;; *) fail "mount options: $opts" ;; esac
+case $opts in *size=64k*) ;; *) fail "tmpfs not size-limited: $opts" ;; esac
+case $opts in *nr_inodes=256*) ;; *) fail "tmpfs not inode-limited: $opts" ;; esac
+grep -q "\"host_path\":\"$dir/db-password\"" "$T/lease.json" || fail "reply: $(cat "$T/lease.json")"
+LEASE_A=$(field id)
+# the container user can read its file but not write there
+in_cgroup "/$PFX/docker-$A.scope" 1000 yes cat "$dir/db-password" >"$T/read" || fail "owner cannot read"
+cmp -s "$T/read" "$T/pw" || fail "owner read differs"
+in_cgroup "/$PFX/docker-$A.scope" 1000 yes sh -c "echo x >'$dir/db-password'" 2>/dev/null && fail "owner could write"
+in_cgroup "/$PFX/docker-$A.scope" 1000 yes sh -c "echo x >'$dir/new'" 2>/dev/null && fail "owner could create files"
+in_cgroup "/$PFX/docker-$A.scope" 1000 yes cat "$dir/tls.key" >/dev/null 2>&1 && fail "uid 1000 read a 0440 root:101 file"
+
+# --- refusals: ungranted, unknown, no workload; nothing materialized --------
+[ "$(lease "$A" 1000 '{"secrets":["not-granted"]}')" = 403 ] || fail "ungranted secret leased"
+[ ! -e "$dir/not-granted" ] || fail "ungranted secret materialized"
+new_id b; B=$ID
+[ "$(lease "$B" 1000 '{"secrets":["db-password","not-granted"]}')" = 403 ] || fail "partly ungranted request leased"
+[ ! -e "$T/secrets/docker-$B" ] || fail "a refused request left a directory"
+[ "$(lease "$B" 1000 '{"secrets":["nonexistent"]}')" = 403 ] || fail "ungranted unknown secret"
+[ "$(lease "$B" 3000 '{}')" = 403 ] || fail "a caller matching no workload got a lease"
+[ "$(lease "$B" 1000 '{"secrets":"db-password"}')" = 400 ] || fail "secrets as a string"
+[ "$(lease "$B" 1000 '{"secrets":[],"colour":1}')" = 400 ] || fail "unknown body key"
+[ "$(lease "$B" 1000 '{"ttl":"-5s"}')" = 400 ] || fail "bad ttl"
+[ "$(lease "$B" 1000 'not json')" = 400 ] || fail "not JSON"
+[ "$(lease "$B" 1000 '{"secrets":["big"]}')" = 404 ] || fail "granted but missing secret"
+[ ! -e "$T/secrets/docker-$B" ] || fail "failed requests left a directory"
+
+# --- all grants when none are named; leasing again renews ---------------------
+expect_status 201 "$ADMIN" PUT /v1/secrets/big --data-binary 'small for now'
+[ "$(lease "$A" 1000 '{}')" = 201 ] || fail "lease all: $(cat "$T/lease.json")"
+[ "$(grep -o '"id":' "$T/lease.json" | wc -l)" = 4 ] || fail "expected 4 leases: $(cat "$T/lease.json")"
+grep -q "\"id\":\"$LEASE_A\"" "$T/lease.json" || fail "re-lease did not keep the lease id"
+
+# --- listing and ownership -------------------------------------------------------
+in_cgroup "/$PFX/docker-$B.scope" 1000 yes curl -s --unix-socket "$WORK" http://secretd/v1/leases >"$T/body"
+[ "$T/body" ] && ! grep -q "$LEASE_A" "$T/body" || fail "another container sees A's lease"
+code=$(in_cgroup "/$PFX/docker-$B.scope" 1000 yes curl -s -o /dev/null -w '%{http_code}' --unix-socket "$WORK" -X DELETE "http://secretd/v1/leases/$LEASE_A")
+[ "$code" = 403 ] || fail "another container revoked A's lease: $code"
+expect_status 200 "$ADMIN" GET /v1/leases
+grep -q "$LEASE_A" "$T/body" || fail "admin does not see every lease"
+expect_status 404 "$ADMIN" DELETE /v1/leases/0123456789abcdef0123456789abcdef
+expect_status 400 "$ADMIN" DELETE /v1/leases/not-an-id
+expect_status 200 "$ADMIN" GET /v1/secrets/db-password/meta
+grep -q '"leases":1' "$T/body" || fail "meta lease count: $(cat "$T/body")"
+
+# --- a planted symlink cannot redirect a write -------------------------------------
+echo "precious" >"$T/target"
+rm -f "$dir/rotating" && ln -s "$T/target" "$dir/rotating"
+expect_status 200 "$ADMIN" POST /v1/secrets/rotating/rotate --data-binary 'version-2-value'
+[ "$(cat "$T/target")" = precious ] || fail "a write followed a symlink"
+[ -f "$dir/rotating" ] && [ ! -L "$dir/rotating" ] || fail "symlink not replaced by the file"
+[ "$(cat "$dir/rotating")" = version-2-value ] || fail "rotated content"
+
+# --- rotation fan-out: 200 live leases, a reader that must never see a torn value
+for i in $(seq 1 199); do
+	new_id "fan$i"; id=$ID
+	code=$(lease "$id" 1000 '{"secrets":["rotating"]}') || true
+	[ "$code" = 201 ] || fail "lease $i: $code $(cat "$T/lease.json")"
+done
+expect_status 200 "$ADMIN" GET /v1/secrets/rotating/meta
+grep -q '"leases":200' "$T/body" || fail "expected 200 leases: $(cat "$T/body")"
+( end=$((SECONDS + 4)); bad=0
+  while [ $SECONDS -lt $end ]; do
+	v=$(cat "$dir/rotating" 2>/dev/null) || { echo "MISSING" >>"$T/reader"; continue; }
+	case $v in version-[0-9]*-value) ;; *) echo "TORN:$v" >>"$T/reader" ;; esac
+  done; echo done >>"$T/reader" ) &
+reader=$!
+for v in $(seq 3 12); do
+	expect_status 200 "$ADMIN" POST /v1/secrets/rotating/rotate --data-binary "version-$v-value"
+	grep -q '"leases_updated":200' "$T/body" || fail "rotate $v: $(cat "$T/body")"
+	# every file holds the new value the moment the call returned
+	for id in "${IDS[@]}"; do
+		f=$T/secrets/docker-$id/rotating
+		[ -e "$f" ] || continue
+		[ "$(cat "$f")" = "version-$v-value" ] || fail "$f not updated by rotate $v"
+	done
+done
+wait "$reader"
+[ "$(cat "$T/reader")" = done ] || fail "reader saw: $(grep -v done "$T/reader" | head -3)"
+
+# --- delete revokes every lease of the secret -------------------------------------
+expect_status 200 "$ADMIN" DELETE /v1/secrets/rotating
+grep -q '"leases_revoked":200' "$T/body" || fail "delete: $(cat "$T/body")"
+[ ! -e "$dir/rotating" ] || fail "file of a deleted secret still there"
+[ ! -e "$T/secrets/docker-${IDS[5]}" ] || fail "instance with no leases left still mounted"
+
+# --- a full tmpfs refuses one file and harms no other ----------------------------
+head -c 15000 /dev/urandom >"$T/bigval"
+expect_status 200 "$ADMIN" POST /v1/secrets/big/rotate --data-binary @"$T/bigval"
+new_id c; C=$ID
+[ "$(lease "$C" 1000 '{"secrets":["big"]}')" = 201 ] || fail "lease big: $(cat "$T/lease.json")"
+dd if=/dev/zero of="$T/secrets/docker-$C/filler" bs=4k 2>/dev/null || true
+cp "$T/secrets/docker-$C/big" "$T/big.before"
+code=$(api "$ADMIN" POST /v1/secrets/big/rotate --data-binary @"$T/bigval")
+[ "$code" = 500 ] || fail "rotate into a full tmpfs gave $code: $(cat "$T/body")"
+cmp -s "$T/secrets/docker-$C/big" "$T/big.before" || fail "the old file was harmed by a failed write"
+cmp -s "$dir/big" "$T/bigval" || fail "another instance did not get the new value"
+ls -A "$T/secrets/docker-$C" | grep -q '^\.tmp-' && fail "temp file left behind"
+
+# --- expiry, renew, revoke, max_ttl ------------------------------------------------
+new_id d; D=$ID
+[ "$(lease "$D" 2000 '{"ttl":"2s"}')" = 201 ] || fail "short lease: $(cat "$T/lease.json")"
+LEASE_D=$(field id)
+f=$T/secrets/docker-$D/db-password
+[ -e "$f" ] || fail "short lease file missing"
+expect_status 200 "$ADMIN" POST "/v1/leases/$LEASE_D/renew" --data '{"ttl":"1h"}'
+# renewal is capped by max_ttl (3 s from the first grant)
+start=$(date +%s%N)
+for _ in $(seq 80); do [ -e "$f" ] || break; sleep 0.05; done
+gone_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ ! -e "$f" ] || fail "lease not expired 4 s after a 3 s max_ttl"
+[ ! -e "$T/secrets/docker-$D" ] || fail "expired instance directory left"
+echo "max_ttl lease gone ${gone_ms} ms after renewal"
+new_id e; E=$ID
+[ "$(lease "$E" 2000 '{"ttl":"2s"}')" = 201 ] || fail "lease E"
+exp_at=$(( $(date +%s%N) / 1000000 + 2000 ))
+for _ in $(seq 200); do [ -e "$T/secrets/docker-$E/db-password" ] || break; sleep 0.02; done
+late=$(( $(date +%s%N) / 1000000 - exp_at ))
+[ ! -e "$T/secrets/docker-$E/db-password" ] || fail "2 s lease still there"
+[ "$late" -lt 1000 ] || fail "2 s lease went ${late} ms after its deadline"
+echo "2 s lease gone ${late} ms after its deadline"
+grep -q '"action":"expire"' "$T/audit.jsonl" || fail "expiry not audited"
+expect_status 200 "$ADMIN" DELETE "/v1/leases/$LEASE_A"
+[ ! -e "$dir/db-password" ] || fail "revoked file still there"
+[ -e "$dir/tls.key" ] || fail "revoking one lease removed another's file"
+
+# --- a clean stop takes every file and mount with it -------------------------------
+stop_daemon
+grep -q " $T/secrets/" /proc/self/mountinfo && fail "mounts left after stop: $(grep " $T/secrets/" /proc/self/mountinfo | head -3)"
+[ -z "$(ls -A "$T/secrets")" ] || fail "directories left after stop: $(ls -A "$T/secrets" | head -3)"
+! grep -qF "$(cat "$T/pw")" "$T/daemon.log" "$T/audit.jsonl" || fail "a value leaked into logs"
+echo "t-lease: ok"
