@@ -527,7 +527,11 @@ static void route_lease(struct server *s, const struct request *req, const char 
                 names[n++] = json_string_value(e);
         }
         r = leasing_grant(s, req->peer, w, names, n, ttl, &out, &bad);
-        if (r == -EACCES)
+        if (r < 0 && bad && bad == w->inject)
+                api_error(rep, API_ERR_UNAVAILABLE, "cannot mount the secrets at '%s' inside the container: %s; "
+                          "give it a writable parent (e.g. --tmpfs /run) or an image that has '%s'",
+                          w->inject, strerror(-r), w->inject);
+        else if (r == -EACCES)
                 api_error(rep, API_ERR_FORBIDDEN, "secret '%s' is not granted to workload '%s'", bad ? bad : "?",
                           w->name);
         else if (r == -ENOENT)

@@ -27,6 +27,10 @@ struct instance {
         char *name;
         struct mdir *dir;
         int pidfd;  /* the latest leasing process: on_rotate goes to it */
+        /* where the directory is bind-mounted inside the container */
+        uint64_t injected_ns;
+        int ns_fd;  /* that mount namespace, to unmount from on release */
+        char *inject_path;
 };
 
 struct leasing {
@@ -121,6 +125,11 @@ int leasing_open(const struct config *c, struct leasing **ret) {
 static void instance_free(struct instance *in, bool destroy) {
         if (!in)
                 return;
+        /* the container's view goes first, while our mount still exists */
+        if (destroy && in->ns_fd >= 0 && in->inject_path)
+                mdir_eject(in->ns_fd, in->inject_path);
+        safe_close(in->ns_fd);
+        free(in->inject_path);
         if (destroy)
                 (void) mdir_destroy(in->dir);
         else
@@ -196,6 +205,7 @@ static int instance_get(struct leasing *l, const char *name, const struct peer *
                         return -ENOMEM;
                 }
                 in->pidfd = -1;
+                in->ns_fd = -1;
                 r = mdir_open(l->root_fd, name, l->tmpfs_size, l->privileged, &in->dir);
                 if (r < 0) {
                         free(in->name);
@@ -272,6 +282,31 @@ static void audit_lease(struct server *s, const char *action, const struct peer 
         });
 }
 
+/* Bind-mounts the instance directory into the caller's mount namespace
+ * at the workload's inject path: once per namespace, never into ours, only
+ * when we made a tmpfs to clone. */
+static int instance_inject(struct leasing *l, struct instance *in, const struct peer *p, const struct workload *w) {
+        char path[64];
+        int r, ns_fd;
+
+        if (!w->inject || !l->privileged || p->same_mnt_ns || in->injected_ns == p->mnt_ns || !mdir_is_mount(in->dir))
+                return 0;
+        r = mdir_inject(in->dir, p->pidfd, p->pid, w->inject);
+        if (r < 0)
+                return r;
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) p->pid);
+        ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* keep it only if it is still the namespace of the attested process */
+        if (ns_fd >= 0 && !attest_peer_alive(p))
+                ns_fd = safe_close(ns_fd);
+        safe_close(in->ns_fd);
+        free(in->inject_path);
+        in->ns_fd = ns_fd;
+        in->inject_path = strdup(w->inject);
+        in->injected_ns = p->mnt_ns;
+        return 0;
+}
+
 /* One grant: value from the store into the file, lease created or renewed. */
 static int grant_one(struct server *s, const struct peer *p, const struct workload *w, const struct grant *g,
                      struct instance *in, uint64_t ttl, int64_t now, struct lease **ret, bool *ret_new) {
@@ -342,6 +377,12 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         r = instance_get(l, iname, p, &in);
         if (r < 0)
                 return r;
+        r = instance_inject(l, in, p, w);
+        if (r < 0) {
+                *ret_bad = w->inject; /* tells the caller: the mount point failed */
+                instance_release_if_empty(l, iname);
+                return r;
+        }
         arr = json_array();
         for (size_t i = 0; i < n_grants; i++) {
                 struct lease *ls;

@@ -4,13 +4,16 @@
  * into the tmpfs file; nothing is kept. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/fsuid.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "materialize.h"
@@ -165,6 +168,135 @@ int mdir_remove(struct mdir *m, const char *file) {
         if (!mdir_name_valid(file))
                 return -EINVAL;
         return unlinkat(m->dfd, file, 0) < 0 ? -errno : 0;
+}
+
+/* The host uid that is root in the peer's user namespace ("0 200000 65536"
+ * → 200000), or (uid_t) -1 when root is not mapped. */
+static uid_t mapped_root(pid_t pid, const char *file) {
+        char path[64];
+        unsigned long inside, outside, count;
+        uid_t ret = (uid_t) -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, file);
+        f = fopen(path, "re");
+        if (!f)
+                return ret;
+        while (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
+                if (inside == 0 && count > 0) {
+                        ret = (uid_t) outside;
+                        break;
+                }
+        fclose(f);
+        return ret;
+}
+
+/* In the child: walks path from "/" one component at a time, never
+ * following a symlink, creating what is missing; returns the last
+ * directory's fd.  A tmpfs owned by a user namespace refuses mkdir from
+ * host root (EOVERFLOW): then we act as that namespace's root. */
+static int make_mount_point(const char *path, uid_t ns_root, gid_t ns_root_gid) {
+        _cleanup_free_ char *copy = strdup(path);
+        int dfd, nfd;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (mkdirat(dfd, c, 0755) < 0 && errno == EOVERFLOW && ns_root != (uid_t) -1) {
+                        setfsuid(ns_root);
+                        setfsgid(ns_root_gid);
+                        (void) mkdirat(dfd, c, 0755);
+                        setfsuid(0);
+                        setfsgid(0);
+                }
+                nfd = openat(dfd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                safe_close(dfd);
+                if (nfd < 0)
+                        return -errno;
+                dfd = nfd;
+        }
+        return dfd;
+}
+
+/* Runs job(arg) in a child inside pidfd's mount namespace; its result
+ * (0 or an errno) comes back as the exit status. */
+static int in_mount_ns(int pidfd, int (*job)(void *), void *arg) {
+        int status;
+        pid_t child;
+
+        child = fork();
+        if (child < 0)
+                return -errno;
+        if (child == 0) {
+                int r = setns(pidfd, CLONE_NEWNS) < 0 ? -errno : job(arg);
+                _exit(r < 0 ? (-r & 0xff) : 0);
+        }
+        while (waitpid(child, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (!WIFEXITED(status))
+                return -EIO;
+        return WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
+}
+
+struct inject_job {
+        int clone_fd;
+        const char *path;
+        uid_t ns_root;
+        gid_t ns_root_gid;
+};
+
+static int inject_job(void *arg) {
+        struct inject_job *j = arg;
+        int dfd = make_mount_point(j->path, j->ns_root, j->ns_root_gid);
+
+        if (dfd < 0)
+                return dfd;
+        if (move_mount(j->clone_fd, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
+int mdir_inject(struct mdir *m, int pidfd, pid_t pid, const char *path) {
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+        };
+        _cleanup_close_ int clone_fd = -1;
+        struct inject_job j = { .path = path };
+
+        if (m->mnt_fd < 0)
+                return -EOPNOTSUPP;
+        if (!path || path[0] != '/' || strstr(path, "/.") || strstr(path, "//"))
+                return -EINVAL;
+        clone_fd = open_tree(m->mnt_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (clone_fd < 0)
+                return -errno;
+        if (mount_setattr(clone_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                return -errno;
+        j.clone_fd = clone_fd;
+        j.ns_root = mapped_root(pid, "uid_map");
+        j.ns_root_gid = (gid_t) mapped_root(pid, "gid_map");
+        return in_mount_ns(pidfd, inject_job, &j);
+}
+
+struct eject_job {
+        const char *path;
+};
+
+static int eject_job(void *arg) {
+        const struct eject_job *j = arg;
+
+        return umount2(j->path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+void mdir_eject(int pidfd, const char *path) {
+        struct eject_job j = { .path = path };
+
+        (void) in_mount_ns(pidfd, eject_job, &j);
 }
 
 int mdir_fd(const struct mdir *m) {

@@ -25,6 +25,15 @@ bool mdir_name_valid(const char *name);
 int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode);
 /* -ENOENT when the file is not there. */
 int mdir_remove(struct mdir *m, const char *file);
+/* Bind-mounts a read-only (nosuid, nodev, noexec) clone of the tmpfs at
+ * path inside the mount namespace of the process behind pidfd, creating
+ * the mount point, in a short-lived child (setns refuses threaded callers).
+ * -EROFS / -EACCES / … when the mount point cannot be made there; nothing
+ * is left half-made.  Only for a tmpfs instance (-EOPNOTSUPP otherwise). */
+int mdir_inject(struct mdir *m, int pidfd, pid_t pid, const char *path);
+/* Best effort: unmounts path in that namespace again (the container may
+ * be gone already, which is fine). */
+void mdir_eject(int pidfd, const char *path);
 /* Unmounts and removes the directory; frees m. */
 int mdir_destroy(struct mdir *m);
 /* Closes without removing anything (daemon exit: leases outlive us). */

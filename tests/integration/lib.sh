@@ -45,7 +45,8 @@ JSON
 # says it is serving (or fails if it exits first).
 start_daemon() {
 	: >"$T/daemon.log"
-	"$SECRETD" "$@" 2>"$T/daemon.log" &
+	# stdout away from the caller's pipes: a stray daemon must not hold them
+	"$SECRETD" "$@" >"$T/daemon.stdout" 2>"$T/daemon.log" &
 	DAEMON_PID=$!
 	for _ in $(seq 1 100); do
 		grep -q 'serving' "$T/daemon.log" && return 0
