@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/inotify.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,9 @@ struct instance {
         uint64_t injected_ns;
         int ns_fd;  /* that mount namespace, to unmount from on release */
         char *inject_path;
+        /* the workload's own cgroup, watched so its exit revokes its leases */
+        char *cgroup;
+        int watch;  /* inotify wd on its cgroup.events, -1 when none */
 };
 
 struct leasing {
@@ -39,6 +43,7 @@ struct leasing {
         size_t n_inst;
         int root_fd;
         int timer_fd;
+        int inotify_fd;
         bool privileged;
         uint64_t tmpfs_size;
         char *root_path;
@@ -102,6 +107,11 @@ int leasing_open(const struct config *c, struct leasing **ret) {
         if (!l)
                 return -ENOMEM;
         l->timer_fd = -1;
+        l->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (l->inotify_fd < 0) {
+                free(l);
+                return -errno;
+        }
         l->root_fd = open(c->secrets_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         l->root_path = strdup(c->secrets_root);
         if (l->root_fd < 0 || !l->root_path) {
@@ -130,6 +140,7 @@ static void instance_free(struct instance *in, bool destroy) {
                 mdir_eject(in->ns_fd, in->inject_path);
         safe_close(in->ns_fd);
         free(in->inject_path);
+        free(in->cgroup);
         if (destroy)
                 (void) mdir_destroy(in->dir);
         else
@@ -147,6 +158,7 @@ struct leasing *leasing_close(struct leasing *l) {
         free(l->inst);
         lease_table_clear(&l->table);
         safe_close(l->timer_fd);
+        safe_close(l->inotify_fd);
         safe_close(l->root_fd);
         free(l->root_path);
         free(l);
@@ -155,6 +167,10 @@ struct leasing *leasing_close(struct leasing *l) {
 
 int leasing_timer_fd(const struct leasing *l) {
         return l->timer_fd;
+}
+
+int leasing_watch_fd(const struct leasing *l) {
+        return l->inotify_fd;
 }
 
 bool leasing_privileged(const struct leasing *l) {
@@ -206,6 +222,7 @@ static int instance_get(struct leasing *l, const char *name, const struct peer *
                 }
                 in->pidfd = -1;
                 in->ns_fd = -1;
+                in->watch = -1;
                 r = mdir_open(l->root_fd, name, l->tmpfs_size, l->privileged, &in->dir);
                 if (r < 0) {
                         free(in->name);
@@ -234,6 +251,8 @@ static void instance_release_if_empty(struct leasing *l, const char *name) {
                 return;
         for (size_t i = 0; i < l->n_inst; i++)
                 if (strcmp(l->inst[i]->name, name) == 0) {
+                        if (l->inst[i]->watch >= 0)
+                                (void) inotify_rm_watch(l->inotify_fd, l->inst[i]->watch);
                         instance_free(l->inst[i], true);
                         l->inst[i] = l->inst[--l->n_inst];
                         return;
@@ -280,6 +299,109 @@ static void audit_lease(struct server *s, const char *action, const struct peer 
                 .action = action, .allowed = true, .peer = p, .secret = ls->secret,
                 .workload = ls->workload, .lease_id = ls->id, .reason = reason,
         });
+}
+
+/* Whether the cgroup (relative to the cgroup2 root) still has processes;
+ * a cgroup that is gone has none. */
+static bool cgroup_populated(int cgroup2_fd, const char *cgroup) {
+        char path[4200], buf[256];
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/cgroup.events", cgroup + 1);
+        fd = openat(cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        safe_close(fd);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        return !strstr(buf, "populated 0");
+}
+
+/* Watches the workload's own cgroup (a container's or a unit's) so that
+ * its end revokes its leases.  Host users have no such cgroup: their
+ * leases end by time or by hand. */
+static void instance_watch(struct server *s, struct instance *in, const struct peer *p) {
+        struct leasing *l = s->leasing;
+        char path[4300];
+
+        if (in->watch >= 0 || p->cls.match_len == 0 || p->cls.runtime == RUNTIME_ROOTLESS)
+                return;
+        in->cgroup = strndup(p->cgroup, p->cls.match_len);
+        if (!in->cgroup)
+                return;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d%s/cgroup.events", s->attest.cgroup2_fd, in->cgroup);
+        in->watch = inotify_add_watch(l->inotify_fd, path, IN_MODIFY);
+}
+
+static void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action,
+                       const char *reason);
+
+/* Revokes every lease of an instance whose workload is gone. */
+static void instance_ended(struct server *s, const char *name) {
+        struct leasing *l = s->leasing;
+        _cleanup_free_ char *copy = strdup(name);
+        struct lease *ls;
+
+        if (!copy)
+                return;
+        for (size_t i = 0; i < l->table.n;) {
+                ls = l->table.v[i];
+                if (strcmp(ls->instance, copy) == 0) {
+                        lease_drop(s, ls, NULL, "revoke", "workload exited");
+                        i = 0;
+                        continue;
+                }
+                i++;
+        }
+        rearm(l);
+}
+
+void leasing_watch_events(struct server *s) {
+        struct leasing *l = s->leasing;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        ssize_t n;
+
+        while ((n = read(l->inotify_fd, buf, sizeof(buf))) > 0) {
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
+
+                        p += sizeof(*ev) + ev->len;
+                        for (size_t i = 0; i < l->n_inst; i++) {
+                                struct instance *in = l->inst[i];
+
+                                if (in->watch != ev->wd)
+                                        continue;
+                                if ((ev->mask & IN_IGNORED) || !cgroup_populated(s->attest.cgroup2_fd, in->cgroup)) {
+                                        if (ev->mask & IN_IGNORED)
+                                                in->watch = -1; /* the kernel dropped it */
+                                        instance_ended(s, in->name);
+                                }
+                                break;
+                        }
+                }
+        }
+}
+
+/* The periodic check behind the watches: anything they missed. */
+void leasing_sweep(struct server *s) {
+        struct leasing *l = s->leasing;
+
+        for (size_t i = 0; i < l->n_inst;) {
+                struct instance *in = l->inst[i];
+                size_t before = l->n_inst;
+
+                if (in->cgroup && !cgroup_populated(s->attest.cgroup2_fd, in->cgroup)) {
+                        instance_ended(s, in->name);
+                        if (l->n_inst < before) {
+                                i = 0; /* the list was reordered: start over */
+                                continue;
+                        }
+                }
+                i++;
+        }
 }
 
 /* Bind-mounts the instance directory into the caller's mount namespace
@@ -377,6 +499,7 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         r = instance_get(l, iname, p, &in);
         if (r < 0)
                 return r;
+        instance_watch(s, in, p);
         r = instance_inject(l, in, p, w);
         if (r < 0) {
                 *ret_bad = w->inject; /* tells the caller: the mount point failed */
@@ -456,12 +579,13 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
 }
 
 /* Removes the file, the lease and, when it was the last, the instance. */
-static void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action) {
+static void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action,
+                       const char *reason) {
         struct leasing *l = s->leasing;
         struct instance *in = instance_find(l, ls->instance);
         _cleanup_free_ char *iname = strdup(ls->instance);
 
-        audit_lease(s, action, p, ls, NULL);
+        audit_lease(s, action, p, ls, reason);
         if (in)
                 (void) mdir_remove(in->dir, ls->file);
         lease_table_remove(&l->table, ls);
@@ -476,7 +600,7 @@ int leasing_revoke(struct server *s, const struct peer *p, const char *id) {
                 return -ENOENT;
         if (!may_touch(s->leasing, p, ls))
                 return -EACCES;
-        lease_drop(s, ls, p, "revoke");
+        lease_drop(s, ls, p, "revoke", NULL);
         rearm(s->leasing);
         return 0;
 }
@@ -487,7 +611,7 @@ size_t leasing_revoke_secret(struct server *s, const char *secret) {
 
         for (size_t i = 0; i < l->table.n;) {
                 if (strcmp(l->table.v[i]->secret, secret) == 0) {
-                        lease_drop(s, l->table.v[i], NULL, "revoke");
+                        lease_drop(s, l->table.v[i], NULL, "revoke", "secret deleted");
                         n++;
                         i = 0; /* the table was reordered */
                         continue;
@@ -548,6 +672,6 @@ void leasing_expire(struct server *s) {
 
         (void) !read(l->timer_fd, &ticks, sizeof(ticks));
         while ((ls = lease_table_first_expired(&l->table, now)))
-                lease_drop(s, ls, NULL, "expire");
+                lease_drop(s, ls, NULL, "expire", NULL);
         rearm(l);
 }

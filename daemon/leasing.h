@@ -2,9 +2,8 @@
  * rotation fan-out.  Ties the lease table to the store (values), the
  * instance directories (materialize.c) and the audit stream.
  *
- * Not yet here (see the README's roadmap): injection into the caller's
- * mount namespace, revocation on container exit, and lease records that
- * survive a restart — today a restart sweeps every instance directory. */
+ * Not yet here (see the README's roadmap): lease records that survive a
+ * restart — today a restart sweeps every instance directory. */
 #pragma once
 
 #include <jansson.h>
@@ -25,6 +24,12 @@ int leasing_open(const struct config *c, struct leasing **ret);
 /* Revokes everything: files and mounts go with the daemon. */
 struct leasing *leasing_close(struct leasing *l);
 int leasing_timer_fd(const struct leasing *l);
+/* inotify on the cgroups of workloads with leases: readable when one may
+ * have ended; then leasing_watch_events(). */
+int leasing_watch_fd(const struct leasing *l);
+void leasing_watch_events(struct server *s);
+/* Revokes the leases of every workload whose cgroup is empty or gone. */
+void leasing_sweep(struct server *s);
 bool leasing_privileged(const struct leasing *l);
 size_t leasing_count(const struct leasing *l);
 size_t leasing_count_secret(const struct leasing *l, const char *secret);

@@ -263,6 +263,8 @@ static int signals_open(void) {
         return fd < 0 ? -errno : fd;
 }
 
+#define SWEEP_PERIOD_MS 5000
+
 struct daemon_ctx {
         const struct options *options;
         struct server server;
@@ -404,6 +406,9 @@ static int handle_signal(struct daemon_ctx *d, int sfd) {
 
 static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
         int lfd = leasing_timer_fd(d->server.leasing);
+        int ifd = leasing_watch_fd(d->server.leasing);
+        struct timespec ts;
+        int64_t next_sweep = 0;
         _cleanup_close_ int epfd = -1;
         int http_fds[2];
         size_t n_http;
@@ -420,12 +425,21 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                 r = loop_add(epfd, wdfd);
         if (r >= 0)
                 r = loop_add(epfd, lfd);
+        if (r >= 0)
+                r = loop_add(epfd, ifd);
         if (r < 0)
                 return log_error_errno(r, "epoll_ctl: %m");
 
         for (;;) {
                 struct epoll_event evs[8];
-                int n = epoll_wait(epfd, evs, ELEMENTSOF(evs), http_timeout_ms(d->http));
+                int timeout = http_timeout_ms(d->http);
+                int64_t now;
+                int n;
+
+                /* wake at least every sweep period */
+                if (timeout < 0 || timeout > SWEEP_PERIOD_MS)
+                        timeout = SWEEP_PERIOD_MS;
+                n = epoll_wait(epfd, evs, ELEMENTSOF(evs), timeout);
 
                 if (n < 0 && errno != EINTR)
                         return log_error_errno(errno, "epoll_wait: %m");
@@ -434,6 +448,8 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                                 return 0;
                         if (evs[i].data.fd == lfd)
                                 leasing_expire(&d->server);
+                        if (evs[i].data.fd == ifd)
+                                leasing_watch_events(&d->server);
                         if (evs[i].data.fd == wdfd) {
                                 uint64_t ticks;
 
@@ -443,6 +459,14 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                 }
                 /* MHD does its own bookkeeping (idle timeouts) on every pass. */
                 http_run(d->http);
+                /* Behind the cgroup watches, a periodic look catches any
+                 * workload whose end they missed. */
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                now = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+                if (now >= next_sweep) {
+                        leasing_sweep(&d->server);
+                        next_sweep = now + SWEEP_PERIOD_MS;
+                }
         }
 }
 

@@ -12,7 +12,10 @@ PFX=system.slice
 MADE=()
 [ -d "$CG/$PFX" ] || { mkdir "$CG/$PFX"; MADE+=("$CG/$PFX"); }
 IDS=()
+KEEPERS=()
 cleanup_all() {
+	[ ${#KEEPERS[@]} -eq 0 ] || kill "${KEEPERS[@]}" 2>/dev/null || true
+	wait 2>/dev/null || true
 	for id in "${IDS[@]}"; do rmdir "$CG/$PFX/docker-$id.scope" 2>/dev/null || true; done
 	for d in "${MADE[@]}"; do rmdir "$d" 2>/dev/null || true; done
 	cleanup
@@ -20,8 +23,17 @@ cleanup_all() {
 	! grep -q "secretd-it" /proc/self/mountinfo || { grep secretd-it /proc/self/mountinfo >&2; exit 1; }
 }
 trap cleanup_all EXIT
-# new_id NAME — sets ID to a fresh container id (and remembers it for cleanup)
-new_id() { ID=$(hex64 "$1-$$"); IDS+=("$ID"); }
+# new_id NAME — sets ID to a fresh container id, makes its cgroup and puts
+# a long-lived process in it (a container's main process: while it lives the
+# cgroup is populated; when it ends, secretd revokes the container's leases).
+new_id() {
+	ID=$(hex64 "$1-$$")
+	IDS+=("$ID")
+	mkdir -p "$CG/$PFX/docker-$ID.scope"
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec sleep 600' "$CG/$PFX/docker-$ID.scope" &
+	KEEPER=$!
+	KEEPERS+=("$KEEPER")
+}
 
 write_config "\"defaults\": { \"tmpfs_size\": \"64K\" },
   \"workloads\": [
@@ -186,6 +198,22 @@ grep -q '"action":"expire"' "$T/audit.jsonl" || fail "expiry not audited"
 expect_status 200 "$ADMIN" DELETE "/v1/leases/$LEASE_A"
 [ ! -e "$dir/db-password" ] || fail "revoked file still there"
 [ -e "$dir/tls.key" ] || fail "revoking one lease removed another's file"
+
+# --- a container that exits loses its leases, files, mount and directory ---------
+new_id f; F=$ID
+[ "$(lease "$F" 1000 '{"secrets":["db-password"]}')" = 201 ] || fail "lease F"
+fdir=$T/secrets/docker-$F
+[ -e "$fdir/db-password" ] || fail "F's file missing"
+sleep 0.3
+[ -e "$fdir/db-password" ] || fail "leases revoked while the container still runs"
+kill "$KEEPER"
+start=$(date +%s%N)
+for _ in $(seq 100); do [ -e "$fdir" ] || break; sleep 0.01; done
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+[ ! -e "$fdir" ] || fail "exited container's directory still there after 1 s"
+grep -q " $fdir " /proc/self/mountinfo && fail "exited container's tmpfs still mounted"
+grep -q '"reason":"workload exited"' "$T/audit.jsonl" || fail "revocation on exit not audited"
+echo "exited container's leases gone after ${took} ms"
 
 # --- a clean stop takes every file and mount with it -------------------------------
 stop_daemon
