@@ -56,6 +56,7 @@ LIB_SRCS = \
 	daemon/config.c \
 	daemon/http.c \
 	daemon/keys.c \
+	daemon/lease-record.c \
 	daemon/lease.c \
 	daemon/leasing.c \
 	daemon/listen.c \

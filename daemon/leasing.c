@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lease-record.h"
 #include "lease.h"
 #include "leasing.h"
 #include "materialize.h"
@@ -42,6 +43,7 @@ struct leasing {
         struct instance **inst;
         size_t n_inst;
         int root_fd;
+        int records_fd; /* runtime_dir/leases */
         int timer_fd;
         int inotify_fd;
         bool privileged;
@@ -67,8 +69,8 @@ static json_t *time_json(int64_t usec) {
         return json_string(buf);
 }
 
-/* Everything under secrets_root that looks like ours ("<runtime>-…") and
- * has no lease — after a restart that is every such directory. */
+/* Everything under secrets_root that looks like ours ("<runtime>-…") but
+ * belongs to no instance: left by a crash, with no record to revive it. */
 static void sweep_orphans(struct leasing *l) {
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
@@ -91,9 +93,29 @@ static void sweep_orphans(struct leasing *l) {
                 }
                 if (!ours || de->d_type != DT_DIR)
                         continue;
+                for (size_t i = 0; i < l->n_inst && ours; i++)
+                        ours = strcmp(l->inst[i]->name, de->d_name) != 0; /* a live instance */
+                if (!ours)
+                        continue;
                 if (mdir_open(l->root_fd, de->d_name, l->tmpfs_size, l->privileged, &m) >= 0)
                         (void) mdir_destroy(m);
         }
+}
+
+/* runtime_dir/leases, created 0700: lease records live there. */
+static int open_records(const char *runtime_dir) {
+        char path[4200];
+        int fd;
+
+        if (mkdir(runtime_dir, 0755) == 0)
+                (void) chmod(runtime_dir, 0755);
+        else if (errno != EEXIST)
+                return -errno;
+        snprintf(path, sizeof(path), "%s/leases", runtime_dir);
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
 }
 
 int leasing_open(const struct config *c, struct leasing **ret) {
@@ -107,6 +129,7 @@ int leasing_open(const struct config *c, struct leasing **ret) {
         if (!l)
                 return -ENOMEM;
         l->timer_fd = -1;
+        l->records_fd = -1;
         l->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (l->inotify_fd < 0) {
                 free(l);
@@ -127,7 +150,12 @@ int leasing_open(const struct config *c, struct leasing **ret) {
         }
         l->privileged = geteuid() == 0;
         l->tmpfs_size = c->tmpfs_size;
-        sweep_orphans(l);
+        l->records_fd = open_records(c->runtime_dir);
+        if (l->records_fd < 0) {
+                int r = l->records_fd;
+                leasing_close(l);
+                return r;
+        }
         *ret = l;
         return 0;
 }
@@ -153,10 +181,13 @@ static void instance_free(struct instance *in, bool destroy) {
 struct leasing *leasing_close(struct leasing *l) {
         if (!l)
                 return NULL;
+        /* Leases outlive the daemon: files, mounts and records stay, and
+         * the next start picks them up. */
         for (size_t i = 0; i < l->n_inst; i++)
-                instance_free(l->inst[i], true);
+                instance_free(l->inst[i], false);
         free(l->inst);
         lease_table_clear(&l->table);
+        safe_close(l->records_fd);
         safe_close(l->timer_fd);
         safe_close(l->inotify_fd);
         safe_close(l->root_fd);
@@ -323,17 +354,39 @@ static bool cgroup_populated(int cgroup2_fd, const char *cgroup) {
 /* Watches the workload's own cgroup (a container's or a unit's) so that
  * its end revokes its leases.  Host users have no such cgroup: their
  * leases end by time or by hand. */
-static void instance_watch(struct server *s, struct instance *in, const struct peer *p) {
+static void instance_watch_cgroup(struct server *s, struct instance *in, const char *cgroup, size_t len) {
         struct leasing *l = s->leasing;
         char path[4300];
 
-        if (in->watch >= 0 || p->cls.match_len == 0 || p->cls.runtime == RUNTIME_ROOTLESS)
+        if (in->watch >= 0 || !cgroup || len == 0 || cgroup[0] != '/')
                 return;
-        in->cgroup = strndup(p->cgroup, p->cls.match_len);
+        free(in->cgroup);
+        in->cgroup = strndup(cgroup, len);
         if (!in->cgroup)
                 return;
         snprintf(path, sizeof(path), "/proc/self/fd/%d%s/cgroup.events", s->attest.cgroup2_fd, in->cgroup);
         in->watch = inotify_add_watch(l->inotify_fd, path, IN_MODIFY);
+}
+
+static void instance_watch(struct server *s, struct instance *in, const struct peer *p) {
+        if (p->cls.runtime == RUNTIME_ROOTLESS)
+                return;
+        instance_watch_cgroup(s, in, p->cgroup, p->cls.match_len);
+}
+
+static void save_record(struct leasing *l, const struct lease *ls) {
+        struct instance *in = NULL;
+
+        for (size_t i = 0; i < l->n_inst; i++)
+                if (strcmp(l->inst[i]->name, ls->instance) == 0)
+                        in = l->inst[i];
+        /* A record we cannot write costs only recovery after a restart;
+         * the lease itself stands. */
+        (void) lease_record_save(l->records_fd, ls, &(struct lease_where) {
+                .cgroup = in ? in->cgroup : NULL,
+                .injected_ns = in ? in->injected_ns : 0,
+                .inject_path = in ? in->inject_path : NULL,
+        });
 }
 
 static void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action,
@@ -532,6 +585,9 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         }
         for (size_t i = 0; i < n_made; i++)
                 audit_lease(s, "lease", p, made[i], NULL);
+        for (size_t i = 0; i < l->table.n; i++)
+                if (strcmp(l->table.v[i]->instance, iname) == 0)
+                        save_record(l, l->table.v[i]);
         rearm(l);
         *ret = json_pack("{s:o}", "leases", arr);
         return 0;
@@ -572,6 +628,7 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
         if (ttl_usec == 0)
                 ttl_usec = w ? w->ttl_usec : s->config->ttl_usec;
         lease_extend(ls, now_usec(), ttl_usec);
+        save_record(l, ls);
         audit_lease(s, "renew", p, ls, NULL);
         rearm(l);
         *ret = lease_json(l, ls, w);
@@ -586,6 +643,7 @@ static void lease_drop(struct server *s, struct lease *ls, const struct peer *p,
         _cleanup_free_ char *iname = strdup(ls->instance);
 
         audit_lease(s, action, p, ls, reason);
+        (void) lease_record_remove(l->records_fd, ls->id);
         if (in)
                 (void) mdir_remove(in->dir, ls->file);
         lease_table_remove(&l->table, ls);
@@ -674,4 +732,113 @@ void leasing_expire(struct server *s) {
         while ((ls = lease_table_first_expired(&l->table, now)))
                 lease_drop(s, ls, NULL, "expire", NULL);
         rearm(l);
+}
+
+/* --- recovery after a restart -------------------------------------------- */
+
+struct recovery {
+        struct server *s;
+        int64_t now;
+        struct leasing_recovery counts;
+};
+
+/* The container's mount namespace again, from a process still in its
+ * cgroup, when it is the one we injected into. */
+static int find_ns_fd(struct server *s, const char *cgroup, uint64_t ns) {
+        char path[4300];
+        struct stat st;
+        FILE *f;
+        int pid = 0, fd;
+
+        if (!cgroup || !ns)
+                return -1;
+        snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup + 1);
+        fd = openat(s->attest.cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
+        f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (!f) {
+                safe_close(fd);
+                return -1;
+        }
+        if (fscanf(f, "%d", &pid) != 1)
+                pid = 0;
+        fclose(f);
+        if (pid <= 0)
+                return -1;
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && (fstat(fd, &st) < 0 || (uint64_t) st.st_ino != ns))
+                fd = safe_close(fd);
+        return fd;
+}
+
+static void recover_drop(struct leasing *l, struct instance *in, struct lease *ls) {
+        if (in)
+                (void) mdir_remove(in->dir, ls->file);
+        (void) lease_record_remove(l->records_fd, ls->id);
+        lease_free(ls);
+}
+
+static void recover_one(void *userdata, struct lease *ls, const struct lease_where *w) {
+        struct recovery *rc = userdata;
+        struct server *s = rc->s;
+        struct leasing *l = s->leasing;
+        _cleanup_(secbuf_freep) struct secbuf *value = NULL;
+        struct store_version v;
+        struct instance *in = NULL;
+        int r;
+
+        r = instance_get(l, ls->instance, NULL, &in);
+        if (r < 0 || ls->expires_usec <= rc->now) {
+                if (r >= 0)
+                        audit_lease(s, "expire", NULL, ls, "expired while the daemon was down");
+                r >= 0 ? rc->counts.expired++ : rc->counts.dropped++;
+                recover_drop(l, r >= 0 ? in : NULL, ls);
+                return;
+        }
+        /* The file gets the current version: a rotation may have been
+         * stored after the file was last written. */
+        r = store_read(s->store, ls->secret, 0, &value, &v);
+        if (r >= 0)
+                r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
+        if (r >= 0)
+                r = lease_table_add(&l->table, ls);
+        if (r < 0) {
+                rc->counts.dropped++;
+                recover_drop(l, in, ls);
+                return;
+        }
+        ls->version = v.version;
+        instance_watch_cgroup(s, in, w->cgroup, w->cgroup ? strlen(w->cgroup) : 0);
+        if (w->injected_ns && w->inject_path && !in->inject_path) {
+                in->injected_ns = w->injected_ns;
+                in->inject_path = strdup(w->inject_path);
+                in->ns_fd = find_ns_fd(s, in->cgroup, w->injected_ns);
+        }
+        rc->counts.kept++;
+}
+
+int leasing_recover(struct server *s, struct leasing_recovery *ret) {
+        struct leasing *l = s->leasing;
+        struct recovery rc = { .s = s, .now = now_usec() };
+        unsigned damaged = 0;
+        int r;
+
+        r = lease_record_load_all(l->records_fd, recover_one, &rc, &damaged);
+        if (r < 0)
+                return r;
+        rc.counts.dropped += damaged;
+        /* instances whose every lease had expired */
+        for (size_t i = 0; i < l->n_inst;) {
+                size_t before = l->n_inst;
+
+                instance_release_if_empty(l, l->inst[i]->name);
+                if (l->n_inst == before)
+                        i++;
+        }
+        sweep_orphans(l);
+        leasing_sweep(s); /* workloads that ended while we were down */
+        rearm(l);
+        rc.counts.kept = l->table.n;
+        *ret = rc.counts;
+        return 0;
 }

@@ -2,8 +2,8 @@
  * rotation fan-out.  Ties the lease table to the store (values), the
  * instance directories (materialize.c) and the audit stream.
  *
- * Not yet here (see the README's roadmap): lease records that survive a
- * restart — today a restart sweeps every instance directory. */
+ * Leases are recorded under runtime_dir (lease-record.c) and survive a
+ * restart or a crash. */
 #pragma once
 
 #include <jansson.h>
@@ -18,10 +18,18 @@
 struct server;
 struct leasing;
 
-/* Prepares secrets_root (0755) and removes instance directories left by an
- * earlier run (their leases died with it). */
+/* Prepares secrets_root (0755) and runtime_dir/leases (0700). */
 int leasing_open(const struct config *c, struct leasing **ret);
-/* Revokes everything: files and mounts go with the daemon. */
+struct leasing_recovery {
+        unsigned kept, expired, dropped;
+};
+/* After a restart or crash: reloads the lease records, keeps the live
+ * leases with their deadlines (their files get the current version),
+ * removes expired ones, orphaned directories and the leases of workloads
+ * that ended meanwhile.  Needs the store and attestation ready. */
+int leasing_recover(struct server *s, struct leasing_recovery *ret);
+/* Closes without revoking: files, mounts and records stay for the next
+ * start. */
 struct leasing *leasing_close(struct leasing *l);
 int leasing_timer_fd(const struct leasing *l);
 /* inotify on the cgroups of workloads with leases: readable when one may

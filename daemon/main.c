@@ -525,6 +525,18 @@ static int run_daemon(const struct options *o, struct config **cp) {
                 log_error_errno(r, "cannot prepare secrets root '%s': %m", d.server.config->secrets_root);
                 goto finish;
         }
+        {
+                struct leasing_recovery rec;
+
+                r = leasing_recover(&d.server, &rec);
+                if (r < 0) {
+                        log_error_errno(r, "cannot read lease records in '%s': %m", d.server.config->runtime_dir);
+                        goto finish;
+                }
+                if (rec.kept || rec.expired || rec.dropped)
+                        log_info("leases recovered: %u live, %u expired while down, %u dropped", rec.kept,
+                                 rec.expired, rec.dropped);
+        }
         if (!leasing_privileged(d.server.leasing))
                 log_warn("not running as root: secret files go to plain directories under '%s', without "
                          "their own tmpfs and without injection into containers", d.server.config->secrets_root);

@@ -11,6 +11,10 @@ cleanup() {
 		kill -TERM "$DAEMON_PID" 2>/dev/null || true
 		wait "$DAEMON_PID" 2>/dev/null || true
 	fi
+	# leases outlive the daemon: their tmpfs mounts go with the test
+	awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT

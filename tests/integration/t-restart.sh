@@ -1,0 +1,91 @@
+# t-restart.sh — leases survive the daemon: after kill -9 (and after a clean
+# stop) a restart keeps live leases with their deadlines and files, removes
+# what expired meanwhile, revokes the leases of containers that ended while
+# it was down, and unmounts directories nobody has a record of.
+source "$(dirname "$0")/lib.sh"
+need_root
+
+CG=$(cgroup2_root)
+[ -n "$CG" ] || fail "no cgroup2 mount"
+MADE=()
+[ -d "$CG/system.slice" ] || { mkdir "$CG/system.slice"; MADE+=("$CG/system.slice"); }
+IDS=()
+KEEPERS=()
+cleanup_all() {
+	[ ${#KEEPERS[@]} -eq 0 ] || kill "${KEEPERS[@]}" 2>/dev/null || true
+	wait 2>/dev/null || true
+	for id in "${IDS[@]}"; do rmdir "$CG/system.slice/docker-$id.scope" 2>/dev/null || true; done
+	for d in "${MADE[@]}"; do rmdir "$d" 2>/dev/null || true; done
+	cleanup
+}
+trap cleanup_all EXIT
+new_container() { # NAME: sets ID and KEEPER
+	ID=$(hex64 "$1-$$")
+	IDS+=("$ID")
+	mkdir -p "$CG/system.slice/docker-$ID.scope"
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec sleep 600' "$CG/system.slice/docker-$ID.scope" &
+	KEEPER=$!
+	KEEPERS+=("$KEEPER")
+}
+lease() { # ID UID BODY: prints the status, body in $T/lease.json
+	in_cgroup "/system.slice/docker-$1.scope" "$2" yes curl -s -w '\n%{http_code}' --unix-socket "$T/run/workload.sock" \
+		-X POST --data "$3" http://secretd/v1/leases >"$T/lease.out" || true
+	sed '$d' "$T/lease.out" >"$T/lease.json"
+	tail -n1 "$T/lease.out"
+}
+lease_id() { grep -o '"id":"[0-9a-f]*"' "$T/lease.json" | head -n1 | cut -d'"' -f4; }
+expires_of() { expect_status 200 "$T/run/admin.sock" GET /v1/leases >/dev/null; grep -o "\"id\":\"$1\"[^}]*" "$T/body" | grep -o '"expires":"[^"]*"'; }
+
+write_config "\"workloads\": [
+    { \"name\": \"web\", \"match\": { \"runtime\": \"docker\", \"uids\": [1000] }, \"secrets\": [ \"db\" ] } ]"
+expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
+start_daemon --config "$T/secretd.json"
+expect_status 201 "$T/run/admin.sock" PUT /v1/secrets/db --data-binary 'v1'
+
+new_container keep; K=$ID
+[ "$(lease "$K" 1000 '{"ttl":"1h"}')" = 201 ] || fail "lease K: $(cat "$T/lease.json")"
+LK=$(lease_id); K_EXP=$(expires_of "$LK")
+new_container short; S=$ID
+[ "$(lease "$S" 1000 '{"ttl":"2s"}')" = 201 ] || fail "lease S"
+new_container timed; D=$ID
+[ "$(lease "$D" 1000 '{"ttl":"6s"}')" = 201 ] || fail "lease D"
+LD=$(lease_id); d_deadline=$(( $(date +%s) + 6 ))
+new_container gone; G=$ID; G_KEEPER=$KEEPER
+[ "$(lease "$G" 1000 '{}')" = 201 ] || fail "lease G"
+[ "$(ls "$T/run/leases" | wc -l)" = 4 ] || fail "expected 4 lease records: $(ls "$T/run/leases")"
+
+# --- crash ------------------------------------------------------------------
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
+kill "$G_KEEPER"                                   # G ends while we are down
+ORPHAN=$(hex64 "orphan-$$")
+mkdir "$T/secrets/docker-$ORPHAN" && mount -t tmpfs -o size=64k tmpfs "$T/secrets/docker-$ORPHAN"
+echo stale >"$T/secrets/docker-$ORPHAN/db"        # a directory nobody has a record of
+sleep 2.5                                          # S expires while we are down
+start_daemon --config "$T/secretd.json"
+expect_in "leases recovered: 2 live, 1 expired while down" "$T/daemon.log"
+[ "$(cat "$T/secrets/docker-$K/db")" = v1 ] || fail "K's file lost across the crash"
+[ "$(expires_of "$LK")" = "$K_EXP" ] || fail "K's deadline changed: $(expires_of "$LK") vs $K_EXP"
+[ ! -e "$T/secrets/docker-$S" ] || fail "S expired while down but is still there"
+[ ! -e "$T/secrets/docker-$G" ] || fail "G ended while down but its directory is still there"
+[ ! -e "$T/secrets/docker-$ORPHAN" ] || fail "orphan directory left"
+grep -q " $T/secrets/docker-$ORPHAN " /proc/self/mountinfo && fail "orphan still mounted"
+grep -q " $T/secrets/docker-$K " /proc/self/mountinfo || fail "K's tmpfs was not kept"
+
+# --- adopted leases work as before: rotation reaches them, deadlines hold ----
+expect_status 200 "$T/run/admin.sock" POST /v1/secrets/db/rotate --data-binary 'v2'
+grep -q '"leases_updated":2' "$T/body" || fail "rotate after restart: $(cat "$T/body")"
+[ "$(cat "$T/secrets/docker-$K/db")" = v2 ] || fail "K not rotated after restart"
+while [ "$(date +%s)" -le "$d_deadline" ]; do sleep 0.1; done
+sleep 1
+[ ! -e "$T/secrets/docker-$D/db" ] || fail "D outlived its deadline across the restart"
+
+# --- a clean stop keeps the lease too, and nothing is served meanwhile ------
+stop_daemon
+[ "$(cat "$T/secrets/docker-$K/db")" = v2 ] || fail "a clean stop took K's file"
+start_daemon --config "$T/secretd.json"
+expect_in "leases recovered: 1 live" "$T/daemon.log"
+expect_status 200 "$T/run/admin.sock" DELETE "/v1/leases/$LK"
+[ ! -e "$T/secrets/docker-$K" ] || fail "revoke after restart left the directory"
+[ -z "$(ls -A "$T/run/leases")" ] || fail "records left: $(ls -A "$T/run/leases")"
+stop_daemon
+echo "t-restart: ok"
