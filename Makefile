@@ -121,6 +121,11 @@ $(BUILD)/helpers/%: tests/integration/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
 
+# Runs inside a bare busybox container: static, no sanitizer runtime.
+$(BUILD)/helpers/lease-client: tests/integration/helpers/lease-client.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 $(WARNINGS) $< -o $@
+
 $(BUILD)/systemd/secretd.service: systemd/secretd.service.in
 	@mkdir -p $(dir $@)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< >$@
@@ -132,6 +137,7 @@ deps:
 check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	SECRETD=$(abspath $(SECRETD)) SECRETCTL=$(abspath $(SECRETCTL)) SANITIZE=$(SANITIZE) \
 	PEER_HANDOFF=$(abspath $(BUILD)/helpers/peer-handoff) SLOW_CLIENT=$(abspath $(BUILD)/helpers/slow-client) \
+	LEASE_CLIENT=$(abspath $(BUILD)/helpers/lease-client) \
 	UNIT_DIR=$(abspath $(BUILD)/systemd) \
 		sh tests/run.sh $(UNIT_TESTS)
 

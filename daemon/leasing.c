@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -680,6 +681,60 @@ size_t leasing_revoke_secret(struct server *s, const char *secret) {
         return n;
 }
 
+/* The process that is pid 1 of its own pid namespace inside the cgroup:
+ * a container's main process.  A pidfd to it, or -1. */
+static int container_init_pidfd(struct server *s, const char *cgroup) {
+        char path[4300], line[256];
+        FILE *procs, *st;
+        int pid, fd, pidfd = -1;
+
+        snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup + 1);
+        fd = openat(s->attest.cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
+        procs = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (!procs) {
+                safe_close(fd);
+                return -1;
+        }
+        while (pidfd < 0 && fscanf(procs, "%d", &pid) == 1) {
+                snprintf(path, sizeof(path), "/proc/%d/status", pid);
+                st = fopen(path, "re");
+                while (st && fgets(line, sizeof(line), st)) {
+                        char *last;
+
+                        if (strncmp(line, "NSpid:", 6) != 0)
+                                continue;
+                        last = strrchr(line, '\t');
+                        /* more than one level, and 1 in the innermost */
+                        if (last && last != strchr(line, '\t') && atoi(last + 1) == 1)
+                                pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+                        break;
+                }
+                if (st)
+                        fclose(st);
+        }
+        fclose(procs);
+        return pidfd;
+}
+
+/* on_rotate goes to the process that leased, while it lives; when that was
+ * a short-lived helper, to the container's main process instead. */
+static void signal_instance(struct server *s, struct instance *in, int sig) {
+        struct pollfd pfd = { .fd = in->pidfd, .events = POLLIN };
+        int fd;
+
+        if (in->pidfd >= 0 && poll(&pfd, 1, 0) == 0) {
+                (void) syscall(SYS_pidfd_send_signal, in->pidfd, sig, NULL, 0);
+                return;
+        }
+        if (!in->cgroup)
+                return;
+        fd = container_init_pidfd(s, in->cgroup);
+        if (fd >= 0) {
+                (void) syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+                safe_close(fd);
+        }
+}
+
 int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
         struct leasing *l = s->leasing;
         _cleanup_(secbuf_freep) struct secbuf *value = NULL;
@@ -715,8 +770,8 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
                 struct lease *ls = lease_table_find_file(&l->table, in->name, secret);
 
                 /* one signal per instance, however many files it has */
-                if (ls && ls->on_rotate_signal && in->pidfd >= 0)
-                        (void) syscall(SYS_pidfd_send_signal, in->pidfd, ls->on_rotate_signal, NULL, 0);
+                if (ls && ls->on_rotate_signal)
+                        signal_instance(s, in, ls->on_rotate_signal);
         }
         *ret_updated = n;
         return first_error;
