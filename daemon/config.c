@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "policy.h"
@@ -376,6 +377,16 @@ int config_new_dev(const char *dir, struct config **ret) {
         r = config_new_default(&c);
         if (r < 0)
                 return r;
+        /* the developer running it is its admin, root or not */
+        if (getuid() != 0) {
+                uid_t *uids = reallocarray(c->admin_uids, 2, sizeof(uid_t));
+
+                if (!uids)
+                        return -ENOMEM;
+                uids[1] = getuid();
+                c->admin_uids = uids;
+                c->n_admin_uids = 2;
+        }
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
                 char **slot = (char **) ((char *) c + paths[i].offset);
 
