@@ -54,6 +54,7 @@ LIB_SRCS = \
 	daemon/backend.c \
 	daemon/cgroup.c \
 	daemon/config.c \
+	daemon/fileio.c \
 	daemon/http.c \
 	daemon/keys.c \
 	daemon/lease-record.c \

@@ -119,13 +119,9 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *ret) {
 }
 
 static json_t *time_json(int64_t usec) {
-        char buf[64];
-        time_t t = (time_t) (usec / 1000000);
-        struct tm tm;
+        char buf[32];
 
-        if (!gmtime_r(&t, &tm))
-                return json_null();
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        format_time_utc(usec, buf, sizeof(buf));
         return json_string(buf);
 }
 

@@ -18,6 +18,7 @@
 #include "attest.h"
 #include "audit.h"
 #include "secretd/cleanup.h"
+#include "secretd/fileio.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
@@ -28,27 +29,12 @@ struct audit {
         uint64_t write_errors;
 };
 
-static int mkdir_parent(const char *path) {
-        _cleanup_free_ char *dir = strdup(path);
-        char *slash;
-
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-                return 0;
-        *slash = '\0';
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 static int audit_open_fd(const char *path) {
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r;
 
-        r = mkdir_parent(path);
+        r = mkdir_parent(path, 0700);
         if (r < 0)
                 return r;
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);

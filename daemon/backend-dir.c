@@ -21,6 +21,7 @@
 
 #include "backend.h"
 #include "secretd/cleanup.h"
+#include "secretd/fileio.h"
 
 #define DIR_MAGIC "SDBLOB01"
 #define DIR_HEADER_SIZE 16
@@ -51,36 +52,6 @@ static int key_to_file(const char *key, char ret[static DIR_KEY_MAX + sizeof(DIR
         return 0;
 }
 
-static int read_all(int fd, uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = read(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EBADMSG; /* shrank under us: treat as damage */
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
 /* Revision of the file for key: 0 when absent, -EBADMSG when its header is
  * damaged. */
 static int dir_read_rev(struct backend_dir *d, const char *file, uint64_t *ret_rev) {
@@ -97,7 +68,7 @@ static int dir_read_rev(struct backend_dir *d, const char *file, uint64_t *ret_r
                 }
                 return -errno;
         }
-        r = read_all(fd, hdr, sizeof(hdr));
+        r = read_full(fd, hdr, sizeof(hdr));
         if (r < 0)
                 return r;
         if (memcmp(hdr, DIR_MAGIC, 8) != 0)
@@ -133,7 +104,7 @@ static int dir_get(struct backend *b, const char *key, uint8_t **ret_blob, size_
         buf = malloc(len);
         if (!buf)
                 return -ENOMEM;
-        r = read_all(fd, buf, len);
+        r = read_full(fd, buf, len);
         if (r < 0)
                 return r;
         if (memcmp(buf, DIR_MAGIC, 8) != 0)
@@ -164,9 +135,9 @@ static int dir_write_temp(struct backend_dir *d, uint64_t rev, const uint8_t *bl
                 return -errno;
         memcpy(hdr, DIR_MAGIC, 8);
         memcpy(hdr + 8, &le, 8);
-        r = write_all(fd, hdr, sizeof(hdr));
+        r = write_full(fd, hdr, sizeof(hdr));
         if (r >= 0)
-                r = write_all(fd, blob, len);
+                r = write_full(fd, blob, len);
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && close(TAKE_FD(fd)) < 0)

@@ -15,6 +15,7 @@
 
 #include "keys.h"
 #include "secretd/cleanup.h"
+#include "secretd/fileio.h"
 
 /* Domain separation: a key derived for secrets can never equal one derived
  * for any future purpose. */
@@ -48,20 +49,6 @@ static int fsync_parent(const char *path) {
         return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
 int keys_create_file(const char *path) {
         uint8_t key[KEYS_MASTER_SIZE];
         char tmp[PATH_MAX];
@@ -76,7 +63,7 @@ int keys_create_file(const char *path) {
         if (fd < 0)
                 return -errno;
         randombytes_buf(key, sizeof(key));
-        r = write_all(fd, key, sizeof(key));
+        r = write_full(fd, key, sizeof(key));
         sodium_memzero(key, sizeof(key));
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
@@ -111,20 +98,13 @@ int keys_locate(const char *path, char **ret_path) {
 }
 
 static int read_exact(int fd, uint8_t *buf, size_t n) {
-        size_t got = 0;
         uint8_t extra;
+        int r = read_full(fd, buf, n);
 
-        while (got < n) {
-                ssize_t k = read(fd, buf + got, n - got);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EMSGSIZE;
-                got += (size_t) k;
-        }
+        if (r == -EBADMSG)
+                return -EMSGSIZE;
+        if (r < 0)
+                return r;
         /* A longer file is as wrong as a shorter one. */
         if (read(fd, &extra, 1) != 0)
                 return -EMSGSIZE;

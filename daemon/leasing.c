@@ -24,6 +24,7 @@
 #include "leasing.h"
 #include "materialize.h"
 #include "secretd/cleanup.h"
+#include "secretd/parse.h"
 #include "server.h"
 
 struct instance {
@@ -60,13 +61,9 @@ static int64_t now_usec(void) {
 }
 
 static json_t *time_json(int64_t usec) {
-        char buf[64];
-        time_t t = (time_t) (usec / 1000000);
-        struct tm tm;
+        char buf[32];
 
-        if (!gmtime_r(&t, &tm))
-                return json_null();
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        format_time_utc(usec, buf, sizeof(buf));
         return json_string(buf);
 }
 

@@ -11,6 +11,7 @@
 
 #include "listen.h"
 #include "secretd/cleanup.h"
+#include "secretd/fileio.h"
 
 #define LISTEN_BACKLOG 512
 
@@ -50,25 +51,6 @@ static int clear_stale(const char *path) {
         return 0;
 }
 
-static int mkdir_parent(const char *path) {
-        _cleanup_free_ char *dir = strdup(path);
-        char *slash;
-
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-                return 0;
-        *slash = '\0';
-        /* The runtime directory must be traversable by workloads; our
-         * umask is 077, so a new one gets its mode explicitly. */
-        if (mkdir(dir, 0755) < 0)
-                return errno == EEXIST ? 0 : -errno;
-        if (chmod(dir, 0755) < 0)
-                return -errno;
-        return 0;
-}
-
 static int bind_unix(const char *path, mode_t mode, gid_t gid) {
         struct sockaddr_un sa;
         _cleanup_close_ int fd = -1;
@@ -77,7 +59,7 @@ static int bind_unix(const char *path, mode_t mode, gid_t gid) {
         r = fill_addr(path, &sa);
         if (r < 0)
                 return r;
-        r = mkdir_parent(path);
+        r = mkdir_parent(path, 0755); /* workloads must reach the socket */
         if (r < 0)
                 return r;
         r = clear_stale(path);

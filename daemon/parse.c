@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "secretd/parse.h"
 
@@ -100,4 +101,12 @@ void format_duration(uint64_t usec, char *buf, size_t len) {
                         return;
                 }
         snprintf(buf, len, "%lluus", (unsigned long long) usec);
+}
+
+void format_time_utc(int64_t usec, char *buf, size_t len) {
+        time_t t = (time_t) (usec / 1000000);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, len, "invalid");
 }
