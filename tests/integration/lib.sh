@@ -7,6 +7,7 @@ T=$(mktemp -d /tmp/secretd-it.XXXXXX)
 chmod 0755 "$T" # callers of other uids must reach the sockets inside
 DAEMON_PID=
 cleanup() {
+	containers_cleanup
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID" 2>/dev/null || true
 		wait "$DAEMON_PID" 2>/dev/null || true
@@ -130,3 +131,56 @@ hex64() { printf '%s' "$1" | sha256sum | cut -c1-64; }
 
 # A JSON field from $T/body (jq-free: the daemon's output is compact JSON).
 json_field() { grep -o "\"$1\":[^,}]*" "$T/body" | head -n1 | cut -d: -f2- | tr -d '"'; }
+
+# --- hand-made containers ----------------------------------------------------
+# A "container" is a cgroup2 directory named like a runtime's, with a
+# long-lived process in it (its main process: while it lives the cgroup is
+# populated), and callers run into it with in_cgroup.  Everything made here
+# is removed by cleanup.
+CT_DIRS=()
+CT_KEEPERS=()
+CT_MADE=()
+
+containers_init() {
+	CG=$(cgroup2_root)
+	[ -n "$CG" ] || fail "no cgroup2 mount in /proc/self/mountinfo"
+	for d in system.slice machine.slice; do
+		[ -d "$CG/$d" ] || { mkdir "$CG/$d"; CT_MADE+=("$CG/$d"); }
+	done
+}
+
+# new_container NAME [PARENT] — sets ID (64 hex) and KEEPER (its main pid);
+# the cgroup is PARENT/docker-ID.scope (PARENT defaults to /system.slice).
+new_container() {
+	local parent=${2:-/system.slice}
+	ID=$(hex64 "$1-$$")
+	CT_DIRS+=("$CG$parent/docker-$ID.scope")
+	mkdir -p "$CG$parent/docker-$ID.scope"
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec sleep 600' "$CG$parent/docker-$ID.scope" &
+	KEEPER=$!
+	CT_KEEPERS+=("$KEEPER")
+}
+
+containers_cleanup() {
+	# never a bare `wait`: it would also wait for the daemon
+	if [ ${#CT_KEEPERS[@]} -gt 0 ]; then
+		kill "${CT_KEEPERS[@]}" 2>/dev/null || true
+		wait "${CT_KEEPERS[@]}" 2>/dev/null || true
+	fi
+	for d in "${CT_DIRS[@]}"; do
+		find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+		rmdir "$d" 2>/dev/null || true
+	done
+	for d in "${CT_MADE[@]}"; do rmdir "$d" 2>/dev/null || true; done
+	CT_KEEPERS=() CT_DIRS=() CT_MADE=()
+}
+
+# lease_in ID UID BODY — POST /v1/leases from inside container ID as UID;
+# prints the status, the body lands in $T/lease.json.
+lease_in() {
+	in_cgroup "/system.slice/docker-$1.scope" "$2" yes curl -s -w '\n%{http_code}' \
+		--unix-socket "$T/run/workload.sock" -X POST -H 'Content-Type: application/json' \
+		--data "$3" http://secretd/v1/leases >"$T/lease.out" || true
+	sed '$d' "$T/lease.out" >"$T/lease.json"
+	tail -n1 "$T/lease.out"
+}

@@ -4,24 +4,12 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 
-CG=$(cgroup2_root)
-[ -n "$CG" ] || fail "no cgroup2 mount in /proc/self/mountinfo"
+containers_init
 ID_A=$(hex64 "container-a-$$")
 ID_B=$(hex64 "container-b-$$")
 ID_C=$(hex64 "container-c-$$")
-MADE=()
-cleanup_cgroups() {
-	rmdir "$CG/system.slice/docker-$ID_A.scope/init.scope" 2>/dev/null || true
-	for d in "$CG/system.slice/docker-$ID_A.scope" "$CG/system.slice/docker-$ID_B.scope" \
-		"$CG/machine.slice/libpod-$ID_C.scope" "$CG/system.slice/secretd-test-backup-$$.service"; do
-		rmdir "$d" 2>/dev/null || true
-	done
-	for d in "${MADE[@]}"; do rmdir "$d" 2>/dev/null || true; done
-}
-trap 'cleanup_cgroups; cleanup' EXIT
-for d in system.slice machine.slice; do
-	[ -d "$CG/$d" ] || { mkdir "$CG/$d"; MADE+=("$CG/$d"); }
-done
+CT_DIRS+=("$CG/system.slice/docker-$ID_A.scope" "$CG/system.slice/docker-$ID_B.scope"
+	"$CG/machine.slice/libpod-$ID_C.scope" "$CG/system.slice/secretd-test-backup-$$.service")
 UNIT=secretd-test-backup-$$.service
 
 write_config "\"admin\": { \"uids\": [0] },

@@ -7,19 +7,11 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 
-CG=$(cgroup2_root)
-[ -n "$CG" ] || fail "no cgroup2 mount"
-MADE=()
-[ -d "$CG/system.slice" ] || { mkdir "$CG/system.slice"; MADE+=("$CG/system.slice"); }
+containers_init
 A=$(hex64 "inject-a-$$")
 B=$(hex64 "inject-b-$$")
 C=$(hex64 "inject-c-$$")
-cleanup_all() {
-	for id in "$A" "$B" "$C"; do rmdir "$CG/system.slice/docker-$id.scope" 2>/dev/null || true; done
-	for d in "${MADE[@]}"; do rmdir "$d" 2>/dev/null || true; done
-	cleanup
-}
-trap cleanup_all EXIT
+for id in "$A" "$B" "$C"; do CT_DIRS+=("$CG/system.slice/docker-$id.scope"); done
 
 write_config "\"workloads\": [
     { \"name\": \"web\", \"match\": { \"runtime\": \"docker\", \"uids\": [1000] },

@@ -6,32 +6,11 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 
-CG=$(cgroup2_root)
-[ -n "$CG" ] || fail "no cgroup2 mount"
+containers_init
 PFX=system.slice
-MADE=()
-[ -d "$CG/$PFX" ] || { mkdir "$CG/$PFX"; MADE+=("$CG/$PFX"); }
 IDS=()
-KEEPERS=()
-cleanup_all() {
-	[ ${#KEEPERS[@]} -eq 0 ] || kill "${KEEPERS[@]}" 2>/dev/null || true
-	wait 2>/dev/null || true
-	for id in "${IDS[@]}"; do rmdir "$CG/$PFX/docker-$id.scope" 2>/dev/null || true; done
-	for d in "${MADE[@]}"; do rmdir "$d" 2>/dev/null || true; done
-	cleanup
-}
-trap cleanup_all EXIT
-# new_id NAME — sets ID to a fresh container id, makes its cgroup and puts
-# a long-lived process in it (a container's main process: while it lives the
-# cgroup is populated; when it ends, secretd revokes the container's leases).
-new_id() {
-	ID=$(hex64 "$1-$$")
-	IDS+=("$ID")
-	mkdir -p "$CG/$PFX/docker-$ID.scope"
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec sleep 600' "$CG/$PFX/docker-$ID.scope" &
-	KEEPER=$!
-	KEEPERS+=("$KEEPER")
-}
+# new_id NAME — a fresh hand-made container (lib.sh); ID is kept in IDS
+new_id() { new_container "$1"; IDS+=("$ID"); }
 
 write_config "\"defaults\": { \"tmpfs_size\": \"64K\" },
   \"workloads\": [
@@ -51,15 +30,7 @@ expect_status 201 "$ADMIN" PUT /v1/secrets/tls-key --data-binary 'KEY'
 expect_status 201 "$ADMIN" PUT /v1/secrets/rotating --data-binary 'version-1-value'
 expect_status 201 "$ADMIN" PUT /v1/secrets/not-granted --data-binary 'nope'
 
-# lease CGROUP-ID UID BODY — as a hand-made container; prints the status.
-# (curl runs as the container's uid: the body comes back on stdout)
-lease() {
-	in_cgroup "/$PFX/docker-$1.scope" "$2" yes \
-		curl -s -w '\n%{http_code}' --unix-socket "$WORK" -X POST \
-		-H 'Content-Type: application/json' --data "$3" http://secretd/v1/leases >"$T/lease.out" || true
-	sed '$d' "$T/lease.out" >"$T/lease.json"
-	tail -n1 "$T/lease.out"
-}
+lease() { lease_in "$@"; }
 field() { grep -o "\"$1\":\"[^\"]*\"" "$T/lease.json" | head -n1 | cut -d'"' -f4; }
 
 # --- a granted lease: file, owner, mode, tmpfs --------------------------------

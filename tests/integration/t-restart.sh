@@ -5,34 +5,8 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 
-CG=$(cgroup2_root)
-[ -n "$CG" ] || fail "no cgroup2 mount"
-MADE=()
-[ -d "$CG/system.slice" ] || { mkdir "$CG/system.slice"; MADE+=("$CG/system.slice"); }
-IDS=()
-KEEPERS=()
-cleanup_all() {
-	[ ${#KEEPERS[@]} -eq 0 ] || kill "${KEEPERS[@]}" 2>/dev/null || true
-	wait 2>/dev/null || true
-	for id in "${IDS[@]}"; do rmdir "$CG/system.slice/docker-$id.scope" 2>/dev/null || true; done
-	for d in "${MADE[@]}"; do rmdir "$d" 2>/dev/null || true; done
-	cleanup
-}
-trap cleanup_all EXIT
-new_container() { # NAME: sets ID and KEEPER
-	ID=$(hex64 "$1-$$")
-	IDS+=("$ID")
-	mkdir -p "$CG/system.slice/docker-$ID.scope"
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec sleep 600' "$CG/system.slice/docker-$ID.scope" &
-	KEEPER=$!
-	KEEPERS+=("$KEEPER")
-}
-lease() { # ID UID BODY: prints the status, body in $T/lease.json
-	in_cgroup "/system.slice/docker-$1.scope" "$2" yes curl -s -w '\n%{http_code}' --unix-socket "$T/run/workload.sock" \
-		-X POST --data "$3" http://secretd/v1/leases >"$T/lease.out" || true
-	sed '$d' "$T/lease.out" >"$T/lease.json"
-	tail -n1 "$T/lease.out"
-}
+containers_init
+lease() { lease_in "$@"; }
 lease_id() { grep -o '"id":"[0-9a-f]*"' "$T/lease.json" | head -n1 | cut -d'"' -f4; }
 expires_of() { expect_status 200 "$T/run/admin.sock" GET /v1/leases >/dev/null; grep -o "\"id\":\"$1\"[^}]*" "$T/body" | grep -o '"expires":"[^"]*"'; }
 
