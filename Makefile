@@ -16,11 +16,16 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR     ?= $(PREFIX)/share/doc/secretd
 
 PKGS      = libsodium jansson libsystemd libmicrohttpd
+# The client speaks HTTP with libcurl and needs nothing of the daemon's
+# server side.
+CLIENT_PKGS = libsodium jansson libcurl
 TEST_PKGS = cmocka
 
 CC       ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CLIENT_CFLAGS := $(shell pkg-config --cflags $(CLIENT_PKGS) 2>/dev/null)
+CLIENT_LIBS   := $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null)
 TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS   := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
@@ -72,7 +77,9 @@ LIB_SRCS = \
 	daemon/store.c
 
 DAEMON_SRCS = daemon/main.c
-CLIENT_SRCS = client/secretctl.c
+CLIENT_SRCS = $(sort $(wildcard client/*.c))
+# The few library modules the client shares with the daemon.
+CLIENT_LIB_SRCS = daemon/secbuf.c daemon/parse.c daemon/fileio.c
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 # Small programs the integration tests drive (hostile peers).
 TEST_HELPERS = $(patsubst tests/integration/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/integration/helpers/*.c))
@@ -80,7 +87,7 @@ UNITS = $(BUILD)/systemd/secretd.service systemd/secretd.socket systemd/secretd-
 
 LIB_OBJS    = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
-CLIENT_OBJS = $(CLIENT_SRCS:%.c=$(BUILD)/%.o)
+CLIENT_OBJS = $(CLIENT_SRCS:%.c=$(BUILD)/%.o) $(CLIENT_LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB         = $(BUILD)/libsecretd.a
 
 ifeq ($(SANITIZE),1)
@@ -107,9 +114,13 @@ $(SECRETD): $(DAEMON_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(SECRETCTL): $(CLIENT_OBJS) $(LIB)
+$(BUILD)/client/%.o: client/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CLIENT_CFLAGS) -c $< -o $@
+
+$(SECRETCTL): $(CLIENT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLIENT_LIBS) -o $@
 
 $(BUILD)/tests/test-%.o: tests/unit/test-%.c
 	@mkdir -p $(dir $@)

@@ -1,0 +1,53 @@
+/* cmd-info.c — `secretctl info NAME`: versions, sizes, times, live leases. */
+#include "secretctl.h"
+
+static int print_info(json_t *j) {
+        struct table *t = table_new(3, "VERSION", "SIZE", "CREATED");
+        json_t *v;
+        size_t i;
+        int r = t ? 0 : -1;
+
+        printf("name:     %s\nversion:  %lld\nleases:   %lld\n\n", json_str(j, "name"), json_int(j, "version"),
+               json_int(j, "leases"));
+        json_array_foreach(json_object_get(j, "versions"), i, v) {
+                char version[24], size[24];
+
+                snprintf(version, sizeof(version), "%lld", json_int(v, "version"));
+                format_bytes((uint64_t) json_int(v, "size"), size, sizeof(size));
+                r = r ?: table_add(t, version, size, json_str(v, "created"));
+        }
+        if (r == 0)
+                table_print(t, stdout);
+        table_free(t);
+        if (r < 0)
+                fprintf(stderr, "secretctl: info: out of memory\n");
+        return r < 0 ? EXIT_ERROR : EXIT_OK;
+}
+
+static int run(struct ctl *c, int argc, char **argv) {
+        _cleanup_json_ json_t *j = NULL;
+        char path[256];
+        int x;
+
+        if (argc != 2 || argv[1][0] == '-')
+                return usage_error(c, "expects one secret NAME");
+        if (!secret_name_valid(argv[1]))
+                return usage_error(c, "'%s' is not a valid secret name", argv[1]);
+        snprintf(path, sizeof(path), "/v1/secrets/%s/meta", argv[1]);
+        x = ctl_json(c, "GET", path, NULL, &j);
+        if (x != EXIT_OK)
+                return x;
+        if (c->json) {
+                print_json(j);
+                return EXIT_OK;
+        }
+        return print_info(j);
+}
+
+const struct command cmd_info = {
+        .name = "info",
+        .args = "NAME",
+        .summary = "Show the versions of the secret NAME and how many leases hold it",
+        .help = "",
+        .run = run,
+};

@@ -1,0 +1,65 @@
+/* cmd-put.c — `secretctl put NAME [-f FILE]`: create a secret.
+ *
+ * The value comes from FILE or stdin, into guarded memory, and goes out
+ * as the raw request body; it fails with exit 5 if NAME exists. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "secretctl.h"
+
+/* The daemon has the real limit (max_value_size); this bounds our memory. */
+#define VALUE_READ_MAX (64u * 1024 * 1024)
+
+static int run(struct ctl *c, int argc, char **argv) {
+        static const struct option options[] = {
+                { "file", required_argument, NULL, 'f' },
+                {},
+        };
+        _cleanup_(secbuf_freep) struct secbuf *value = NULL;
+        const char *file = NULL, *name;
+        struct reply r = {};
+        char path[256];
+        int opt, x;
+
+        while ((opt = getopt_long(argc, argv, "f:", options, NULL)) >= 0) {
+                if (opt != 'f')
+                        return usage_error(c, "unknown option");
+                file = optarg;
+        }
+        if (argc - optind != 1)
+                return usage_error(c, "expects one secret NAME");
+        name = argv[optind];
+        if (!secret_name_valid(name))
+                return usage_error(c, "'%s' is not a valid secret name ([A-Za-z0-9][A-Za-z0-9._-]{0,127})", name);
+        x = read_value(c, file, name, VALUE_READ_MAX, &value);
+        if (x != EXIT_OK)
+                return x;
+        snprintf(path, sizeof(path), "/v1/secrets/%s", name);
+        x = ctl_call(c, "PUT", path, value->data, value->len, "application/octet-stream", &r);
+        if (x != EXIT_OK)
+                return x;
+        if (r.status != 201) {
+                x = reply_failed(c, &r);
+        } else if (c->json) {
+                fwrite(r.body->data, 1, r.body->len, stdout);
+                fputc('\n', stdout);
+        } else {
+                printf("created %s, version 1 (%zu bytes)\n", name, value->len);
+        }
+        reply_done(&r);
+        return x;
+}
+
+const struct command cmd_put = {
+        .name = "put",
+        .args = "NAME [-f FILE]",
+        .summary = "Create the secret NAME from standard input or FILE",
+        .help = "Options:\n"
+                "  -f, --file FILE  read the value from FILE ('-' is standard input)\n"
+                "\n"
+                "On a terminal the value is read as one line without echo.  The value is\n"
+                "binary-safe; it is never taken from the command line.  Exits 5 if NAME exists\n"
+                "(use 'rotate' to give it a new value).\n",
+        .run = run,
+};

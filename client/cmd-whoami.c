@@ -1,0 +1,69 @@
+/* cmd-whoami.c — `secretctl whoami`: who secretd thinks the caller is
+ * (from kernel facts), the workload that matched and what it grants. */
+#include <string.h>
+
+#include "secretctl.h"
+
+static void print_grants(json_t *w) {
+        json_t *g;
+        size_t i;
+
+        json_array_foreach(json_object_get(w, "grants"), i, g) {
+                const char *name = json_str(g, "name"), *file = json_str(g, "file");
+
+                printf("%s%s", i ? ", " : "", name);
+                if (file && name && strcmp(file, name) != 0)
+                        printf(" as %s", file);
+                printf(" (%s)", json_str(g, "mode") ?: "0400");
+        }
+        printf("\n");
+}
+
+static void print_identity(json_t *j) {
+        json_t *w = json_object_get(j, "workload");
+        const char *id = json_str(j, "id") ?: json_str(j, "unit");
+
+        printf("identity:  %s\n", json_str(j, "identity"));
+        printf("runtime:   %s\n", json_str(j, "runtime"));
+        if (id)
+                printf("%s  %s\n", json_str(j, "unit") ? "unit:    " : "id:      ", id);
+        if (json_str(j, "pod_uid"))
+                printf("pod:       %s\n", json_str(j, "pod_uid"));
+        printf("uid/gid:   %lld/%lld\n", json_int(j, "uid"), json_int(j, "gid"));
+        printf("cgroup:    %s\n", json_str(j, "cgroup"));
+        printf("admin:     %s\n", json_is_true(json_object_get(j, "admin")) ? "yes" : "no");
+        if (!json_is_object(w)) {
+                printf("workload:  none (no secrets are granted to this caller)\n");
+                return;
+        }
+        printf("workload:  %s (ttl %s, at most %s", json_str(w, "name"), json_str(w, "ttl"), json_str(w, "max_ttl"));
+        if (json_str(w, "inject"))
+                printf(", files at %s", json_str(w, "inject"));
+        printf(")\ngrants:    ");
+        print_grants(w);
+}
+
+static int run(struct ctl *c, int argc, char **argv) {
+        _cleanup_json_ json_t *j = NULL;
+        int x;
+
+        (void) argv;
+        if (argc != 1)
+                return usage_error(c, "takes no arguments");
+        x = ctl_json(c, "GET", "/v1/whoami", NULL, &j);
+        if (x != EXIT_OK)
+                return x;
+        if (c->json)
+                print_json(j);
+        else
+                print_identity(j);
+        return EXIT_OK;
+}
+
+const struct command cmd_whoami = {
+        .name = "whoami",
+        .args = "",
+        .summary = "Show the identity secretd sees for this process and its grants",
+        .help = "",
+        .run = run,
+};

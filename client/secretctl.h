@@ -1,0 +1,96 @@
+/* secretctl.h — what the client's command files share: the connection to
+ * the daemon, replies, exit codes, value input and output helpers.
+ *
+ * Every command lives in its own cmd-<name>.c and exports one
+ * `struct command`; secretctl.c holds the table. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "secretd/cleanup.h"
+#include "secretd/secbuf.h"
+
+/* jansson provides json_decrefp() */
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+/* The exit codes scripts branch on (DESIGN section 8). */
+enum {
+        EXIT_OK = 0,
+        EXIT_ERROR = 1,
+        EXIT_USAGE = 2,
+        EXIT_DENIED = 3,
+        EXIT_NOT_FOUND = 4,
+        EXIT_CONFLICT = 5,
+        EXIT_UNREACHABLE = 6,
+};
+
+struct ctl {
+        const char *socket; /* the Unix socket every request goes to */
+        bool json;          /* --json: print the daemon's JSON as is */
+        const char *command; /* for error messages */
+        void *curl;          /* one easy handle: keeps the connection alive */
+};
+
+struct reply {
+        long status;
+        uint64_t version;    /* X-Secret-Version, when the daemon sent one */
+        struct secbuf *body; /* guarded: a GET of a secret brings its value */
+};
+
+struct command {
+        const char *name;
+        const char *args;    /* synopsis after the name */
+        const char *summary; /* one line for the overview */
+        const char *help;    /* the options, for `secretctl NAME --help` */
+        int (*run)(struct ctl *c, int argc, char **argv);
+};
+
+extern const struct command cmd_put, cmd_get, cmd_rotate, cmd_rm, cmd_ls, cmd_info, cmd_lease, cmd_renew,
+        cmd_revoke, cmd_leases, cmd_whoami, cmd_status, cmd_reload;
+
+/* transport.c — HTTP over the Unix socket (libcurl). */
+int ctl_open(struct ctl *c);
+void ctl_close(struct ctl *c);
+void reply_done(struct reply *r);
+/* Sends one request; *ret holds any status the daemon answered with.
+ * Returns EXIT_OK when there was an answer, else prints why there was not
+ * and returns EXIT_UNREACHABLE or EXIT_ERROR. */
+int ctl_call(struct ctl *c, const char *method, const char *path, const void *body, size_t len,
+             const char *content_type, struct reply *ret);
+/* A JSON request whose answer must be 2xx JSON: returns EXIT_OK with
+ * *ret_json set, or prints the failure and returns its exit code.
+ * body may be NULL (no body). */
+int ctl_json(struct ctl *c, const char *method, const char *path, json_t *body, json_t **ret_json);
+/* Prints "secretctl: COMMAND: MESSAGE" from an error reply; returns the
+ * exit code for its status. */
+int reply_failed(const struct ctl *c, const struct reply *r);
+int exit_code_for_status(long status);
+
+/* args.c — command-line helpers. */
+int usage_error(const struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool secret_name_valid(const char *name);
+bool lease_id_valid(const char *id);
+/* Checks a duration like "90s", "15m", "1h", "7d" and returns its seconds. */
+int duration_arg(const struct ctl *c, const char *s, uint64_t *ret_sec);
+/* Parses a decimal count in [min, max]. */
+int count_arg(const struct ctl *c, const char *what, const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+/* Reads a value from FILE ("-" or NULL: stdin).  On a terminal it prompts
+ * on stderr and reads one line without echo.  At most max bytes. */
+int read_value(const struct ctl *c, const char *file, const char *name, size_t max, struct secbuf **ret);
+
+/* output.c — tables and JSON. */
+void print_json(json_t *j);
+/* A table: add rows of n_cols strings, then print aligned. */
+struct table;
+struct table *table_new(size_t n_cols, ...);
+int table_add(struct table *t, ...);
+void table_print(struct table *t, FILE *out);
+struct table *table_free(struct table *t);
+const char *json_str(json_t *o, const char *key);
+long long json_int(json_t *o, const char *key);
+void format_bytes(uint64_t n, char *buf, size_t len);
+int print_leases(json_t *leases);
