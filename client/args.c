@@ -127,10 +127,12 @@ static int read_tty_line(const char *name, size_t max, struct secbuf **ret) {
         quiet.c_lflag |= ECHONL;
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
-        fprintf(stderr, "Value for %s (input hidden): ", name);
-        fflush(stderr);
+        /* echo goes off before the prompt shows: nothing typed after the
+         * prompt can be echoed */
         if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
                 r = -errno;
+        fprintf(stderr, "Value for %s (input hidden): ", name);
+        fflush(stderr);
         while (r == 0) {
                 char ch;
                 ssize_t n = read(STDIN_FILENO, &ch, 1);

@@ -105,6 +105,20 @@ expect_exit 3 "${APP[@]}" "$CTL" put new </dev/null
 expect_exit 3 "${APP[@]}" "$CTL" rotate db </dev/null
 expect_exit 3 "${APP[@]}" "$CTL" lease db && expect_in "no workload" "$T/err"
 
+# --- on a terminal: a prompt, no echo (script(1) gives the client a pty; the
+# value is typed once the prompt is up, and echo is off before the prompt)
+mkfifo "$T/ttyin"
+script -qec "$CTL put typed" /dev/null <"$T/ttyin" >"$T/tty.out" 2>&1 &
+typist=$!
+exec 8>"$T/ttyin"
+for _ in $(seq 200); do grep -q "input hidden" "$T/tty.out" && break; sleep 0.05; done
+printf 'typed-%s\n' "$$" >&8
+exec 8>&-
+wait "$typist" || fail "put on a terminal: $(cat "$T/tty.out")"
+expect_in "Value for typed (input hidden)" "$T/tty.out"
+grep -qF "typed-$$" "$T/tty.out" && fail "the terminal echoed the value: $(cat "$T/tty.out")"
+[ "$("$CTL" get typed)" = "typed-$$" ] || fail "value typed on a terminal"
+
 # --- values never in argv or the environment --------------------------------------
 MARK="value-mark-$$-$RANDOM"
 mkfifo "$T/fifo"
