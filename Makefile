@@ -14,6 +14,8 @@ SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR     ?= $(PREFIX)/share/doc/secretd
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 PKGS      = libsodium jansson libsystemd libmicrohttpd
 # The client speaks HTTP with libcurl and needs nothing of the daemon's
@@ -185,12 +187,17 @@ install: all $(UNITS)
 	install -Dm0644 systemd/secretd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/secretd.conf
 	install -Dm0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
 	install -Dm0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -Dm0644 client/secretctl.1 $(DESTDIR)$(MANDIR)/man1/secretctl.1
+	install -Dm0644 daemon/secretd.8 $(DESTDIR)$(MANDIR)/man8/secretd.8
+	install -Dm0644 client/secretctl.bash-completion $(DESTDIR)$(BASHCOMPLETIONDIR)/secretctl
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/secretd $(DESTDIR)$(BINDIR)/secretctl \
 	      $(DESTDIR)$(SYSCONFDIR)/secretd/secretd.json.example $(DESTDIR)$(TMPFILESDIR)/secretd.conf \
 	      $(DESTDIR)$(UNITDIR)/secretd.service $(DESTDIR)$(UNITDIR)/secretd.socket \
-	      $(DESTDIR)$(UNITDIR)/secretd-admin.socket $(DESTDIR)$(DOCDIR)/README.md
+	      $(DESTDIR)$(UNITDIR)/secretd-admin.socket $(DESTDIR)$(DOCDIR)/README.md \
+	      $(DESTDIR)$(MANDIR)/man1/secretctl.1 $(DESTDIR)$(MANDIR)/man8/secretd.8 \
+	      $(DESTDIR)$(BASHCOMPLETIONDIR)/secretctl
 
 clean:
 	rm -rf build daemon/secretd client/secretctl
