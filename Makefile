@@ -100,7 +100,7 @@ SECRETD   = daemon/secretd
 SECRETCTL = client/secretctl
 endif
 
-.PHONY: all check install uninstall clean run bench deps fuzz
+.PHONY: all check install uninstall clean run bench deps fuzz FORCE
 
 all: $(SECRETD) $(SECRETCTL)
 
@@ -140,9 +140,15 @@ $(BUILD)/helpers/lease-client: tests/integration/helpers/lease-client.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 $(WARNINGS) $< -o $@
 
-$(BUILD)/systemd/secretd.service: systemd/secretd.service.in
+# The unit embeds SBINDIR and DOCDIR, so it is rewritten whenever they
+# differ from the last build (`make install PREFIX=/usr` after a build for
+# /usr/local must not install a unit that runs /usr/local/sbin/secretd).
+$(BUILD)/systemd/secretd.service: systemd/secretd.service.in FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< >$@
+	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+FORCE:
 
 # Installs the Debian packages the build and tests need, when missing.
 deps:

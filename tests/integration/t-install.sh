@@ -13,6 +13,9 @@ for f in usr/sbin/secretd usr/bin/secretctl; do
 done
 [ -f "$T/root/etc/secretd/secretd.json.example" ] || fail "example config not installed"
 [ -f "$T/root/usr/lib/tmpfiles.d/secretd.conf" ] || fail "tmpfiles snippet not installed"
+# (t-systemd.sh installs for /usr/local: each PREFIX gets its own unit)
+grep -q '^ExecStart=/usr/sbin/secretd ' "$T/root/usr/lib/systemd/system/secretd.service" ||
+	fail "the unit does not run /usr/sbin/secretd: $(grep ExecStart= "$T/root/usr/lib/systemd/system/secretd.service")"
 "$T/root/usr/sbin/secretd" --version | grep -q '^secretd ' || fail "installed secretd does not run"
 "$T/root/usr/bin/secretctl" --help | grep -q '^Usage: secretctl' || fail "installed secretctl does not run"
 [ -z "$(find "$T/root" -path "$T/root/usr" -prune -o -path "$T/root/etc" -prune -o -print | grep -v "^$T/root\$")" ] ||
