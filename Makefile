@@ -14,6 +14,8 @@ SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR     ?= $(PREFIX)/share/doc/secretd
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 PKGS      = libsodium jansson libsystemd libmicrohttpd
 # The client speaks HTTP with libcurl and needs nothing of the daemon's
@@ -98,7 +100,7 @@ SECRETD   = daemon/secretd
 SECRETCTL = client/secretctl
 endif
 
-.PHONY: all check install uninstall clean run bench deps fuzz
+.PHONY: all check install uninstall clean run bench deps fuzz FORCE
 
 all: $(SECRETD) $(SECRETCTL)
 
@@ -138,9 +140,15 @@ $(BUILD)/helpers/lease-client: tests/integration/helpers/lease-client.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 $(WARNINGS) $< -o $@
 
-$(BUILD)/systemd/secretd.service: systemd/secretd.service.in
+# The unit embeds SBINDIR and DOCDIR, so it is rewritten whenever they
+# differ from the last build (`make install PREFIX=/usr` after a build for
+# /usr/local must not install a unit that runs /usr/local/sbin/secretd).
+$(BUILD)/systemd/secretd.service: systemd/secretd.service.in FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< >$@
+	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+FORCE:
 
 # Installs the Debian packages the build and tests need, when missing.
 deps:
@@ -185,12 +193,17 @@ install: all $(UNITS)
 	install -Dm0644 systemd/secretd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/secretd.conf
 	install -Dm0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
 	install -Dm0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -Dm0644 client/secretctl.1 $(DESTDIR)$(MANDIR)/man1/secretctl.1
+	install -Dm0644 daemon/secretd.8 $(DESTDIR)$(MANDIR)/man8/secretd.8
+	install -Dm0644 client/secretctl.bash-completion $(DESTDIR)$(BASHCOMPLETIONDIR)/secretctl
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/secretd $(DESTDIR)$(BINDIR)/secretctl \
 	      $(DESTDIR)$(SYSCONFDIR)/secretd/secretd.json.example $(DESTDIR)$(TMPFILESDIR)/secretd.conf \
 	      $(DESTDIR)$(UNITDIR)/secretd.service $(DESTDIR)$(UNITDIR)/secretd.socket \
-	      $(DESTDIR)$(UNITDIR)/secretd-admin.socket $(DESTDIR)$(DOCDIR)/README.md
+	      $(DESTDIR)$(UNITDIR)/secretd-admin.socket $(DESTDIR)$(DOCDIR)/README.md \
+	      $(DESTDIR)$(MANDIR)/man1/secretctl.1 $(DESTDIR)$(MANDIR)/man8/secretd.8 \
+	      $(DESTDIR)$(BASHCOMPLETIONDIR)/secretctl
 
 clean:
 	rm -rf build daemon/secretd client/secretctl
