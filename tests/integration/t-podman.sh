@@ -11,30 +11,45 @@ podman_init
 
 IMG=localhost/secretd-test-$$
 # probe BODY... (in the image) — leases with each JSON body, says what it
-# sees, then waits, reporting on_rotate (SIGUSR1) and each file that goes.
+# sees, then waits: on SIGUSR1 (on_rotate) it shows db; on SIGUSR2 it leases
+# the bodies marked "later:" and shows its files again; every change of
+# /run/secrets is reported (now=, gone=).
 mkdir -p "$T/img/bin"
 cat >"$T/img/bin/probe" <<'SH'
 #!/bin/sh
+lease() { echo "lease=$(lease-client /run/secretd/workload.sock "$1" 2>&1 | tr '\n' ' ')"; }
+show() {
+	echo "files=$(ls /run/secrets 2>&1 | tr '\n' ' ')"
+	for f in /run/secrets/*; do
+		[ -f "$f" ] && echo "file=${f##*/} $(stat -c '%a %u' "$f") $(cat "$f")"
+	done
+}
+later=
 for body in "$@"; do
-	echo "lease=$(lease-client /run/secretd/workload.sock "$body" 2>&1 | tr '\n' ' ')"
+	case "$body" in
+	later:*) later="$later ${body#later:}" ;;
+	*) lease "$body" ;;
+	esac
 done
 echo "uid=$(id -u)"
-echo "files=$(ls /run/secrets 2>&1 | tr '\n' ' ')"
 echo "dev=$(stat -c %d /run/secrets 2>/dev/null)"
 echo "mounts=$(grep -c ' /run/secrets ' /proc/self/mountinfo)"
-for f in /run/secrets/*; do
-	[ -f "$f" ] && echo "file=${f##*/} $(stat -c '%a %u' "$f") $(cat "$f")"
-done
+show
 (echo x >/run/secrets/db) 2>/dev/null && echo WRITABLE-SECRET
 touch /probe-was-here 2>/dev/null && echo WRITABLE-ROOT
+n=0
 trap 'echo "got USR1: $(cat /run/secrets/db)"' USR1
-seen=
+trap 'for b in $later; do lease "$b"; done; later=; show; n=$((n + 1)); echo "shown $n"' USR2
+seen=" $(ls /run/secrets 2>/dev/null | tr '\n' ' ')"
 echo ready
 while :; do
 	now=" $(ls /run/secrets 2>/dev/null | tr '\n' ' ')"
-	for f in $seen; do
-		case "$now" in *" $f "*) ;; *) echo "gone=$f" ;; esac
-	done
+	if [ "$now" != "$seen" ]; then
+		echo "now=$now"
+		for f in $seen; do
+			case "$now" in *" $f "*) ;; *) echo "gone=$f" ;; esac
+		done
+	fi
 	seen=$now
 	sleep 0.1
 done
@@ -112,7 +127,7 @@ grep -q "^lease=HTTP/1.1 503 .*cannot mount the secrets at '/run/secrets'" "$LOG
 
 # same workload, a second container (non-root, no user namespace) leasing
 # db and api: its own tmpfs, and neither sees the other's files
-probe iso --user 1000:1000 -- '{"secrets":["db","api"]}'
+probe iso --user 1000:1000 -- '{"secrets":["db","api"]}' 'later:{"secrets":["tmp"],"ttl":"2s"}'
 grep -q '^lease=HTTP/1.1 201 ' "$LOG" || fail "iso lease: $(cat "$LOG")"
 has "uid=1000"
 has "files=api db "
@@ -121,25 +136,27 @@ has "mounts=1"
 ISO=$CID
 ISO_DEV=$(sed -n 's/^dev=//p' "$LOG")
 [ -n "$ISO_DEV" ] && [ "$ISO_DEV" != "$PLAIN_DEV" ] || fail "two containers share a tmpfs (dev $ISO_DEV)"
-podman exec "secretd-t-$$-plain" ls /run/secrets >"$T/out" 2>&1 || fail "ls in plain: $(cat "$T/out")"
-[ "$(cat "$T/out")" = db ] || fail "plain sees other files: $(cat "$T/out")"
-podman exec "secretd-t-$$-plain" cat /run/secrets/api >/dev/null 2>&1 && fail "plain reads iso's api"
+# plain, asked to look again now that iso has api, still sees only db
+kill -USR2 "$(podman inspect -f '{{.State.Pid}}' "secretd-t-$$-plain")"
+podman_wait plain '^shown 1$'
+[ "$(podman_log plain | grep '^files=' | tail -n 1)" = "files=db " ] || fail "plain sees other files: $(podman_log plain)"
 [ -f "$T/secrets/podman-$ISO/api" ] && [ ! -e "$T/secrets/podman-$PLAIN/api" ] || fail "host directories mixed up"
 
-# expiry: iso leases tmp for 2 s from a second process (podman exec); the
-# probe sees the file come and go; db and api stay, plain is untouched
-podman exec "secretd-t-$$-iso" lease-client /run/secretd/workload.sock '{"secrets":["tmp"],"ttl":"2s"}' \
-	>"$T/out" 2>&1 || fail "lease of tmp: $(cat "$T/out")"
+# expiry: iso leases tmp for 2 s (on SIGUSR2), sees the file come and go;
+# db and api stay
+kill -USR2 "$(podman inspect -f '{{.State.Pid}}' "secretd-t-$$-iso")"
 podman_wait iso '^gone=tmp$'
-podman_log iso | grep '^gone=' | grep -qvx 'gone=tmp' && fail "more went with tmp: $(podman_log iso | grep '^gone=')"
-[ "$(podman exec "secretd-t-$$-iso" ls /run/secrets | tr '\n' ' ')" = "api db " ] || fail "iso after expiry"
+podman_log iso >"$LOG"
+grep -q '^lease=HTTP/1.1 201 .*"secret":"tmp"' "$LOG" || fail "lease of tmp: $(cat "$LOG")"
+grep -qx 'now= api db tmp ' "$LOG" || fail "iso never saw tmp: $(cat "$LOG")"
+[ "$(grep '^now=' "$LOG" | tail -n 1)" = "now= api db " ] || fail "iso after expiry: $(cat "$LOG")"
+grep '^gone=' "$LOG" | grep -qvx 'gone=tmp' && fail "more went with tmp: $(cat "$LOG")"
 [ ! -e "$T/secrets/podman-$ISO/tmp" ] || fail "expired tmp still on the host"
 
 # rotation reaches the four running containers holding db at once, then
 # their main process gets on_rotate (SIGUSR1) and reads the new value
 expect_status 200 "$ADMIN" POST /v1/secrets/db/rotate --data-binary 'rotated'
 grep -q '"leases_updated":4' "$T/body" || fail "rotate: $(cat "$T/body")"
-[ "$(podman exec "secretd-t-$$-plain" cat /run/secrets/db)" = rotated ] || fail "plain did not see the rotation"
 for n in plain userns ro iso; do
 	podman_wait "$n" '^got USR1: rotated$'
 done
