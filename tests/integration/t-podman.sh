@@ -18,6 +18,7 @@ mkdir -p "$T/img/bin"
 cat >"$T/img/bin/probe" <<'SH'
 #!/bin/sh
 lease() { echo "lease=$(lease-client /run/secretd/workload.sock "$1" 2>&1 | tr '\n' ' ')"; }
+listing() { echo " $(ls /run/secrets 2>/dev/null | tr '\n' ' ')"; }
 show() {
 	echo "files=$(ls /run/secrets 2>&1 | tr '\n' ' ')"
 	for f in /run/secrets/*; do
@@ -39,11 +40,20 @@ show
 touch /probe-was-here 2>/dev/null && echo WRITABLE-ROOT
 n=0
 trap 'echo "got USR1: $(cat /run/secrets/db)"' USR1
-trap 'for b in $later; do lease "$b"; done; later=; show; n=$((n + 1)); echo "shown $n"' USR2
-seen=" $(ls /run/secrets 2>/dev/null | tr '\n' ' ')"
+asked=0
+trap 'asked=1' USR2 # handled in the loop, never between its listing and its comparison
+seen=$(listing)
 echo ready
 while :; do
-	now=" $(ls /run/secrets 2>/dev/null | tr '\n' ' ')"
+	if [ "$asked" = 1 ]; then
+		asked=0
+		for b in $later; do lease "$b"; done
+		later=
+		show
+		n=$((n + 1))
+		echo "shown $n"
+	fi
+	now=$(listing)
 	if [ "$now" != "$seen" ]; then
 		echo "now=$now"
 		for f in $seen; do
@@ -148,7 +158,7 @@ kill -USR2 "$(podman inspect -f '{{.State.Pid}}' "secretd-t-$$-iso")"
 podman_wait iso '^gone=tmp$'
 podman_log iso >"$LOG"
 grep -q '^lease=HTTP/1.1 201 .*"secret":"tmp"' "$LOG" || fail "lease of tmp: $(cat "$LOG")"
-grep -qx 'now= api db tmp ' "$LOG" || fail "iso never saw tmp: $(cat "$LOG")"
+grep -qx 'file=tmp 400 1000 short-lived' "$LOG" || fail "iso never saw tmp: $(cat "$LOG")"
 [ "$(grep '^now=' "$LOG" | tail -n 1)" = "now= api db " ] || fail "iso after expiry: $(cat "$LOG")"
 grep '^gone=' "$LOG" | grep -qvx 'gone=tmp' && fail "more went with tmp: $(cat "$LOG")"
 [ ! -e "$T/secrets/podman-$ISO/tmp" ] || fail "expired tmp still on the host"
