@@ -117,4 +117,11 @@ case "$AFTER" in *"|0|true|"*) ;; *) fail "container not running or restarted: $
 podman_log nginx >"$T/nginx.log"
 HUPS=$(grep -c 'signal 1 (SIGHUP) received' "$T/nginx.log" || true)
 [ "$HUPS" -ge 1 ] || fail "nginx got no SIGHUP: $(tail -n 5 "$T/nginx.log")"
+# podman rm -f: the directory, its mount and the leases go
+podman rm -f -t 0 "secretd-t-$$-nginx" >/dev/null
+for _ in $(seq 100); do [ -e "$T/secrets/podman-$CID" ] || break; sleep 0.05; done
+[ ! -e "$T/secrets/podman-$CID" ] || fail "directory left after podman rm -f"
+grep -q " $T/secrets/podman-$CID " /proc/self/mountinfo && fail "mount left after podman rm -f"
+expect_status 200 "$ADMIN" GET /v1/leases
+grep -q '"leases":\[\]' "$T/body" || fail "leases left after podman rm -f: $(cat "$T/body")"
 echo "t-podman-nginx: ok (1 container; nginx got $HUPS SIGHUP, refused $(grep -c 'key values mismatch' "$T/nginx.log" || true) mismatched pair)"

@@ -186,4 +186,5 @@ done
 grep " $T/secrets/" /proc/self/mountinfo && fail "mounts left after podman rm -f"
 expect_status 200 "$ADMIN" GET /v1/leases
 grep -q '"leases":\[\]' "$T/body" || fail "leases left after podman rm -f: $(cat "$T/body")"
+[ -z "$(ls -A "$T/run/leases")" ] || fail "lease records left after podman rm -f: $(ls -A "$T/run/leases")"
 echo "t-podman: ok (5 containers)"
