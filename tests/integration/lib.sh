@@ -7,6 +7,7 @@ T=$(mktemp -d /tmp/secretd-it.XXXXXX)
 chmod 0755 "$T" # callers of other uids must reach the sockets inside
 DAEMON_PID=
 cleanup() {
+	podman_cleanup
 	containers_cleanup
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID" 2>/dev/null || true
@@ -183,4 +184,76 @@ lease_in() {
 		--data "$3" http://secretd/v1/leases >"$T/lease.out" || true
 	sed '$d' "$T/lease.out" >"$T/lease.json"
 	tail -n1 "$T/lease.out"
+}
+
+# --- real containers (Podman) -------------------------------------------------
+# Debian's podman with runc and cgroupfs (no systemd needed), ulimits within
+# the host's, images built offline from busybox-static and the static lease
+# client.  Every container and image made here is removed by cleanup.
+PODMAN=(podman --runtime runc --cgroup-manager cgroupfs)
+POD_NAMES=()
+POD_IMAGES=()
+
+podman_init() {
+	command -v podman >/dev/null && command -v runc >/dev/null || fail "podman and runc are needed (.ci/deps installs them)"
+	command -v busybox >/dev/null || fail "busybox is needed (.ci/deps installs busybox-static)"
+	[ -x "${LEASE_CLIENT:-}" ] || fail "LEASE_CLIENT not built"
+}
+
+podman_cleanup() {
+	if [ ${#POD_NAMES[@]} -gt 0 ]; then podman rm -f -t 0 "${POD_NAMES[@]}" >/dev/null 2>&1 || true; fi
+	if [ ${#POD_IMAGES[@]} -gt 0 ]; then podman rmi -f "${POD_IMAGES[@]}" >/dev/null 2>&1 || true; fi
+	POD_NAMES=() POD_IMAGES=()
+}
+
+# copy_with_libs BIN DIR — BIN and the libraries ldd lists, at their paths
+# under DIR (the loader too: its path is written in BIN).
+copy_with_libs() {
+	local bin=$1 dir=$2 f
+	for f in "$bin" $(ldd "$bin" | grep -o '/[^ ]*'); do
+		mkdir -p "$dir$(dirname "$f")"
+		cp -L "$f" "$dir$f"
+	done
+}
+
+# podman_image TAG DIR — imports DIR, plus busybox and the lease client in
+# /bin, as the image TAG.  The image has /run but no /run/secrets.
+podman_image() {
+	local tag=$1 dir=$2 c
+	mkdir -p "$dir/bin" "$dir/run" "$dir/tmp" "$dir/etc"
+	chmod 1777 "$dir/tmp"
+	cp "$(command -v busybox)" "$dir/bin/busybox"
+	for c in sh cat ls sleep stat id touch grep tr basename head; do ln -sf busybox "$dir/bin/$c"; done
+	cp "$LEASE_CLIENT" "$dir/bin/lease-client"
+	tar -C "$dir" -cf "$dir.tar" .
+	POD_IMAGES+=("$tag")
+	podman import -q "$dir.tar" "$tag" >/dev/null || fail "podman import $tag"
+}
+
+# podman_run NAME [podman options...] -- IMAGE CMD... — a detached container
+# named secretd-t-PID-NAME with only the workload socket mounted in; sets CID.
+podman_run() {
+	local name=secretd-t-$$-$1 opts=()
+	shift
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	POD_NAMES+=("$name")
+	"${PODMAN[@]}" run -d --name "$name" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		-v "$T/run/workload.sock:/run/secretd/workload.sock" "${opts[@]}" "$@" >/dev/null ||
+		fail "podman run $name"
+	CID=$(podman inspect -f '{{.Id}}' "$name")
+}
+
+# podman_log NAME — the container's output so far (stdout and stderr).
+podman_log() { podman logs "secretd-t-$$-$1" 2>&1; }
+
+# podman_wait NAME REGEX — waits (up to 20 s) for a line of the container's
+# output to match REGEX.
+podman_wait() {
+	local end=$((SECONDS + 20))
+	while [ $SECONDS -lt $end ]; do
+		podman_log "$1" | grep -q -- "$2" && return 0
+		sleep 0.1
+	done
+	fail "container $1: no '$2' in its output: $(podman_log "$1" | tail -n 5)"
 }

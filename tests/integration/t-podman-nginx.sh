@@ -1,0 +1,127 @@
+# t-podman-nginx.sh — a real consumer: Debian's nginx, copied with its
+# libraries into a busybox image, runs in a Podman container (read-only
+# root) whose only secretd contact is the workload socket.  It leases its
+# TLS certificate and key, then execs nginx as its main process, which
+# serves them from /run/secrets.  After both are rotated, a TLS client on the
+# host sees the new certificate from the same, never restarted, container:
+# on_rotate SIGHUP reached the nginx master.
+source "$(dirname "$0")/lib.sh"
+need_root
+podman_init
+NGINX=$(command -v nginx || true)
+[ -n "$NGINX" ] || NGINX=/usr/sbin/nginx
+[ -x "$NGINX" ] || fail "nginx is needed (.ci/deps installs it)"
+command -v openssl >/dev/null || fail "openssl is needed (.ci/deps installs it)"
+
+# two self-signed pairs for 127.0.0.1
+for i in 1 2; do
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=secretd-nginx-$i" -addext "subjectAltName=IP:127.0.0.1" \
+		-keyout "$T/key$i.pem" -out "$T/cert$i.pem" 2>"$T/err" || fail "openssl req: $(cat "$T/err")"
+	openssl x509 -noout -fingerprint -sha256 -in "$T/cert$i.pem" >"$T/fp$i"
+done
+[ "$(cat "$T/fp1")" != "$(cat "$T/fp2")" ] || fail "the two certificates are the same"
+
+# a free port on the host's loopback
+PORT=$((20000 + $$ % 20000))
+while [ -n "$(ss -Htln "sport = :$PORT")" ]; do PORT=$((PORT + 1)); done
+
+# the image: busybox, the lease client, nginx and what it links, a config
+# that writes only to /run and /tmp (tmpfs under --read-only)
+IMG=localhost/secretd-nginx-$$
+mkdir -p "$T/img/etc/nginx"
+copy_with_libs "$NGINX" "$T/img"
+echo 'root:x:0:0::/:/bin/sh
+nobody:x:65534:65534::/:/bin/false' >"$T/img/etc/passwd"
+echo 'root:x:0:
+nogroup:x:65534:' >"$T/img/etc/group"
+cat >"$T/img/etc/nginx/nginx.conf" <<'CONF'
+user nobody nogroup;
+worker_processes 1;
+error_log stderr notice;
+pid /run/nginx.pid;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path /tmp/body;
+	proxy_temp_path /tmp/proxy;
+	fastcgi_temp_path /tmp/fastcgi;
+	uwsgi_temp_path /tmp/uwsgi;
+	scgi_temp_path /tmp/scgi;
+	server {
+		listen 8443 ssl;
+		ssl_certificate /run/secrets/web.crt;
+		ssl_certificate_key /run/secrets/web.key;
+		location / { default_type text/plain; return 200 "served by nginx\n"; }
+	}
+}
+CONF
+podman_image "$IMG" "$T/img"
+
+write_config "\"workloads\": [
+    { \"name\": \"web\", \"match\": { \"runtime\": \"podman\" }, \"inject\": \"/run/secrets\",
+      \"on_rotate\": { \"signal\": \"SIGHUP\" }, \"secrets\": [ \"web.crt\", \"web.key\" ] } ]"
+expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
+start_daemon --config "$T/secretd.json"
+ADMIN=$T/run/admin.sock
+expect_status 201 "$ADMIN" PUT /v1/secrets/web.crt --data-binary @"$T/cert1.pem"
+expect_status 201 "$ADMIN" PUT /v1/secrets/web.key --data-binary @"$T/key1.pem"
+
+# lease first (for an hour), then nginx in the foreground as the main process
+podman_run nginx --read-only -p "127.0.0.1:$PORT:8443" -- "$IMG" sh -c \
+	'lease-client /run/secretd/workload.sock "{\"secrets\":[\"web.crt\",\"web.key\"],\"ttl\":\"1h\"}" >/dev/null || exit 1
+	 exec /usr/sbin/nginx -p /tmp -c /etc/nginx/nginx.conf -e stderr -g "daemon off;"'
+
+# served — the SHA-256 fingerprint of the certificate the host is served
+served() {
+	openssl s_client -connect "127.0.0.1:$PORT" </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256 2>/dev/null || true
+}
+# wait_served N — until the host is served certificate N (up to 20 s)
+wait_served() {
+	local end=$((SECONDS + 20))
+	while [ $SECONDS -lt $end ]; do
+		[ "$(served)" = "$(cat "$T/fp$1")" ] && return 0
+		sleep 0.2
+	done
+	fail "the host is not served certificate $1 (got '$(served)'); nginx: $(podman_log nginx | tail -n 5)"
+}
+state() { podman inspect -f '{{.Id}}|{{.State.Pid}}|{{.RestartCount}}|{{.State.Running}}|{{.State.StartedAt}}' "secretd-t-$$-nginx"; }
+
+wait_served 1
+# a verifying client: the first pair's CA is accepted, the second's is not
+curl -sS --cacert "$T/cert1.pem" "https://127.0.0.1:$PORT/" >"$T/out" 2>&1 || fail "curl: $(cat "$T/out")"
+[ "$(cat "$T/out")" = "served by nginx" ] || fail "nginx answered: $(cat "$T/out")"
+curl -s --cacert "$T/cert2.pem" "https://127.0.0.1:$PORT/" >/dev/null && fail "certificate 2 served before the rotation"
+BEFORE=$(state)
+MAIN=$(echo "$BEFORE" | cut -d'|' -f2)
+[ "$(cat "/proc/$MAIN/comm")" = nginx ] || fail "the container's main process is $(cat "/proc/$MAIN/comm"), not nginx"
+[ -f "$T/secrets/podman-$CID/web.key" ] || fail "no host directory podman-$CID"
+
+# rotate the certificate, then the key: each rotation signals nginx; the
+# first reload sees a new certificate with the old key, which nginx refuses
+# (it keeps the old pair), the second loads the new pair
+expect_status 200 "$ADMIN" POST /v1/secrets/web.crt/rotate --data-binary @"$T/cert2.pem"
+grep -q '"leases_updated":1' "$T/body" || fail "rotate web.crt: $(cat "$T/body")"
+expect_status 200 "$ADMIN" POST /v1/secrets/web.key/rotate --data-binary @"$T/key2.pem"
+grep -q '"leases_updated":1' "$T/body" || fail "rotate web.key: $(cat "$T/body")"
+wait_served 2
+curl -sS --cacert "$T/cert2.pem" "https://127.0.0.1:$PORT/" >"$T/out" 2>&1 || fail "curl after rotation: $(cat "$T/out")"
+[ "$(cat "$T/out")" = "served by nginx" ] || fail "nginx answered after rotation: $(cat "$T/out")"
+curl -s --cacert "$T/cert1.pem" "https://127.0.0.1:$PORT/" >/dev/null && fail "certificate 1 still served"
+
+# the same container and main process, never restarted, got the SIGHUPs
+AFTER=$(state)
+[ "$AFTER" = "$BEFORE" ] || fail "the container changed: '$BEFORE' → '$AFTER'"
+case "$AFTER" in *"|0|true|"*) ;; *) fail "container not running or restarted: $AFTER" ;; esac
+podman_log nginx >"$T/nginx.log"
+HUPS=$(grep -c 'signal 1 (SIGHUP) received' "$T/nginx.log" || true)
+[ "$HUPS" -ge 1 ] || fail "nginx got no SIGHUP: $(tail -n 5 "$T/nginx.log")"
+# podman rm -f: the directory, its mount and the leases go
+podman rm -f -t 0 "secretd-t-$$-nginx" >/dev/null
+for _ in $(seq 100); do [ -e "$T/secrets/podman-$CID" ] || break; sleep 0.05; done
+[ ! -e "$T/secrets/podman-$CID" ] || fail "directory left after podman rm -f"
+grep -q " $T/secrets/podman-$CID " /proc/self/mountinfo && fail "mount left after podman rm -f"
+expect_status 200 "$ADMIN" GET /v1/leases
+grep -q '"leases":\[\]' "$T/body" || fail "leases left after podman rm -f: $(cat "$T/body")"
+echo "t-podman-nginx: ok (1 container; nginx got $HUPS SIGHUP, refused $(grep -c 'key values mismatch' "$T/nginx.log" || true) mismatched pair)"
