@@ -191,8 +191,14 @@ static int run(struct ctl *c, int argc, char **argv) {
         sigemptyset(&k.stop);
         sigaddset(&k.stop, SIGTERM);
         sigaddset(&k.stop, SIGINT);
-        if (keep_going)
+        if (keep_going) {
                 sigprocmask(SIG_BLOCK, &k.stop, NULL);
+                /* an agent beside the application must not die of the
+                 * signals meant for it (on_rotate: SIGHUP, SIGUSR1…) */
+                signal(SIGHUP, SIG_IGN);
+                signal(SIGUSR1, SIG_IGN);
+                signal(SIGUSR2, SIG_IGN);
+        }
 
         x = lease_request(c, body, &k.leases);
         if (x != EXIT_OK)

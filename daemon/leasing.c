@@ -713,23 +713,22 @@ static int container_init_pidfd(struct server *s, const char *cgroup) {
         return pidfd;
 }
 
-/* on_rotate goes to the process that leased, while it lives; when that was
- * a short-lived helper, to the container's main process instead. */
+/* on_rotate goes to the container's main process (pid 1 in its pid
+ * namespace): that is the application, while the process that leased may
+ * be a helper or an agent (`secretctl lease --keep`) beside it.  Without a
+ * pid namespace of its own (a service, a host process) it goes to the
+ * process that leased, while it lives. */
 static void signal_instance(struct server *s, struct instance *in, int sig) {
         struct pollfd pfd = { .fd = in->pidfd, .events = POLLIN };
-        int fd;
+        int fd = in->cgroup ? container_init_pidfd(s, in->cgroup) : -1;
 
-        if (in->pidfd >= 0 && poll(&pfd, 1, 0) == 0) {
-                (void) syscall(SYS_pidfd_send_signal, in->pidfd, sig, NULL, 0);
-                return;
-        }
-        if (!in->cgroup)
-                return;
-        fd = container_init_pidfd(s, in->cgroup);
         if (fd >= 0) {
                 (void) syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
                 safe_close(fd);
+                return;
         }
+        if (in->pidfd >= 0 && poll(&pfd, 1, 0) == 0)
+                (void) syscall(SYS_pidfd_send_signal, in->pidfd, sig, NULL, 0);
 }
 
 int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {

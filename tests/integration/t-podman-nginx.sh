@@ -1,7 +1,7 @@
 # t-podman-nginx.sh — a real consumer: Debian's nginx, copied with its
 # libraries into a busybox image, runs in a Podman container (read-only
-# root) whose only secretd contact is the workload socket.  It leases its
-# TLS certificate and key, then execs nginx as its main process, which
+# root) whose only secretd contact is the workload socket.  secretctl leases its
+# TLS certificate and key and keeps renewing them (--keep), and nginx as its main process, which
 # serves them from /run/secrets.  After both are rotated, a TLS client on the
 # host sees the new certificate from the same, never restarted, container:
 # on_rotate SIGHUP reached the nginx master.
@@ -31,6 +31,9 @@ while [ -n "$(ss -Htln "sport = :$PORT")" ]; do PORT=$((PORT + 1)); done
 IMG=localhost/secretd-nginx-$$
 mkdir -p "$T/img/etc/nginx"
 copy_with_libs "$NGINX" "$T/img"
+# secretctl as the container's agent, with the libraries it links
+copy_with_libs "$SECRETCTL" "$T/img"
+mkdir -p "$T/img/bin" && ln -sf "$SECRETCTL" "$T/img/bin/secretctl"
 echo 'root:x:0:0::/:/bin/sh
 nobody:x:65534:65534::/:/bin/false' >"$T/img/etc/passwd"
 echo 'root:x:0:
@@ -67,10 +70,14 @@ ADMIN=$T/run/admin.sock
 expect_status 201 "$ADMIN" PUT /v1/secrets/web.crt --data-binary @"$T/cert1.pem"
 expect_status 201 "$ADMIN" PUT /v1/secrets/web.key --data-binary @"$T/key1.pem"
 
-# lease first (for an hour), then nginx in the foreground as the main process
+# secretctl leases with a short TTL and keeps renewing in the background
+# (an agent in one flag), then nginx runs in the foreground as the main
+# process; secretctl finds the workload socket by itself
 podman_run nginx --read-only -p "127.0.0.1:$PORT:8443" -- "$IMG" sh -c \
-	'lease-client /run/secretd/workload.sock "{\"secrets\":[\"web.crt\",\"web.key\"],\"ttl\":\"1h\"}" >/dev/null || exit 1
+	'secretctl lease web.crt web.key --ttl 3s --keep >/dev/null &
+	 for i in $(seq 100); do [ -e /run/secrets/web.key ] && break; sleep 0.1; done
 	 exec /usr/sbin/nginx -p /tmp -c /etc/nginx/nginx.conf -e stderr -g "daemon off;"'
+LEASED_AT=$SECONDS
 
 # served — the SHA-256 fingerprint of the certificate the host is served
 served() {
@@ -101,10 +108,10 @@ MAIN=$(echo "$BEFORE" | cut -d'|' -f2)
 # rotate the certificate, then the key: each rotation signals nginx; the
 # first reload sees a new certificate with the old key, which nginx refuses
 # (it keeps the old pair), the second loads the new pair
-expect_status 200 "$ADMIN" POST /v1/secrets/web.crt/rotate --data-binary @"$T/cert2.pem"
-grep -q '"leases_updated":1' "$T/body" || fail "rotate web.crt: $(cat "$T/body")"
-expect_status 200 "$ADMIN" POST /v1/secrets/web.key/rotate --data-binary @"$T/key2.pem"
-grep -q '"leases_updated":1' "$T/body" || fail "rotate web.key: $(cat "$T/body")"
+expect_exit 0 "$SECRETCTL" --socket "$ADMIN" rotate web.crt -f "$T/cert2.pem"
+expect_in "1 leased file updated" "$T/out"
+expect_exit 0 "$SECRETCTL" --socket "$ADMIN" rotate web.key -f "$T/key2.pem"
+expect_in "1 leased file updated" "$T/out"
 wait_served 2
 curl -sS --cacert "$T/cert2.pem" "https://127.0.0.1:$PORT/" >"$T/out" 2>&1 || fail "curl after rotation: $(cat "$T/out")"
 [ "$(cat "$T/out")" = "served by nginx" ] || fail "nginx answered after rotation: $(cat "$T/out")"
@@ -117,6 +124,11 @@ case "$AFTER" in *"|0|true|"*) ;; *) fail "container not running or restarted: $
 podman_log nginx >"$T/nginx.log"
 HUPS=$(grep -c 'signal 1 (SIGHUP) received' "$T/nginx.log" || true)
 [ "$HUPS" -ge 1 ] || fail "nginx got no SIGHUP: $(tail -n 5 "$T/nginx.log")"
+# the 3 s leases outlived several TTLs: secretctl --keep renewed them
+while [ $((SECONDS - LEASED_AT)) -lt 8 ]; do sleep 0.5; done
+[ -f "$T/secrets/podman-$CID/web.key" ] || fail "the kept leases expired: $(podman_log nginx | grep -v "\[notice\]" | tail -n 5)"
+"$SECRETCTL" --socket "$ADMIN" --json leases | jq -e '.leases | length == 2' >/dev/null ||
+	fail "expected 2 kept leases: $("$SECRETCTL" --socket "$ADMIN" leases)"
 # podman rm -f: the directory, its mount and the leases go
 podman rm -f -t 0 "secretd-t-$$-nginx" >/dev/null
 for _ in $(seq 100); do [ -e "$T/secrets/podman-$CID" ] || break; sleep 0.05; done
