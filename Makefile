@@ -138,7 +138,7 @@ deps:
 check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	SECRETD=$(abspath $(SECRETD)) SECRETCTL=$(abspath $(SECRETCTL)) SANITIZE=$(SANITIZE) \
 	PEER_HANDOFF=$(abspath $(BUILD)/helpers/peer-handoff) SLOW_CLIENT=$(abspath $(BUILD)/helpers/slow-client) \
-	LEASE_CLIENT=$(abspath $(BUILD)/helpers/lease-client) \
+	LEASE_CLIENT=$(abspath $(BUILD)/helpers/lease-client) CRASH_LOAD=$(abspath $(BUILD)/helpers/crash-load) \
 	UNIT_DIR=$(abspath $(BUILD)/systemd) \
 		sh tests/run.sh $(UNIT_TESTS)
 

@@ -869,6 +869,34 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
         rc->counts.kept++;
 }
 
+/* A crash between writing a lease's file and recording the lease, between
+ * removing a record and its file, or in the middle of a write (".tmp-…")
+ * leaves files in a live instance that no lease owns.  They hold
+ * plaintext nobody was granted any more: they go. */
+static void instance_prune(struct leasing *l, struct instance *in) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        /* a fresh open: a dup would share (and move) the directory offset */
+        int fd = openat(mdir_fd(in->dir), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                bool owned = false;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                for (size_t i = 0; i < l->table.n && !owned; i++)
+                        owned = strcmp(l->table.v[i]->instance, in->name) == 0 &&
+                                strcmp(l->table.v[i]->file, de->d_name) == 0;
+                if (!owned)
+                        (void) unlinkat(mdir_fd(in->dir), de->d_name, 0);
+        }
+}
+
 int leasing_recover(struct server *s, struct leasing_recovery *ret) {
         struct leasing *l = s->leasing;
         struct recovery rc = { .s = s, .now = now_usec() };
@@ -887,6 +915,8 @@ int leasing_recover(struct server *s, struct leasing_recovery *ret) {
                 if (l->n_inst == before)
                         i++;
         }
+        for (size_t i = 0; i < l->n_inst; i++)
+                instance_prune(l, l->inst[i]);
         sweep_orphans(l);
         leasing_sweep(s); /* workloads that ended while we were down */
         rearm(l);

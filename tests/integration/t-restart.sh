@@ -34,10 +34,13 @@ kill "$G_KEEPER"                                   # G ends while we are down
 ORPHAN=$(hex64 "orphan-$$")
 mkdir "$T/secrets/docker-$ORPHAN" && mount -t tmpfs -o size=64k tmpfs "$T/secrets/docker-$ORPHAN"
 echo stale >"$T/secrets/docker-$ORPHAN/db"        # a directory nobody has a record of
+echo stale >"$T/secrets/docker-$K/other"           # a file written, its lease never recorded
+echo half >"$T/secrets/docker-$K/.tmp-0123abcd"    # a write cut short
 sleep 2.5                                          # S expires while we are down
 start_daemon --config "$T/secretd.json"
 expect_in "leases recovered: 2 live, 1 expired while down" "$T/daemon.log"
 [ "$(cat "$T/secrets/docker-$K/db")" = v1 ] || fail "K's file lost across the crash"
+[ "$(ls -A "$T/secrets/docker-$K")" = db ] || fail "files no lease owns survived: $(ls -A "$T/secrets/docker-$K")"
 [ "$(expires_of "$LK")" = "$K_EXP" ] || fail "K's deadline changed: $(expires_of "$LK") vs $K_EXP"
 [ ! -e "$T/secrets/docker-$S" ] || fail "S expired while down but is still there"
 [ ! -e "$T/secrets/docker-$G" ] || fail "G ended while down but its directory is still there"
