@@ -25,8 +25,9 @@ wait_gone() {
 
 # The state directory on a small tmpfs of its own; secrets_root tmpfs
 # instances are 16 KiB.
-mkdir -p "$T/state"
+mkdir -p "$T/state" "$T/run"
 mount -t tmpfs -o size=512k,mode=0700 tmpfs "$T/state"
+mount -t tmpfs -o size=256k,mode=0755 tmpfs "$T/run"   # lease records live here
 write_config "\"defaults\": { \"tmpfs_size\": \"16K\" },
   \"workloads\": [
     { \"name\": \"app\", \"match\": { \"runtime\": \"docker\" }, \"secrets\": [ \"small\", \"big\", \"other\" ] } ]"
@@ -66,7 +67,7 @@ new_container tiny; C=$ID
 # big (30000 bytes) cannot fit a 16 KiB tmpfs
 st=$(lease_in "$C" 1000 '{"secrets":["big"]}')
 [ "$st" = 503 ] || fail "lease of a too-big secret: status $st, expected 503: $(cat "$T/lease.json")"
-grep -q 'tmpfs is full' "$T/lease.json" || fail "unclear error: $(cat "$T/lease.json")"
+grep -q 'is full; nothing was changed' "$T/lease.json" || fail "unclear error: $(cat "$T/lease.json")"
 [ "$(ls -A "$T/secrets/docker-$C")" = small ] || fail "a failed lease left files: $(ls -A "$T/secrets/docker-$C")"
 [ "$(cat "$T/secrets/docker-$C/small")" = small-v1 ] || fail "small damaged by a failed lease"
 # both at once: all or nothing
@@ -131,6 +132,26 @@ new_container brief; [ "$ID" = "$B" ] || fail "hex64 not stable"
 [ "$(cat "$T/secrets/docker-$B/small")" = small-v1 ] || fail "brief's new lease has no file"
 kill -0 "$DAEMON_PID" || fail "the daemon died"
 echo "cgroups removed mid-request: ok"
+
+# --- a full runtime directory: no record, no lease ----------------------------
+# An acknowledged lease must outlive a crash, so one that cannot be
+# recorded is refused.
+dd if=/dev/zero of="$T/run/filler" bs=4k 2>/dev/null || true
+new_container norecord; N=$ID
+st=$(lease_in "$N" 1000 '{"secrets":["small"],"ttl":"1h"}')
+if [ "$st" = 201 ]; then
+	kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
+	rm "$T/run/filler"
+	start_daemon --config "$T/secretd.json"
+	expect_status 200 "$A" GET /v1/leases
+	grep -q "docker-$N" "$T/body" || fail "a lease acknowledged on a full runtime_dir was lost in a crash"
+else
+	[ "$st" = 503 ] || fail "lease on a full runtime_dir: status $st: $(cat "$T/lease.json")"
+	[ ! -e "$T/secrets/docker-$N" ] || fail "a refused lease left its directory"
+	rm "$T/run/filler"
+	[ "$(lease_in "$N" 1000 '{"secrets":["small"],"ttl":"1h"}')" = 201 ] || fail "lease after space was freed"
+fi
+echo "full runtime directory: ok"
 
 stop_daemon
 echo "t-faults: ok"
