@@ -157,7 +157,8 @@ deps:
 check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	SECRETD=$(abspath $(SECRETD)) SECRETCTL=$(abspath $(SECRETCTL)) SANITIZE=$(SANITIZE) \
 	PEER_HANDOFF=$(abspath $(BUILD)/helpers/peer-handoff) SLOW_CLIENT=$(abspath $(BUILD)/helpers/slow-client) \
-	LEASE_CLIENT=$(abspath $(BUILD)/helpers/lease-client) \
+	LEASE_CLIENT=$(abspath $(BUILD)/helpers/lease-client) CRASH_LOAD=$(abspath $(BUILD)/helpers/crash-load) \
+	FAULT_PEER=$(abspath $(BUILD)/helpers/fault-peer) \
 	UNIT_DIR=$(abspath $(BUILD)/systemd) \
 		sh tests/run.sh $(UNIT_TESTS)
 

@@ -533,7 +533,8 @@ static void route_lease(struct server *s, const struct request *req, const char 
         else if (r == -ENOENT)
                 api_error(rep, API_ERR_NOT_FOUND, "secret '%s' does not exist", bad ? bad : "?");
         else if (r == -ENOSPC)
-                api_error(rep, API_ERR_UNAVAILABLE, "the workload's secrets tmpfs is full; nothing was changed");
+                api_error(rep, API_ERR_UNAVAILABLE, "the workload's secrets tmpfs (or the lease records' "
+                          "runtime directory) is full; nothing was changed");
         else if (r < 0)
                 api_error(rep, API_ERR_INTERNAL, "cannot materialize '%s': %s", bad ? bad : "?", strerror(-r));
         else
@@ -557,6 +558,8 @@ static void lease_error(struct reply *rep, int r, const char *id) {
                 api_error(rep, API_ERR_NOT_FOUND, "lease '%s' does not exist (or has expired)", id);
         else if (r == -EACCES)
                 api_error(rep, API_ERR_FORBIDDEN, "lease '%s' belongs to another workload", id);
+        else if (r == -ENOSPC)
+                api_error(rep, API_ERR_UNAVAILABLE, "lease '%s' not renewed: the runtime directory is full", id);
         else
                 api_error(rep, API_ERR_INTERNAL, "lease '%s': %s", id, strerror(-r));
 }

@@ -372,15 +372,15 @@ static void instance_watch(struct server *s, struct instance *in, const struct p
         instance_watch_cgroup(s, in, p->cgroup, p->cls.match_len);
 }
 
-static void save_record(struct leasing *l, const struct lease *ls) {
+/* An acknowledged lease must outlive a crash: callers refuse what cannot
+ * be recorded. */
+static int save_record(struct leasing *l, const struct lease *ls) {
         struct instance *in = NULL;
 
         for (size_t i = 0; i < l->n_inst; i++)
                 if (strcmp(l->inst[i]->name, ls->instance) == 0)
                         in = l->inst[i];
-        /* A record we cannot write costs only recovery after a restart;
-         * the lease itself stands. */
-        (void) lease_record_save(l->records_fd, ls, &(struct lease_where) {
+        return lease_record_save(l->records_fd, ls, &(struct lease_where) {
                 .cgroup = in ? in->cgroup : NULL,
                 .injected_ns = in ? in->injected_ns : 0,
                 .inject_path = in ? in->inject_path : NULL,
@@ -571,9 +571,13 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
                         made[n_made++] = ls;
                 json_array_append_new(arr, lease_json(l, ls, w));
         }
+        for (size_t i = 0; r >= 0 && i < l->table.n; i++)
+                if (strcmp(l->table.v[i]->instance, iname) == 0)
+                        r = save_record(l, l->table.v[i]);
         if (r < 0) {
                 /* Undo what this request created; renewals stay renewed. */
                 for (size_t i = 0; i < n_made; i++) {
+                        (void) lease_record_remove(l->records_fd, made[i]->id);
                         (void) mdir_remove(in->dir, made[i]->file);
                         lease_table_remove(&l->table, made[i]);
                 }
@@ -583,9 +587,6 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         }
         for (size_t i = 0; i < n_made; i++)
                 audit_lease(s, "lease", p, made[i], NULL);
-        for (size_t i = 0; i < l->table.n; i++)
-                if (strcmp(l->table.v[i]->instance, iname) == 0)
-                        save_record(l, l->table.v[i]);
         rearm(l);
         *ret = json_pack("{s:o}", "leases", arr);
         return 0;
@@ -614,6 +615,8 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
         struct leasing *l = s->leasing;
         struct lease *ls = lease_table_find(&l->table, id);
         const struct workload *w;
+        int64_t old_expires;
+        int r;
 
         if (!ls)
                 return -ENOENT;
@@ -625,8 +628,13 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
                         w = &s->config->policy->workloads[i];
         if (ttl_usec == 0)
                 ttl_usec = w ? w->ttl_usec : s->config->ttl_usec;
+        old_expires = ls->expires_usec;
         lease_extend(ls, now_usec(), ttl_usec);
-        save_record(l, ls);
+        r = save_record(l, ls);
+        if (r < 0) {
+                ls->expires_usec = old_expires;
+                return r;
+        }
         audit_lease(s, "renew", p, ls, NULL);
         rearm(l);
         *ret = lease_json(l, ls, w);
@@ -868,6 +876,34 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
         rc->counts.kept++;
 }
 
+/* A crash between writing a lease's file and recording the lease, between
+ * removing a record and its file, or in the middle of a write (".tmp-…")
+ * leaves files in a live instance that no lease owns.  They hold
+ * plaintext nobody was granted any more: they go. */
+static void instance_prune(struct leasing *l, struct instance *in) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        /* a fresh open: a dup would share (and move) the directory offset */
+        int fd = openat(mdir_fd(in->dir), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                bool owned = false;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                for (size_t i = 0; i < l->table.n && !owned; i++)
+                        owned = strcmp(l->table.v[i]->instance, in->name) == 0 &&
+                                strcmp(l->table.v[i]->file, de->d_name) == 0;
+                if (!owned)
+                        (void) unlinkat(mdir_fd(in->dir), de->d_name, 0);
+        }
+}
+
 int leasing_recover(struct server *s, struct leasing_recovery *ret) {
         struct leasing *l = s->leasing;
         struct recovery rc = { .s = s, .now = now_usec() };
@@ -886,6 +922,8 @@ int leasing_recover(struct server *s, struct leasing_recovery *ret) {
                 if (l->n_inst == before)
                         i++;
         }
+        for (size_t i = 0; i < l->n_inst; i++)
+                instance_prune(l, l->inst[i]);
         sweep_orphans(l);
         leasing_sweep(s); /* workloads that ended while we were down */
         rearm(l);

@@ -85,6 +85,20 @@ static int adopt(int root_fd, const char *name, bool privileged, int *ret_dfd) {
         return 0;
 }
 
+/* A crash between our mkdir and the mount on it leaves a plain directory
+ * that adopt() refuses, and every later lease of that instance would fail.
+ * Only root creates under secrets_root, and rmdir takes only an empty
+ * directory that is no mount point: such a leftover goes, and we start
+ * over. */
+static bool remove_half_made(int root_fd, const char *name) {
+        struct stat st, parent;
+
+        if (fstatat(root_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || fstat(root_fd, &parent) < 0)
+                return false;
+        return S_ISDIR(st.st_mode) && st.st_uid == 0 && st.st_dev == parent.st_dev &&
+               unlinkat(root_fd, name, AT_REMOVEDIR) == 0;
+}
+
 int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privileged, struct mdir **ret) {
         _cleanup_close_ int dfd = -1, mnt = -1;
         struct mdir *m;
@@ -92,9 +106,12 @@ int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privilege
 
         if (!mdir_name_valid(name))
                 return -EINVAL;
-        if (mkdirat(root_fd, name, 0755) < 0) {
-                if (errno != EEXIST)
-                        return -errno;
+        r = mkdirat(root_fd, name, 0755) < 0 ? -errno : 0;
+        if (r == -EEXIST && privileged && remove_half_made(root_fd, name))
+                r = mkdirat(root_fd, name, 0755) < 0 ? -errno : 0;
+        if (r < 0) {
+                if (r != -EEXIST)
+                        return r;
                 r = adopt(root_fd, name, privileged, &dfd);
                 if (r < 0)
                         return r;
