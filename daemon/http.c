@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -150,6 +151,8 @@ static struct MHD_Response *reply_to_response(struct reply *rep) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         if (rep->allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
+        if (rep->close)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         return resp;
 }
 
@@ -172,7 +175,8 @@ static enum MHD_Result send_reply(struct server *s, struct MHD_Connection *c, st
 
 static enum MHD_Result send_error(struct server *s, struct MHD_Connection *c, struct req_ctx *ctx,
                                   enum api_error code, const char *msg) {
-        struct reply rep = { .route = "refused" };
+        /* a refused request's unread rest cannot be trusted: close after */
+        struct reply rep = { .route = "refused", .close = true };
 
         api_error(&rep, code, "%s", msg);
         return send_reply(s, c, ctx, &rep);
@@ -195,6 +199,32 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
         qc->req->query_values[qc->req->n_query] = value;
         qc->req->n_query++;
         return MHD_YES;
+}
+
+struct framing {
+        unsigned content_length;
+        unsigned transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        struct framing *f = cls;
+
+        (void) kind, (void) value;
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+                f->content_length++;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+                f->transfer_encoding++;
+        return MHD_YES;
+}
+
+/* Where a request says twice how long its body is, we and whatever is in
+ * front of us may each believe another one, and the rest of the body would
+ * be read as the next request (RFC 9112 section 6.3: reject and close). */
+static bool framing_ambiguous(struct MHD_Connection *c) {
+        struct framing f = {};
+
+        MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+        return f.content_length > 1 || f.transfer_encoding > 1 || (f.content_length && f.transfer_encoding);
 }
 
 /* First call for a request: check the peer and the announced body size. */
@@ -221,6 +251,9 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
                 });
                 return send_error(s, c, ctx, API_ERR_FORBIDDEN, "the attested process has exited");
         }
+        if (framing_ambiguous(c))
+                return send_error(s, c, ctx, API_ERR_BAD_REQUEST,
+                                  "give the body's length once: one Content-Length or Transfer-Encoding: chunked");
         if (cl) {
                 char *end;
                 unsigned long long n;
