@@ -352,6 +352,27 @@ for round in ${ROUNDS:-1 2 3 4 5}; do
 	echo "round $round: $((ROWS_RUN + CONN_RUN)) requests so far, VmRSS ${RSS[$round]} kB"
 done
 
+# --- hostile peers: any user names its binary, and root or a delegated
+# user its cgroup, with bytes that are not UTF-8; whoami still answers JSON
+containers_init
+BAD=$(printf '\xff')
+cp "$(command -v curl)" "$T/cu${BAD}rl"
+chmod 0755 "$T/cu${BAD}rl"
+# (the caller cannot write into $T: the shell keeps what it prints)
+setpriv --reuid=65534 --regid=65534 --clear-groups "$T/cu${BAD}rl" -s -w '\n%{http_code}' \
+	--unix-socket "$WORK" http://secretd/v1/whoami >"$T/out.txt" || true
+sed '$d' "$T/out.txt" >"$T/body"
+tail -n1 "$T/out.txt" >"$T/code"
+[ "$(cat "$T/code")" = 200 ] || fail "whoami from a binary named with a non-UTF-8 byte: $(cat "$T/code") $(cat "$T/body")"
+grep -q '"exe":"[^"]*cu\\\\xffrl"' "$T/body" || fail "exe not shown escaped: $(cat "$T/body")"
+CT_DIRS+=("$CG/hostile-${BAD}-$$")
+in_cgroup "/hostile-${BAD}-$$" 65534 no curl -s -w '\n%{http_code}' \
+	--unix-socket "$WORK" http://secretd/v1/whoami >"$T/out.txt" || true
+sed '$d' "$T/out.txt" >"$T/body"
+tail -n1 "$T/out.txt" >"$T/code"
+[ "$(cat "$T/code")" = 200 ] || fail "whoami from a non-UTF-8 cgroup: $(cat "$T/code") $(cat "$T/body")"
+grep -q '"identity":"host:uid65534".*"cgroup":"/hostile-\\\\xff-' "$T/body" || fail "cgroup not shown escaped: $(cat "$T/body")"
+
 # --- afterwards: still answering, same secrets, memory bounded --------------
 expect_status 200 "$WORK" GET /v1/health
 expect_status 200 "$ADMIN" GET /v1/status
