@@ -530,9 +530,15 @@ static void route_lease(struct server *s, const struct request *req, const char 
         int r;
 
         (void) name;
-        if (!w)
-                return api_error(rep, API_ERR_FORBIDDEN, "no workload in the policy matches '%s'",
-                                 req->peer->identity);
+        if (!w) {
+                /* a denial like any other: who asked, from which cgroup */
+                api_error(rep, API_ERR_FORBIDDEN, "no workload in the policy matches '%s'", req->peer->identity);
+                audit_record(s->audit, &(struct audit_event) {
+                        .action = "lease", .allowed = false, .peer = req->peer, .status = 403,
+                        .reason = "no workload matches",
+                });
+                return;
+        }
         body = json_body(req, rep);
         if (!body)
                 return;
