@@ -52,6 +52,32 @@ static size_t http_unescape_none(void *cls, struct MHD_Connection *c, char *s) {
         return strlen(s);
 }
 
+/* A refused connection has no attested peer; what SO_PEERCRED said at
+ * connect() still tells the audit who it was. */
+static void audit_refused(struct server *s, int fd, int r) {
+        static char unattested[] = "unattested";
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        struct peer who = { .pidfd = -1, .identity = unattested };
+        char reason[128];
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+                who.pid = cred.pid;
+                who.uid = cred.uid;
+                who.gid = cred.gid;
+        }
+        if (r == -ESRCH)
+                snprintf(reason, sizeof(reason), "peer exited before it was attested");
+        else if (r == -EPERM)
+                snprintf(reason, sizeof(reason), "the peer changed its credentials between connect() and "
+                                                 "attestation (setuid exec)");
+        else
+                snprintf(reason, sizeof(reason), "attestation failed: %s", strerror(-r));
+        audit_record(s->audit, &(struct audit_event) {
+                .action = "connect", .allowed = false, .peer = &who, .reason = reason,
+        });
+}
+
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe) {
         struct server *s = cls;
@@ -82,10 +108,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
         r = attest_peer(&s->attest, info->connect_fd, &cn->peer);
         if (r < 0) {
                 s->metrics.refused_connections++;
-                audit_record(s->audit, &(struct audit_event) {
-                        .action = "connect", .allowed = false,
-                        .reason = r == -ESRCH ? "peer exited before it was attested" : "attestation failed",
-                });
+                audit_refused(s, info->connect_fd, r);
                 /* Nothing will be read from it: the peer sees the connection close. */
                 (void) shutdown(info->connect_fd, SHUT_RDWR);
         }
@@ -234,6 +257,7 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
         const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
         uint64_t limit = s->config->max_value_size;
         struct req_ctx *ctx;
+        int r;
 
         ctx = calloc(1, sizeof(*ctx));
         if (!ctx)
@@ -243,13 +267,19 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
         if (!cn || !cn->peer)
                 return send_error(s, c, ctx, API_ERR_FORBIDDEN, "the caller could not be attested");
         /* The pidfd tells whether the process we attested still lives: a
-         * socket handed on by an exited client gets nothing. */
-        if (!attest_peer_alive(cn->peer)) {
+         * socket handed on by an exited client gets nothing; nor does one
+         * whose process has since become another program or uid. */
+        r = attest_peer_recheck(cn->peer);
+        if (r < 0) {
+                const char *why = r == -ESRCH ? "the attested process has exited"
+                                : r == -EPERM ? "the attested process changed its credentials or program since it "
+                                                "connected"
+                                              : "the caller could not be re-checked";
+
                 audit_record(s->audit, &(struct audit_event) {
-                        .action = "request", .allowed = false, .peer = cn->peer,
-                        .reason = "the attested process has exited",
+                        .action = "request", .allowed = false, .peer = cn->peer, .status = 403, .reason = why,
                 });
-                return send_error(s, c, ctx, API_ERR_FORBIDDEN, "the attested process has exited");
+                return send_error(s, c, ctx, API_ERR_FORBIDDEN, why);
         }
         if (framing_ambiguous(c))
                 return send_error(s, c, ctx, API_ERR_BAD_REQUEST,
