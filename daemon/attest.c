@@ -119,8 +119,13 @@ static int peer_pidfd(int fd, pid_t pid) {
          * after the fact is the fallback on kernels before 6.5. */
         if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0)
                 return pidfd;
-        if (errno == ESRCH)
+        /* Only a kernel without the option may fall back.  Kernels 6.5 to
+         * 6.15 answer EINVAL (ESRCH later) for a peer that has exited, and
+         * pidfd_open(pid) would then open whoever has its pid now. */
+        if (errno == ESRCH || errno == EINVAL || errno == ENODATA)
                 return -ESRCH;
+        if (errno != ENOPROTOOPT)
+                return -errno;
         pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         return pidfd < 0 ? -errno : pidfd;
 }
