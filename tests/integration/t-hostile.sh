@@ -344,7 +344,7 @@ load_table
 N_ROWS=$(grep -cEv '^[[:space:]]*(#|$)' <<<"$TABLE")
 [ "$N_ROWS" -ge 60 ] || fail "the table has $N_ROWS rows, fewer than 60"
 declare -A RSS
-for round in ${ROUNDS:-1 2 3 4 5}; do
+for round in 1 2 3 4 5; do
 	run_table
 	run_connection_rows
 	kill -0 "$DAEMON_PID" || fail "daemon died in round $round"
@@ -386,8 +386,11 @@ grep -q '"version":2' "$T/body" || fail "kept-b lost its version: $(cat "$T/body
 expect_status 404 "$ADMIN" GET /v1/secrets/hx
 # three rounds of the whole table after round 2 may not cost more than
 # 512 kB plus 5 % (allocator noise); a leak of even 1 kB per request would
-# (3 rounds are over 700 requests)
+# (3 rounds are over 1000 requests)
 slack=$((512 + RSS[2] / 20))
+# under ASan, its 1 MB quarantine and per-size caches fill over the first
+# rounds (LeakSanitizer checks for leaks at exit instead)
+[ "${SANITIZE:-}" = 1 ] && slack=$((slack + 2048))
 [ "${RSS[5]}" -le $((RSS[2] + slack)) ] ||
 	fail "RSS grew from ${RSS[2]} kB (round 2) to ${RSS[5]} kB (round 5), more than $slack kB"
 stop_daemon
