@@ -203,6 +203,34 @@ static json_t *grants_json(const struct workload *w) {
         return a;
 }
 
+/* Paths from /proc (the exe, the cgroup) are bytes and JSON strings are
+ * UTF-8, and any user can name a binary or a delegated cgroup with any
+ * bytes.  Such a path is shown with every byte outside printable ASCII as
+ * \xNN: the reply stays JSON and still says which path it was.  NULL for
+ * NULL (the key is then left out). */
+static json_t *json_path(const char *s) {
+        _cleanup_free_ char *e = NULL;
+        json_t *j;
+        size_t k = 0;
+
+        if (!s)
+                return NULL;
+        j = json_string(s);
+        if (j)
+                return j;
+        e = malloc(strlen(s) * 4 + 1);
+        if (!e)
+                return NULL;
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
+                if (*c >= 0x20 && *c < 0x7f)
+                        e[k++] = (char) *c;
+                else
+                        k += (size_t) snprintf(e + k, 5, "\\x%02x", *c);
+        }
+        e[k] = '\0';
+        return json_string(e);
+}
+
 static void route_whoami(struct server *s, const struct request *req, const char *name, struct reply *rep) {
         const struct peer *p = req->peer;
         const struct workload *w = policy_match(s->config->policy, p);
@@ -211,9 +239,9 @@ static void route_whoami(struct server *s, const struct request *req, const char
         (void) name;
         for (size_t i = 0; groups && i < p->n_groups; i++)
                 json_array_append_new(groups, json_integer(p->groups[i]));
-        o = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:o,s:s,s:s*,s:b,s:b}", "identity", p->identity, "runtime",
+        o = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:o,s:o,s:o*,s:b,s:b}", "identity", p->identity, "runtime",
                       runtime_to_string(p->cls.runtime), "admin", p->admin, "pid", (int) p->pid, "uid", (int) p->uid,
-                      "gid", (int) p->gid, "groups", groups, "cgroup", p->cgroup, "exe", p->exe,
+                      "gid", (int) p->gid, "groups", groups, "cgroup", json_path(p->cgroup), "exe", json_path(p->exe),
                       "same_pid_namespace", p->same_pid_ns, "same_mount_namespace", p->same_mnt_ns);
         if (!o)
                 return api_error(rep, API_ERR_INTERNAL, "out of memory");
@@ -502,9 +530,15 @@ static void route_lease(struct server *s, const struct request *req, const char 
         int r;
 
         (void) name;
-        if (!w)
-                return api_error(rep, API_ERR_FORBIDDEN, "no workload in the policy matches '%s'",
-                                 req->peer->identity);
+        if (!w) {
+                /* a denial like any other: who asked, from which cgroup */
+                api_error(rep, API_ERR_FORBIDDEN, "no workload in the policy matches '%s'", req->peer->identity);
+                audit_record(s->audit, &(struct audit_event) {
+                        .action = "lease", .allowed = false, .peer = req->peer, .status = 403,
+                        .reason = "no workload matches",
+                });
+                return;
+        }
         body = json_body(req, rep);
         if (!body)
                 return;

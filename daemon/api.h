@@ -6,6 +6,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,7 @@ struct reply {
         uint64_t version;       /* X-Secret-Version when value is set */
         const char *allow;      /* Allow header for 405 */
         const char *route;      /* route template, for metrics */
+        bool close;             /* end the connection after this reply */
 };
 
 /* Routes req; always fills *rep (an error reply when anything failed). */

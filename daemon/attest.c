@@ -119,8 +119,13 @@ static int peer_pidfd(int fd, pid_t pid) {
          * after the fact is the fallback on kernels before 6.5. */
         if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0)
                 return pidfd;
-        if (errno == ESRCH)
+        /* Only a kernel without the option may fall back.  Kernels 6.5 to
+         * 6.15 answer EINVAL (ESRCH later) for a peer that has exited, and
+         * pidfd_open(pid) would then open whoever has its pid now. */
+        if (errno == ESRCH || errno == EINVAL || errno == ENODATA)
                 return -ESRCH;
+        if (errno != ENOPROTOOPT)
+                return -errno;
         pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         return pidfd < 0 ? -errno : pidfd;
 }
@@ -132,19 +137,78 @@ bool attest_peer_alive(const struct peer *p) {
         return p->pidfd >= 0 && poll(&pfd, 1, 0) == 0;
 }
 
+/* The effective uid and gid from /proc/<pid>/status, the ids SO_PEERCRED
+ * recorded at connect(). */
+static int proc_effective_ids(int procfd, uid_t *ret_uid, gid_t *ret_gid) {
+        _cleanup_free_ char *text = NULL;
+        unsigned ru, eu, rg, eg;
+        const char *u, *g;
+        int r;
+
+        r = read_text_at(procfd, "status", 16 * 1024, &text);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        u = strstr(text, "\nUid:");
+        g = strstr(text, "\nGid:");
+        if (!u || !g || sscanf(u, "\nUid: %u %u", &ru, &eu) != 2 || sscanf(g, "\nGid: %u %u", &rg, &eg) != 2)
+                return -EBADMSG;
+        *ret_uid = eu;
+        *ret_gid = eg;
+        return 0;
+}
+
+/* The peer's executable, NULL when unreadable.  A replaced binary reads
+ * "/usr/bin/x (deleted)": that is not /usr/bin/x any more, so it matches
+ * no exe rule (ret_deleted says so; the path is still returned). */
+static int proc_exe(int procfd, char **ret, bool *ret_deleted) {
+        char exe[4096];
+        ssize_t n;
+
+        *ret = NULL;
+        *ret_deleted = false;
+        n = readlinkat(procfd, "exe", exe, sizeof(exe) - 1);
+        if (n > 10 && memcmp(exe + n - 10, " (deleted)", 10) == 0) {
+                n -= 10;
+                *ret_deleted = true;
+        }
+        if (n <= 0)
+                return 0;
+        exe[n] = '\0';
+        *ret = strdup(exe);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int proc_open(pid_t pid) {
+        char path[64];
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        return fd;
+}
+
 /* What /proc says, read through one directory fd so every file comes from
  * the same process entry. */
 static int peer_read_proc(const struct attest_context *ctx, struct peer *p) {
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *exe = NULL;
         _cleanup_close_ int procfd = -1;
-        char path[64], exe[4096];
-        ssize_t n;
+        bool deleted;
+        uid_t euid;
+        gid_t egid;
         int r;
 
-        snprintf(path, sizeof(path), "/proc/%d", (int) p->pid);
-        procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        procfd = proc_open(p->pid);
         if (procfd < 0)
-                return errno == ENOENT ? -ESRCH : -errno;
+                return procfd;
+        /* A setuid exec between connect() and now: what /proc shows is a
+         * program the credentials SO_PEERCRED recorded never ran. */
+        r = proc_effective_ids(procfd, &euid, &egid);
+        if (r < 0)
+                return r;
+        if (euid != p->uid || egid != p->gid)
+                return -EPERM;
         r = read_text_at(procfd, "cgroup", PROC_CGROUP_MAX, &text);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
@@ -158,17 +222,40 @@ static int peer_read_proc(const struct attest_context *ctx, struct peer *p) {
                 return r == -ENOENT ? -ESRCH : r;
         p->same_mnt_ns = p->mnt_ns == ctx->self_mnt_ns;
         p->same_pid_ns = p->pid_ns == ctx->self_pid_ns;
-        n = readlinkat(procfd, "exe", exe, sizeof(exe) - 1);
-        /* A replaced binary reads "/usr/bin/x (deleted)": that is not
-         * /usr/bin/x any more, so it matches no exe rule. */
-        if (n > 10 && memcmp(exe + n - 10, " (deleted)", 10) == 0)
-                n = 0;
-        if (n > 0) {
-                exe[n] = '\0';
-                p->exe = strdup(exe);
-                if (!p->exe)
-                        return -ENOMEM;
-        }
+        r = proc_exe(procfd, &exe, &deleted);
+        if (r < 0)
+                return r;
+        if (!deleted)
+                p->exe = TAKE_PTR(exe);
+        return 0;
+}
+
+int attest_peer_recheck(const struct peer *p) {
+        _cleanup_free_ char *exe = NULL;
+        _cleanup_close_ int procfd = -1;
+        bool deleted;
+        uid_t euid;
+        gid_t egid;
+        int r;
+
+        if (!attest_peer_alive(p))
+                return -ESRCH;
+        procfd = proc_open(p->pid);
+        if (procfd < 0)
+                return procfd;
+        r = proc_effective_ids(procfd, &euid, &egid);
+        if (r >= 0)
+                r = proc_exe(procfd, &exe, &deleted);
+        /* read first, then ask the pidfd: the entry was still our process's */
+        if (!attest_peer_alive(p))
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        if (euid != p->uid || egid != p->gid)
+                return -EPERM;
+        /* an upgraded binary (" (deleted)") is still the same program */
+        if (p->exe && (!exe || strcmp(exe, p->exe) != 0))
+                return -EPERM;
         return 0;
 }
 
@@ -264,11 +351,12 @@ int attest_peer(const struct attest_context *ctx, int fd, struct peer **ret) {
         if (r < 0)
                 return r;
         r = peer_read_proc(ctx, p);
-        if (r < 0)
-                return r;
-        /* Everything above is about the process as long as it still lives. */
+        /* Everything above is about the process as long as it still lives;
+         * if it does not, whatever /proc said was someone else's. */
         if (!attest_peer_alive(p))
                 return -ESRCH;
+        if (r < 0)
+                return r;
         r = peer_classify(ctx, p);
         if (r < 0)
                 return r;

@@ -48,12 +48,20 @@ int attest_context_init(struct attest_context *ctx);
 void attest_context_done(struct attest_context *ctx);
 
 /* Attests the peer of a connected AF_UNIX socket.  -ESRCH when the peer
- * exited (or its pid was reused) while being examined: the caller refuses
- * the connection.  ret is malloc'd. */
+ * exited (or its pid was reused) while being examined, -EPERM when its
+ * effective ids are no longer those of connect() (a setuid exec in
+ * between): the caller refuses the connection.  ret is malloc'd. */
 int attest_peer(const struct attest_context *ctx, int fd, struct peer **ret);
 
 /* Whether the still-open pidfd's process is alive. */
 bool attest_peer_alive(const struct peer *p);
+
+/* Before each request: the attested process still lives (-ESRCH if not),
+ * and runs with the effective uid and gid it connected with and the program
+ * it was attested running (-EPERM if not: a setuid exec, or an exec into
+ * another program, since).  The identity stays the connect-time one; a peer
+ * that changed gets no service.  Other -errno when /proc cannot be read. */
+int attest_peer_recheck(const struct peer *p);
 
 struct peer *peer_free(struct peer *p);
 void peer_freep(struct peer **p);

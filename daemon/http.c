@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -51,6 +52,32 @@ static size_t http_unescape_none(void *cls, struct MHD_Connection *c, char *s) {
         return strlen(s);
 }
 
+/* A refused connection has no attested peer; what SO_PEERCRED said at
+ * connect() still tells the audit who it was. */
+static void audit_refused(struct server *s, int fd, int r) {
+        static char unattested[] = "unattested";
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        struct peer who = { .pidfd = -1, .identity = unattested };
+        char reason[128];
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+                who.pid = cred.pid;
+                who.uid = cred.uid;
+                who.gid = cred.gid;
+        }
+        if (r == -ESRCH)
+                snprintf(reason, sizeof(reason), "peer exited before it was attested");
+        else if (r == -EPERM)
+                snprintf(reason, sizeof(reason), "the peer changed its credentials between connect() and "
+                                                 "attestation (setuid exec)");
+        else
+                snprintf(reason, sizeof(reason), "attestation failed: %s", strerror(-r));
+        audit_record(s->audit, &(struct audit_event) {
+                .action = "connect", .allowed = false, .peer = &who, .reason = reason,
+        });
+}
+
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe) {
         struct server *s = cls;
@@ -81,10 +108,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
         r = attest_peer(&s->attest, info->connect_fd, &cn->peer);
         if (r < 0) {
                 s->metrics.refused_connections++;
-                audit_record(s->audit, &(struct audit_event) {
-                        .action = "connect", .allowed = false,
-                        .reason = r == -ESRCH ? "peer exited before it was attested" : "attestation failed",
-                });
+                audit_refused(s, info->connect_fd, r);
                 /* Nothing will be read from it: the peer sees the connection close. */
                 (void) shutdown(info->connect_fd, SHUT_RDWR);
         }
@@ -150,6 +174,8 @@ static struct MHD_Response *reply_to_response(struct reply *rep) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         if (rep->allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
+        if (rep->close)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         return resp;
 }
 
@@ -172,7 +198,8 @@ static enum MHD_Result send_reply(struct server *s, struct MHD_Connection *c, st
 
 static enum MHD_Result send_error(struct server *s, struct MHD_Connection *c, struct req_ctx *ctx,
                                   enum api_error code, const char *msg) {
-        struct reply rep = { .route = "refused" };
+        /* a refused request's unread rest cannot be trusted: close after */
+        struct reply rep = { .route = "refused", .close = true };
 
         api_error(&rep, code, "%s", msg);
         return send_reply(s, c, ctx, &rep);
@@ -197,6 +224,32 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
         return MHD_YES;
 }
 
+struct framing {
+        unsigned content_length;
+        unsigned transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        struct framing *f = cls;
+
+        (void) kind, (void) value;
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+                f->content_length++;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+                f->transfer_encoding++;
+        return MHD_YES;
+}
+
+/* Where a request says twice how long its body is, we and whatever is in
+ * front of us may each believe another one, and the rest of the body would
+ * be read as the next request (RFC 9112 section 6.3: reject and close). */
+static bool framing_ambiguous(struct MHD_Connection *c) {
+        struct framing f = {};
+
+        MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+        return f.content_length > 1 || f.transfer_encoding > 1 || (f.content_length && f.transfer_encoding);
+}
+
 /* First call for a request: check the peer and the announced body size. */
 static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c, struct conn *cn,
                                      void **req_cls) {
@@ -204,6 +257,7 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
         const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
         uint64_t limit = s->config->max_value_size;
         struct req_ctx *ctx;
+        int r;
 
         ctx = calloc(1, sizeof(*ctx));
         if (!ctx)
@@ -213,14 +267,23 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
         if (!cn || !cn->peer)
                 return send_error(s, c, ctx, API_ERR_FORBIDDEN, "the caller could not be attested");
         /* The pidfd tells whether the process we attested still lives: a
-         * socket handed on by an exited client gets nothing. */
-        if (!attest_peer_alive(cn->peer)) {
+         * socket handed on by an exited client gets nothing; nor does one
+         * whose process has since become another program or uid. */
+        r = attest_peer_recheck(cn->peer);
+        if (r < 0) {
+                const char *why = r == -ESRCH ? "the attested process has exited"
+                                : r == -EPERM ? "the attested process changed its credentials or program since it "
+                                                "connected"
+                                              : "the caller could not be re-checked";
+
                 audit_record(s->audit, &(struct audit_event) {
-                        .action = "request", .allowed = false, .peer = cn->peer,
-                        .reason = "the attested process has exited",
+                        .action = "request", .allowed = false, .peer = cn->peer, .status = 403, .reason = why,
                 });
-                return send_error(s, c, ctx, API_ERR_FORBIDDEN, "the attested process has exited");
+                return send_error(s, c, ctx, API_ERR_FORBIDDEN, why);
         }
+        if (framing_ambiguous(c))
+                return send_error(s, c, ctx, API_ERR_BAD_REQUEST,
+                                  "give the body's length once: one Content-Length or Transfer-Encoding: chunked");
         if (cl) {
                 char *end;
                 unsigned long long n;
