@@ -142,21 +142,38 @@ check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	UNIT_DIR=$(abspath $(BUILD)/systemd) \
 		sh tests/run.sh $(UNIT_TESTS)
 
-# libFuzzer harnesses (clang), each run FUZZ_SECONDS on its seed corpus.
+# libFuzzer harnesses (clang, ASan + UBSan), each run FUZZ_SECONDS on its
+# seed corpus (tests/fuzz/corpus/<name>, plus what it finds, kept in
+# build/fuzz/corpus-<name>), with tests/fuzz/<name>.dict when there is one.
+# The daemon's modules are built once with the fuzzer's instrumentation.
 FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -Wall -Wextra -Werror -Wno-unused-parameter
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 
-build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) $< $(LIB_SRCS) $(PKG_LIBS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< $(FUZZ_LIB_OBJS) $(PKG_LIBS) -o $@
+
+# Stops at the first crash, leak or sanitizer report and shows it; the
+# reproducer is left in build/fuzz/crash-* (add it to the seed corpus once
+# fixed).  Prints each target's number of executions.
 fuzz: $(FUZZ_TARGETS)
 	@for f in $(FUZZ_TARGETS); do \
 		n=$${f##*/fuzz-}; mkdir -p build/fuzz/corpus-$$n tests/fuzz/corpus/$$n; \
-		echo "fuzz-$$n: $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
-			>build/fuzz/$$n.log 2>&1 || { tail -50 build/fuzz/$$n.log; exit 1; }; \
-		grep -E 'stat::number_of_executed_units' build/fuzz/$$n.log; \
+		dict=; [ -f tests/fuzz/$$n.dict ] && dict=-dict=tests/fuzz/$$n.dict; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ $$dict \
+			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1 || { \
+			echo "fuzz-$$n: FAILED"; tail -60 build/fuzz/$$n.log; exit 1; }; \
+		awk -v n="fuzz-$$n" -v s=$(FUZZ_SECONDS) '/stat::number_of_executed_units/ { e = $$2 } \
+			/stat::peak_rss_mb/ { m = $$2 } END { printf "%-22s %10d executions in %d s, peak RSS %d MB\n", n, e, s, m }' \
+			build/fuzz/$$n.log; \
 	done
 
 # The development daemon: built-in config, everything under build/dev.
@@ -184,4 +201,4 @@ uninstall:
 clean:
 	rm -rf build daemon/secretd client/secretctl
 
--include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(UNIT_TESTS:=.d)
+-include $(LIB_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(UNIT_TESTS:=.d)
