@@ -91,7 +91,7 @@ SECRETD   = daemon/secretd
 SECRETCTL = client/secretctl
 endif
 
-.PHONY: all check install uninstall clean run bench deps fuzz
+.PHONY: all check install uninstall clean run bench deps fuzz memcheck
 
 all: $(SECRETD) $(SECRETCTL)
 
@@ -141,6 +141,25 @@ check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	LEASE_CLIENT=$(abspath $(BUILD)/helpers/lease-client) \
 	UNIT_DIR=$(abspath $(BUILD)/systemd) \
 		sh tests/run.sh $(UNIT_TESTS)
+	@$(if $(filter 1,$(SANITIZE)),,$(MAKE) --no-print-directory memcheck)
+
+# Every unit test binary under valgrind's memcheck: any memory error or any
+# definite, indirect or possible leak fails it.  Release build only (ASan
+# and valgrind do not mix); `make check` runs it after the suite.
+# tests/valgrind.supp silences libsodium and cmocka internals only, never
+# ours.
+VALGRIND = valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
+           --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+           --suppressions=tests/valgrind.supp
+
+memcheck: $(UNIT_TESTS)
+	@test "$(SANITIZE)" != 1 || { echo "memcheck: not with SANITIZE=1" >&2; exit 1; }
+	@n=0; for t in $(UNIT_TESTS); do \
+		n=$$((n + 1)); log=$(BUILD)/memcheck-$${t##*/}.log; \
+		$(VALGRIND) --log-file=$$log.vg $$t >$$log 2>&1 || { \
+			echo "memcheck: $${t##*/} FAILED"; cat $$log $$log.vg; exit 1; }; \
+		printf 'memcheck: %-20s %s\n' "$${t##*/}" "$$(grep -o 'ERROR SUMMARY: .*' $$log.vg)"; \
+	done; echo "memcheck: $$n unit test binaries, no memory errors, no leaks"
 
 # libFuzzer harnesses (clang, ASan + UBSan), each run FUZZ_SECONDS on its
 # seed corpus (tests/fuzz/corpus/<name>, plus what it finds, kept in
