@@ -100,7 +100,7 @@ SECRETD   = daemon/secretd
 SECRETCTL = client/secretctl
 endif
 
-.PHONY: all check install uninstall clean run bench deps fuzz FORCE
+.PHONY: all check install uninstall clean run bench deps fuzz memcheck FORCE
 
 all: $(SECRETD) $(SECRETCTL)
 
@@ -161,22 +161,58 @@ check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	FAULT_PEER=$(abspath $(BUILD)/helpers/fault-peer) \
 	UNIT_DIR=$(abspath $(BUILD)/systemd) \
 		sh tests/run.sh $(UNIT_TESTS)
+	@$(if $(filter 1,$(SANITIZE)),,$(MAKE) --no-print-directory memcheck)
 
-# libFuzzer harnesses (clang), each run FUZZ_SECONDS on its seed corpus.
+# Every unit test binary under valgrind's memcheck: any memory error or any
+# definite, indirect or possible leak fails it.  Release build only (ASan
+# and valgrind do not mix); `make check` runs it after the suite.
+# tests/valgrind.supp silences libsodium and cmocka internals only, never
+# ours.
+VALGRIND = valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
+           --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+           --suppressions=tests/valgrind.supp
+
+memcheck: $(UNIT_TESTS)
+	@test "$(SANITIZE)" != 1 || { echo "memcheck: not with SANITIZE=1" >&2; exit 1; }
+	@n=0; for t in $(UNIT_TESTS); do \
+		n=$$((n + 1)); log=$(BUILD)/memcheck-$${t##*/}.log; \
+		$(VALGRIND) --log-file=$$log.vg $$t >$$log 2>&1 || { \
+			echo "memcheck: $${t##*/} FAILED"; cat $$log $$log.vg; exit 1; }; \
+		printf 'memcheck: %-20s %s\n' "$${t##*/}" "$$(grep -o 'ERROR SUMMARY: .*' $$log.vg)"; \
+	done; echo "memcheck: $$n unit test binaries, no memory errors, no leaks"
+
+# libFuzzer harnesses (clang, ASan + UBSan), each run FUZZ_SECONDS on its
+# seed corpus (tests/fuzz/corpus/<name>, plus what it finds, kept in
+# build/fuzz/corpus-<name>), with tests/fuzz/<name>.dict when there is one.
+# The daemon's modules are built once with the fuzzer's instrumentation.
 FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -Wall -Wextra -Werror -Wno-unused-parameter
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 
-build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) $< $(LIB_SRCS) $(PKG_LIBS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< $(FUZZ_LIB_OBJS) $(PKG_LIBS) -o $@
+
+# Stops at the first crash, leak or sanitizer report and shows it; the
+# reproducer is left in build/fuzz/crash-* (add it to the seed corpus once
+# fixed).  Prints each target's number of executions.
 fuzz: $(FUZZ_TARGETS)
 	@for f in $(FUZZ_TARGETS); do \
 		n=$${f##*/fuzz-}; mkdir -p build/fuzz/corpus-$$n tests/fuzz/corpus/$$n; \
-		echo "fuzz-$$n: $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
-			>build/fuzz/$$n.log 2>&1 || { tail -50 build/fuzz/$$n.log; exit 1; }; \
-		grep -E 'stat::number_of_executed_units' build/fuzz/$$n.log; \
+		dict=; [ -f tests/fuzz/$$n.dict ] && dict=-dict=tests/fuzz/$$n.dict; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ $$dict \
+			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1 || { \
+			echo "fuzz-$$n: FAILED"; tail -60 build/fuzz/$$n.log; exit 1; }; \
+		awk -v n="fuzz-$$n" -v s=$(FUZZ_SECONDS) '/stat::number_of_executed_units/ { e = $$2 } \
+			/stat::peak_rss_mb/ { m = $$2 } END { printf "%-22s %10d executions in %d s, peak RSS %d MB\n", n, e, s, m }' \
+			build/fuzz/$$n.log; \
 	done
 
 # The development daemon: built-in config, everything under build/dev.
@@ -209,4 +245,4 @@ uninstall:
 clean:
 	rm -rf build daemon/secretd client/secretctl
 
--include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(UNIT_TESTS:=.d)
+-include $(LIB_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(UNIT_TESTS:=.d)

@@ -144,6 +144,10 @@ static void store_error(struct server *s, struct reply *rep, int r, const char *
         case -EBADMSG:
                 api_error(rep, API_ERR_SECRET_DAMAGED, "secret '%s' cannot be opened: its file is damaged", name);
                 break;
+        case -EOVERFLOW:
+                api_error(rep, API_ERR_CONFLICT, "secret '%s' is at the last version number; delete and create it "
+                          "again", name);
+                break;
         case -ENOSPC:
         case -EDQUOT:
                 api_error(rep, API_ERR_UNAVAILABLE, "the state directory is full; nothing was changed");

@@ -82,6 +82,7 @@ struct parser {
         struct config *c;
         struct config_errors *errs;
         const char *source;
+        unsigned n_errors; /* counted even when errs is NULL: any error means no config */
 };
 
 static void report(struct parser *p, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -92,6 +93,7 @@ static void report(struct parser *p, const char *path, const char *fmt, ...) {
         va_list ap;
         int r;
 
+        p->n_errors++;
         if (!p->errs)
                 return;
         va_start(ap, fmt);
@@ -422,9 +424,9 @@ int config_load_string(const char *text, const char *source, struct config **ret
         }
         parse_object(&p, config_root, "", root);
         json_decref(root);
-        if (!errs || errs->n == before)
+        if (p.n_errors == 0)
                 check_config(&p);
-        if (!errs || errs->n == before) {
+        if (p.n_errors == 0) {
                 /* The policy is checked against the final defaults. */
                 struct policy *pol = NULL;
 
@@ -436,7 +438,7 @@ int config_load_string(const char *text, const char *source, struct config **ret
                         return r;
                 }
         }
-        if (errs && errs->n > before)
+        if (p.n_errors > 0 || (errs && errs->n > before))
                 return -EINVAL;
         *ret = TAKE_PTR(c);
         return 0;

@@ -125,6 +125,8 @@ int lease_record_load_all(int dfd, lease_record_fn fn, void *userdata, unsigned 
                 safe_close(fd);
                 return -errno;
         }
+        /* a dup shares the offset: a second load would start at the end */
+        rewinddir(d);
         while ((de = readdir(d))) {
                 char buf[RECORD_MAX + 1], id[LEASE_ID_LEN + 1];
                 size_t len = strlen(de->d_name);

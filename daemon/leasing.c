@@ -79,6 +79,7 @@ static void sweep_orphans(struct leasing *l) {
                 safe_close(fd);
                 return;
         }
+        rewinddir(d); /* a dup shares the offset of root_fd: start at the top */
         while ((de = readdir(d))) {
                 struct mdir *m = NULL;
                 bool ours = false;
@@ -908,6 +909,7 @@ int leasing_recover(struct server *s, struct leasing_recovery *ret) {
         struct leasing *l = s->leasing;
         struct recovery rc = { .s = s, .now = now_usec() };
         unsigned damaged = 0;
+        size_t leases_before;
         int r;
 
         r = lease_record_load_all(l->records_fd, recover_one, &rc, &damaged);
@@ -925,7 +927,9 @@ int leasing_recover(struct server *s, struct leasing_recovery *ret) {
         for (size_t i = 0; i < l->n_inst; i++)
                 instance_prune(l, l->inst[i]);
         sweep_orphans(l);
+        leases_before = l->table.n;
         leasing_sweep(s); /* workloads that ended while we were down */
+        rc.counts.dropped += (unsigned) (leases_before - l->table.n); /* else no count tells of them */
         rearm(l);
         rc.counts.kept = l->table.n;
         *ret = rc.counts;

@@ -223,6 +223,9 @@ int store_write(struct store *st, const char *name, const uint8_t *value, size_t
         r = store_load(st, name, &old, &rec, &rev);
         if (r < 0)
                 return r;
+        /* Version 0 means "damaged" to record_decode(): never wrap into it. */
+        if (rec.v[0].version == UINT64_MAX)
+                return -EOVERFLOW;
         next.v[0] = (struct store_version) {
                 .version = rec.v[0].version + 1, .created_usec = now_usec(), .size = (uint32_t) len
         };

@@ -55,7 +55,8 @@ void store_freep(struct store **st);
 int store_create(struct store *st, const char *name, const uint8_t *value, size_t len,
                  struct store_version *ret_version);
 /* A new current version; the old current becomes the previous one. -ENOENT
- * when the secret does not exist. */
+ * when the secret does not exist; -EOVERFLOW when its version is already
+ * UINT64_MAX (only a crafted file gets there). */
 int store_write(struct store *st, const char *name, const uint8_t *value, size_t len,
                 struct store_version *ret_version);
 /* version 0 means the current one.  -ENOENT for an unknown name or a version

@@ -1,6 +1,12 @@
-/* fuzz-api.c — request routing and bodies: method, path, query and body
- * from the input, against a real store in a temp directory, as an admin
- * and as a plain workload.  Input: "METHOD\nPATH\nk=v&k2=v2\nBODY". */
+/* fuzz-api.c — request routing and bodies (api.c, and through it the
+ * store, policy and leasing): method, path, query, content type and body
+ * from the input, against a real store and leasing module in a temp
+ * directory (fuzz-server.h), as an admin and as a container whose workload
+ * is granted secrets "a" and "b".  Input:
+ * "METHOD\nPATH\nk=v&k2=v2\nCONTENT-TYPE\nBODY" (an empty content type line
+ * means none).  Beyond not crashing: every reply has a status in range and
+ * a JSON error body when it is an error, a workload never gets a value,
+ * and only the admin changes the store. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,13 +15,13 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "backend.h"
-#include "config.h"
-#include "keys.h"
+#include "fuzz-server.h"
 #include "policy.h"
-#include "store.h"
+
+#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static struct server srv;
+static char dir[64];
 static struct peer admin_peer, workload_peer;
 
 static int no_reload(struct server *s, char **ret) {
@@ -25,28 +31,37 @@ static int no_reload(struct server *s, char **ret) {
 }
 
 static void init_once(void) {
-        static bool done;
-        char dir[] = "/tmp/fuzz-api-XXXXXX", key[64], state[64];
-        struct backend *b;
-
-        if (done)
+        if (srv.config)
                 return;
-        done = true;
-        if (!mkdtemp(dir) || keys_global_init() < 0)
-                abort();
-        snprintf(key, sizeof(key), "%s/k", dir);
-        snprintf(state, sizeof(state), "%s/s", dir);
-        if (keys_create_file(key) < 0 || keys_load_file(key, &srv.keys) < 0 ||
-            backend_dir_open(state, STORE_BLOB_MAX, &b) < 0 ||
-            store_open(b, srv.keys, 4096, &srv.store) < 0 || config_new_default(&srv.config) < 0)
-                abort();
-        srv.config->max_value_size = 4096;
+        fuzz_server_init(&srv, dir,
+                         "[{\"name\":\"w\",\"match\":{\"runtime\":\"docker\"},"
+                         "\"secrets\":[{\"name\":\"a\",\"file\":\"a.txt\",\"mode\":\"0440\"},\"b\"],"
+                         "\"ttl\":\"1m\",\"max_ttl\":\"1h\"}]");
         srv.reload = no_reload;
         admin_peer = (struct peer) { .pid = 1, .identity = (char *) "host:uid0", .cgroup = (char *) "/",
-                                     .admin = true, .pidfd = -1, .cls = { .runtime = RUNTIME_HOST } };
-        workload_peer = (struct peer) { .pid = 2, .uid = 1000, .identity = (char *) "docker:x",
-                                        .cgroup = (char *) "/docker/x", .pidfd = -1,
-                                        .cls = { .runtime = RUNTIME_DOCKER } };
+                                     .admin = true, .pidfd = -1, .same_mnt_ns = true, .same_pid_ns = true,
+                                     .cls = { .runtime = RUNTIME_HOST } };
+        workload_peer = (struct peer) { .pid = 2, .uid = 1000, .gid = 1000, .identity = (char *) "docker:" ID,
+                                        .cgroup = (char *) "/docker/" ID, .pidfd = -1,
+                                        .cls = { .runtime = RUNTIME_DOCKER, .id = ID,
+                                                 .match_len = sizeof("/docker/" ID) - 1 } };
+}
+
+/* Back to secrets "a" and "b" only, so the store does not grow with every
+ * name the fuzzer makes up. */
+static void reset_store(void) {
+        struct store_meta *list = NULL;
+        size_t n = 0;
+
+        if (store_count(srv.store, &n) < 0)
+                abort();
+        if (n != 2 && store_list(srv.store, &list, &n) >= 0)
+                for (size_t i = 0; i < n; i++)
+                        if (strcmp(list[i].name, "a") != 0 && strcmp(list[i].name, "b") != 0)
+                                (void) store_delete(srv.store, list[i].name);
+        free(list);
+        fuzz_put_secret(&srv, "a", "value of a");
+        fuzz_put_secret(&srv, "b", "value of b");
 }
 
 static char *take_line(const uint8_t **p, size_t *n) {
@@ -54,14 +69,32 @@ static char *take_line(const uint8_t **p, size_t *n) {
         size_t len = nl ? (size_t) (nl - *p) : *n;
         char *s = strndup((const char *) *p, len);
 
+        if (!s)
+                abort();
         *p += nl ? len + 1 : len;
         *n -= nl ? len + 1 : len;
         return s;
 }
 
+static void check_reply(const struct reply *rep, bool as_workload) {
+        json_t *err;
+
+        if (rep->status < 200 || rep->status > 599 || !!rep->json + !!rep->value + !!rep->text != 1)
+                abort();
+        if (as_workload && (rep->value || rep->text))
+                abort(); /* a workload never reads a value, nor the metrics */
+        if (rep->status >= 400) {
+                err = json_object_get(rep->json, "error");
+                if (!json_is_string(json_object_get(err, "code")) || !json_is_string(json_object_get(err, "message")))
+                        abort();
+        }
+        if (rep->status == 405 && !rep->allow)
+                abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        char *method, *path, *query, *save = NULL;
+        char *method, *path, *query, *ctype, *save = NULL;
         struct secbuf *body;
         struct request req = {};
         struct reply rep;
@@ -70,9 +103,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         method = take_line(&data, &size);
         path = take_line(&data, &size);
         query = take_line(&data, &size);
+        ctype = take_line(&data, &size);
         body = secbuf_dup(data, size);
+        if (!body)
+                abort();
         req.method = method;
         req.path = path;
+        req.content_type = ctype[0] ? ctype : NULL;
         req.body = size ? body : NULL;
         for (char *kv = strtok_r(query, "&", &save); kv && req.n_query < API_QUERY_MAX;
              kv = strtok_r(NULL, "&", &save)) {
@@ -82,18 +119,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 req.query_keys[req.n_query] = kv;
                 req.query_values[req.n_query++] = eq;
         }
+        /* the workload first: what it does must not depend on the admin's */
         for (int as = 0; as < 2; as++) {
-                req.peer = as ? &workload_peer : &admin_peer;
-                api_handle(&srv, &req, &rep);
-                if (rep.status < 200 || rep.status > 599)
+                size_t before = 0, after = 0;
+
+                req.peer = as == 0 ? &workload_peer : &admin_peer;
+                if (as == 0 && store_count(srv.store, &before) < 0)
                         abort();
-                if (as && rep.value)
-                        abort(); /* a workload never reads a value through the admin routes */
+                api_handle(&srv, &req, &rep);
+                check_reply(&rep, as == 0);
+                if (as == 0 && (store_count(srv.store, &after) < 0 || after != before))
+                        abort();
                 reply_done(&rep);
         }
+        reset_store();
         secbuf_free(body);
         free(method);
         free(path);
         free(query);
+        free(ctype);
         return 0;
 }
