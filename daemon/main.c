@@ -439,6 +439,7 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                 /* wake at least every sweep period */
                 if (timeout < 0 || timeout > SWEEP_PERIOD_MS)
                         timeout = SWEEP_PERIOD_MS;
+                keys_lock(d->server.keys); /* the master key is PROT_NONE while we wait */
                 n = epoll_wait(epfd, evs, ELEMENTSOF(evs), timeout);
 
                 if (n < 0 && errno != EINTR)
