@@ -38,6 +38,7 @@ struct instance {
         /* the workload's own cgroup, watched so its exit revokes its leases */
         char *cgroup;
         int watch;  /* inotify wd on its cgroup.events, -1 when none */
+        int rotate_signal; /* on_rotate owed once a rotation's files are all written */
 };
 
 struct leasing {
@@ -753,6 +754,8 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
 
                 if (strcmp(ls->secret, secret) != 0 || !(in = instance_find(l, ls->instance)))
                         continue;
+                if (ls->on_rotate_signal)
+                        in->rotate_signal = ls->on_rotate_signal;
                 r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
                 if (r < 0) {
                         if (!first_error)
@@ -762,13 +765,16 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
                 ls->version = v.version;
                 n++;
         }
+        /* one signal per instance, however many files it has (marked above:
+         * looking each instance's lease up again here would cost
+         * instances x leases) */
         for (size_t i = 0; i < l->n_inst; i++) {
                 struct instance *in = l->inst[i];
-                struct lease *ls = lease_table_find_file(&l->table, in->name, secret);
 
-                /* one signal per instance, however many files it has */
-                if (ls && ls->on_rotate_signal)
-                        signal_instance(s, in, ls->on_rotate_signal);
+                if (in->rotate_signal) {
+                        signal_instance(s, in, in->rotate_signal);
+                        in->rotate_signal = 0;
+                }
         }
         *ret_updated = n;
         return first_error;
