@@ -794,11 +794,64 @@ void leasing_expire(struct server *s) {
 
 /* --- recovery after a restart -------------------------------------------- */
 
+#define RECOVERY_VALUES 16
+
+/* Ten thousand leases usually hold a few secrets: each is opened once per
+ * recovery (plaintext in guarded memory, freed when the recovery ends),
+ * not once per lease. */
+struct recovered_value {
+        char *name;
+        struct secbuf *value;
+        struct store_version v;
+};
+
 struct recovery {
         struct server *s;
         int64_t now;
         struct leasing_recovery counts;
+        struct recovered_value values[RECOVERY_VALUES];
+        size_t next; /* the slot to fill (or reuse) next */
 };
+
+/* The current value of name; valid until the next call. */
+static int recovery_value(struct recovery *rc, const char *name, const struct secbuf **ret,
+                          struct store_version *ret_v) {
+        struct recovered_value *e;
+        struct secbuf *value;
+        struct store_version v;
+        char *copy;
+        int r;
+
+        for (size_t i = 0; i < RECOVERY_VALUES; i++)
+                if (rc->values[i].name && strcmp(rc->values[i].name, name) == 0) {
+                        *ret = rc->values[i].value;
+                        *ret_v = rc->values[i].v;
+                        return 0;
+                }
+        r = store_read(rc->s->store, name, 0, &value, &v);
+        if (r < 0)
+                return r;
+        copy = strdup(name);
+        if (!copy) {
+                secbuf_free(value);
+                return -ENOMEM;
+        }
+        e = &rc->values[rc->next];
+        rc->next = (rc->next + 1) % RECOVERY_VALUES;
+        free(e->name);
+        secbuf_free(e->value);
+        *e = (struct recovered_value) { .name = copy, .value = value, .v = v };
+        *ret = value;
+        *ret_v = v;
+        return 0;
+}
+
+static void recovery_done(struct recovery *rc) {
+        for (size_t i = 0; i < RECOVERY_VALUES; i++) {
+                free(rc->values[i].name);
+                secbuf_free(rc->values[i].value);
+        }
+}
 
 /* The container's mount namespace again, from a process still in its
  * cgroup, when it is the one we injected into. */
@@ -846,7 +899,7 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
         struct recovery *rc = userdata;
         struct server *s = rc->s;
         struct leasing *l = s->leasing;
-        _cleanup_(secbuf_freep) struct secbuf *value = NULL;
+        const struct secbuf *value;
         struct store_version v;
         struct instance *in = NULL;
         int r;
@@ -864,7 +917,7 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
          * holds it stays: rewriting ten thousand files was a quarter of a
          * start-up.  (The record's version is never newer than the file's:
          * the file is written first.) */
-        r = store_read(s->store, ls->secret, 0, &value, &v);
+        r = recovery_value(rc, ls->secret, &value, &v);
         if (r >= 0 && (v.version != ls->version || !regular_file_at(mdir_fd(in->dir), ls->file)))
                 r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
         if (r >= 0)
@@ -891,6 +944,7 @@ int leasing_recover(struct server *s, struct leasing_recovery *ret) {
         int r;
 
         r = lease_record_load_all(l->records_fd, recover_one, &rc, &damaged);
+        recovery_done(&rc);
         if (r < 0)
                 return r;
         rc.counts.dropped += damaged;
