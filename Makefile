@@ -220,8 +220,17 @@ run: all
 	@mkdir -p build/dev
 	$(SECRETD) --dev build/dev
 
-bench:
-	@echo "make bench: no benchmark yet (arrives with the lease path)"
+# The benchmark (issue 8): the real daemon on its own temporary config, as
+# root; a table on stdout, every figure as JSON in $(BENCH_JSON).
+BENCH_JSON ?= tests/bench/last.json
+
+$(BUILD)/bench/bench: tests/bench/bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(shell pkg-config --libs libsodium) -lm -o $@
+
+bench: all $(BUILD)/bench/bench $(BUILD)/helpers/lease-client
+	$(BUILD)/bench/bench --secretd $(abspath $(SECRETD)) --lease-client $(abspath $(BUILD)/helpers/lease-client) \
+		--json $(BENCH_JSON)
 
 install: all $(UNITS)
 	install -Dm0755 daemon/secretd $(DESTDIR)$(SBINDIR)/secretd

@@ -1,9 +1,14 @@
 /* keys.c — master key custody, per-secret key derivation, sealing.
  *
  * Owns the only copy of the master key, in sodium_malloc() memory that is
- * PROT_NONE except during a derivation.  Derived keys live on the stack for
- * one seal/open and are wiped on every path.  Never logs. */
+ * PROT_NONE whenever the daemon waits for work: the first derivation of a
+ * batch opens it read-only and keys_lock(), called by the main loop before
+ * it sleeps, closes it again (each protection change flushes the TLB on
+ * every CPU, too dear to pay twice per secret when a start-up opens ten
+ * thousand).  Derived keys live on the stack for one seal/open and are wiped
+ * on every path.  Never logs. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
@@ -23,6 +28,7 @@
 
 struct keys {
         uint8_t *master; /* KEYS_MASTER_SIZE bytes, sodium_malloc'd */
+        bool readable;   /* PROT_READ since the last keys_lock() */
 };
 
 int keys_global_init(void) {
@@ -164,13 +170,22 @@ void keys_freep(struct keys **k) {
 
 /* subkey = BLAKE2b-256(key = master, domain || 0 || name).  The name is
  * variable-length and NUL cannot appear in it, so the encoding is unique. */
+void keys_lock(struct keys *k) {
+        if (k && k->readable) {
+                sodium_mprotect_noaccess(k->master);
+                k->readable = false;
+        }
+}
+
 static int keys_derive(struct keys *k, const char *name, uint8_t subkey[crypto_secretbox_KEYBYTES]) {
         crypto_generichash_state st;
         int r;
 
-        sodium_mprotect_readonly(k->master);
+        if (!k->readable) {
+                sodium_mprotect_readonly(k->master);
+                k->readable = true;
+        }
         r = crypto_generichash_init(&st, k->master, KEYS_MASTER_SIZE, crypto_secretbox_KEYBYTES);
-        sodium_mprotect_noaccess(k->master);
         if (r == 0)
                 r = crypto_generichash_update(&st, (const uint8_t *) KEYS_DOMAIN, sizeof(KEYS_DOMAIN));
         if (r == 0)

@@ -34,6 +34,9 @@ int keys_load_file(const char *path, struct keys **ret);
  * exists (systemd credential), else path.  ret_path is malloc'd. */
 int keys_locate(const char *path, char **ret_path);
 
+/* Makes the master key PROT_NONE again after derivations opened it; the
+ * main loop calls it before it waits. */
+void keys_lock(struct keys *k);
 struct keys *keys_free(struct keys *k);
 void keys_freep(struct keys **k);
 

@@ -38,6 +38,7 @@ struct instance {
         /* the workload's own cgroup, watched so its exit revokes its leases */
         char *cgroup;
         int watch;  /* inotify wd on its cgroup.events, -1 when none */
+        int rotate_signal; /* on_rotate owed once a rotation's files are all written */
 };
 
 struct leasing {
@@ -761,6 +762,8 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
 
                 if (strcmp(ls->secret, secret) != 0 || !(in = instance_find(l, ls->instance)))
                         continue;
+                if (ls->on_rotate_signal)
+                        in->rotate_signal = ls->on_rotate_signal;
                 r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
                 if (r < 0) {
                         if (!first_error)
@@ -770,13 +773,16 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
                 ls->version = v.version;
                 n++;
         }
+        /* one signal per instance, however many files it has (marked above:
+         * looking each instance's lease up again here would cost
+         * instances x leases) */
         for (size_t i = 0; i < l->n_inst; i++) {
                 struct instance *in = l->inst[i];
-                struct lease *ls = lease_table_find_file(&l->table, in->name, secret);
 
-                /* one signal per instance, however many files it has */
-                if (ls && ls->on_rotate_signal)
-                        signal_instance(s, in, ls->on_rotate_signal);
+                if (in->rotate_signal) {
+                        signal_instance(s, in, in->rotate_signal);
+                        in->rotate_signal = 0;
+                }
         }
         *ret_updated = n;
         return first_error;
@@ -796,11 +802,64 @@ void leasing_expire(struct server *s) {
 
 /* --- recovery after a restart -------------------------------------------- */
 
+#define RECOVERY_VALUES 16
+
+/* Ten thousand leases usually hold a few secrets: each is opened once per
+ * recovery (plaintext in guarded memory, freed when the recovery ends),
+ * not once per lease. */
+struct recovered_value {
+        char *name;
+        struct secbuf *value;
+        struct store_version v;
+};
+
 struct recovery {
         struct server *s;
         int64_t now;
         struct leasing_recovery counts;
+        struct recovered_value values[RECOVERY_VALUES];
+        size_t next; /* the slot to fill (or reuse) next */
 };
+
+/* The current value of name; valid until the next call. */
+static int recovery_value(struct recovery *rc, const char *name, const struct secbuf **ret,
+                          struct store_version *ret_v) {
+        struct recovered_value *e;
+        struct secbuf *value;
+        struct store_version v;
+        char *copy;
+        int r;
+
+        for (size_t i = 0; i < RECOVERY_VALUES; i++)
+                if (rc->values[i].name && strcmp(rc->values[i].name, name) == 0) {
+                        *ret = rc->values[i].value;
+                        *ret_v = rc->values[i].v;
+                        return 0;
+                }
+        r = store_read(rc->s->store, name, 0, &value, &v);
+        if (r < 0)
+                return r;
+        copy = strdup(name);
+        if (!copy) {
+                secbuf_free(value);
+                return -ENOMEM;
+        }
+        e = &rc->values[rc->next];
+        rc->next = (rc->next + 1) % RECOVERY_VALUES;
+        free(e->name);
+        secbuf_free(e->value);
+        *e = (struct recovered_value) { .name = copy, .value = value, .v = v };
+        *ret = value;
+        *ret_v = v;
+        return 0;
+}
+
+static void recovery_done(struct recovery *rc) {
+        for (size_t i = 0; i < RECOVERY_VALUES; i++) {
+                free(rc->values[i].name);
+                secbuf_free(rc->values[i].value);
+        }
+}
 
 /* The container's mount namespace again, from a process still in its
  * cgroup, when it is the one we injected into. */
@@ -838,11 +897,17 @@ static void recover_drop(struct leasing *l, struct instance *in, struct lease *l
         lease_free(ls);
 }
 
+static bool regular_file_at(int dfd, const char *name) {
+        struct stat st;
+
+        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 static void recover_one(void *userdata, struct lease *ls, const struct lease_where *w) {
         struct recovery *rc = userdata;
         struct server *s = rc->s;
         struct leasing *l = s->leasing;
-        _cleanup_(secbuf_freep) struct secbuf *value = NULL;
+        const struct secbuf *value;
         struct store_version v;
         struct instance *in = NULL;
         int r;
@@ -855,10 +920,13 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
                 recover_drop(l, r >= 0 ? in : NULL, ls);
                 return;
         }
-        /* The file gets the current version: a rotation may have been
-         * stored after the file was last written. */
-        r = store_read(s->store, ls->secret, 0, &value, &v);
-        if (r >= 0)
+        /* The file gets the current version when a rotation was stored
+         * after it was last written, or when it is gone.  One that already
+         * holds it stays: rewriting ten thousand files was a quarter of a
+         * start-up.  (The record's version is never newer than the file's:
+         * the file is written first.) */
+        r = recovery_value(rc, ls->secret, &value, &v);
+        if (r >= 0 && (v.version != ls->version || !regular_file_at(mdir_fd(in->dir), ls->file)))
                 r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
         if (r >= 0)
                 r = lease_table_add(&l->table, ls);
@@ -913,6 +981,7 @@ int leasing_recover(struct server *s, struct leasing_recovery *ret) {
         int r;
 
         r = lease_record_load_all(l->records_fd, recover_one, &rc, &damaged);
+        recovery_done(&rc);
         if (r < 0)
                 return r;
         rc.counts.dropped += damaged;

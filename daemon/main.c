@@ -439,6 +439,7 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                 /* wake at least every sweep period */
                 if (timeout < 0 || timeout > SWEEP_PERIOD_MS)
                         timeout = SWEEP_PERIOD_MS;
+                keys_lock(d->server.keys); /* the master key is PROT_NONE while we wait */
                 n = epoll_wait(epfd, evs, ELEMENTSOF(evs), timeout);
 
                 if (n < 0 && errno != EINTR)
@@ -467,6 +468,22 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                         leasing_sweep(&d->server);
                         next_sweep = now + SWEEP_PERIOD_MS;
                 }
+        }
+}
+
+/* Each container instance holds three or four descriptors (its directory,
+ * its tmpfs, its leasing process, its mount namespace) and each connection
+ * one: a thousand containers do not fit in the soft limit of 1024 that
+ * systemd gives services.  Nothing here uses select(), so the hard limit
+ * is safe to take. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        log_warn("cannot raise the file descriptor limit to %llu: %m",
+                                 (unsigned long long) rl.rlim_max);
         }
 }
 
@@ -520,6 +537,7 @@ static int run_daemon(const struct options *o, struct config **cp) {
                 log_error_errno(r, "cannot open audit log '%s': %m", d.server.config->audit_log);
                 goto finish;
         }
+        raise_fd_limit();
         r = leasing_open(d.server.config, &d.server.leasing);
         if (r < 0) {
                 log_error_errno(r, "cannot prepare secrets root '%s': %m", d.server.config->secrets_root);

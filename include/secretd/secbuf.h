@@ -10,7 +10,9 @@
 
 struct secbuf {
         size_t len;
-        uint8_t *data; /* sodium_malloc'd, at least one byte even when len == 0 */
+        uint8_t *data;  /* inside alloc, ending where its guard page begins */
+        uint8_t *alloc; /* sodium_malloc'd, cap bytes (at least one) */
+        size_t cap;
 };
 
 /* Allocates len bytes (zeroed); NULL on out-of-memory. */
