@@ -35,6 +35,20 @@ bool secret_name_valid(const char *name) {
         return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
+int no_args(const struct ctl *c, int argc) {
+        return argc == 1 ? EXIT_OK : usage_error(c, "takes no arguments");
+}
+
+int one_arg(const struct ctl *c, int argc, char **argv, const char *kind) {
+        bool name = strcmp(kind, "name") == 0;
+
+        if (argc != 2 || argv[1][0] == '-')
+                return usage_error(c, "expects one %s", name ? "secret NAME" : "lease ID");
+        if (name ? !secret_name_valid(argv[1]) : !lease_id_valid(argv[1]))
+                return usage_error(c, "'%s' is not a valid %s", argv[1], name ? "secret name" : "lease id");
+        return EXIT_OK;
+}
+
 bool lease_id_valid(const char *id) {
         size_t n = strlen(id);
 

@@ -25,24 +25,15 @@ static int print_info(json_t *j) {
 }
 
 static int run(struct ctl *c, int argc, char **argv) {
-        _cleanup_json_ json_t *j = NULL;
         char path[256];
-        int x;
+        int x = one_arg(c, argc, argv, "name");
 
-        if (argc != 2 || argv[1][0] == '-')
-                return usage_error(c, "expects one secret NAME");
-        if (!secret_name_valid(argv[1]))
-                return usage_error(c, "'%s' is not a valid secret name", argv[1]);
-        snprintf(path, sizeof(path), "/v1/secrets/%s/meta", argv[1]);
-        x = ctl_json(c, "GET", path, NULL, &j);
         if (x != EXIT_OK)
                 return x;
-        if (c->json) {
-                print_json(j);
-                return EXIT_OK;
-        }
-        return print_info(j);
+        snprintf(path, sizeof(path), "/v1/secrets/%s/meta", argv[1]);
+        return ctl_show(c, "GET", path, print_info);
 }
+
 
 const struct command cmd_info = {
         .name = "info",

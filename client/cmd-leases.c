@@ -2,22 +2,15 @@
  * sees every lease). */
 #include "secretctl.h"
 
-static int run(struct ctl *c, int argc, char **argv) {
-        _cleanup_json_ json_t *j = NULL;
-        int x;
-
-        (void) argv;
-        if (argc != 1)
-                return usage_error(c, "takes no arguments");
-        x = ctl_json(c, "GET", "/v1/leases", NULL, &j);
-        if (x != EXIT_OK)
-                return x;
-        if (c->json) {
-                print_json(j);
-                return EXIT_OK;
-        }
+static int print_all(json_t *j) {
         return print_leases(json_object_get(j, "leases"));
 }
+
+static int run(struct ctl *c, int argc, char **argv) {
+        (void) argv;
+        return no_args(c, argc) ?: ctl_show(c, "GET", "/v1/leases", print_all);
+}
+
 
 const struct command cmd_leases = {
         .name = "leases",

@@ -32,21 +32,10 @@ static int print_list(json_t *j) {
 }
 
 static int run(struct ctl *c, int argc, char **argv) {
-        _cleanup_json_ json_t *j = NULL;
-        int x;
-
         (void) argv;
-        if (argc != 1)
-                return usage_error(c, "takes no arguments");
-        x = ctl_json(c, "GET", "/v1/secrets", NULL, &j);
-        if (x != EXIT_OK)
-                return x;
-        if (c->json) {
-                print_json(j);
-                return EXIT_OK;
-        }
-        return print_list(j);
+        return no_args(c, argc) ?: ctl_show(c, "GET", "/v1/secrets", print_list);
 }
+
 
 const struct command cmd_ls = {
         .name = "ls",

@@ -2,21 +2,14 @@
  * keeps the old policy; the daemon's reasons are printed. */
 #include "secretctl.h"
 
-static int run(struct ctl *c, int argc, char **argv) {
-        _cleanup_json_ json_t *j = NULL;
-        int x;
-
-        (void) argv;
-        if (argc != 1)
-                return usage_error(c, "takes no arguments");
-        x = ctl_json(c, "POST", "/v1/reload", NULL, &j);
-        if (x != EXIT_OK)
-                return x;
-        if (c->json)
-                print_json(j);
-        else
-                printf("reloaded: %lld workload%s\n", json_int(j, "workloads"), json_int(j, "workloads") == 1 ? "" : "s");
+static int print_reloaded(json_t *j) {
+        printf("reloaded: %lld workload%s\n", json_int(j, "workloads"), json_int(j, "workloads") == 1 ? "" : "s");
         return EXIT_OK;
+}
+
+static int run(struct ctl *c, int argc, char **argv) {
+        (void) argv;
+        return no_args(c, argc) ?: ctl_show(c, "POST", "/v1/reload", print_reloaded);
 }
 
 const struct command cmd_reload = {

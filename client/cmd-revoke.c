@@ -1,24 +1,19 @@
 /* cmd-revoke.c — `secretctl revoke ID`: end a lease; its file goes at once. */
 #include "secretctl.h"
 
-static int run(struct ctl *c, int argc, char **argv) {
-        _cleanup_json_ json_t *j = NULL;
-        char path[128];
-        int x;
+static int print_revoked(json_t *j) {
+        printf("revoked %s\n", json_str(j, "revoked"));
+        return EXIT_OK;
+}
 
-        if (argc != 2 || argv[1][0] == '-')
-                return usage_error(c, "expects one lease ID");
-        if (!lease_id_valid(argv[1]))
-                return usage_error(c, "'%s' is not a lease id", argv[1]);
-        snprintf(path, sizeof(path), "/v1/leases/%s", argv[1]);
-        x = ctl_json(c, "DELETE", path, NULL, &j);
+static int run(struct ctl *c, int argc, char **argv) {
+        char path[128];
+        int x = one_arg(c, argc, argv, "id");
+
         if (x != EXIT_OK)
                 return x;
-        if (c->json)
-                print_json(j);
-        else
-                printf("revoked %s\n", argv[1]);
-        return EXIT_OK;
+        snprintf(path, sizeof(path), "/v1/leases/%s", argv[1]);
+        return ctl_show(c, "DELETE", path, print_revoked);
 }
 
 const struct command cmd_revoke = {

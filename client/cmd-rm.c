@@ -2,25 +2,20 @@
  * every lease of it, so its files go from every container at once. */
 #include "secretctl.h"
 
-static int run(struct ctl *c, int argc, char **argv) {
-        _cleanup_json_ json_t *j = NULL;
-        char path[256];
-        int x;
+static int print_deleted(json_t *j) {
+        printf("deleted %s; %lld lease%s revoked\n", json_str(j, "deleted"), json_int(j, "leases_revoked"),
+               json_int(j, "leases_revoked") == 1 ? "" : "s");
+        return EXIT_OK;
+}
 
-        if (argc != 2 || argv[1][0] == '-')
-                return usage_error(c, "expects one secret NAME");
-        if (!secret_name_valid(argv[1]))
-                return usage_error(c, "'%s' is not a valid secret name", argv[1]);
-        snprintf(path, sizeof(path), "/v1/secrets/%s", argv[1]);
-        x = ctl_json(c, "DELETE", path, NULL, &j);
+static int run(struct ctl *c, int argc, char **argv) {
+        char path[256];
+        int x = one_arg(c, argc, argv, "name");
+
         if (x != EXIT_OK)
                 return x;
-        if (c->json)
-                print_json(j);
-        else
-                printf("deleted %s; %lld lease%s revoked\n", argv[1], json_int(j, "leases_revoked"),
-                       json_int(j, "leases_revoked") == 1 ? "" : "s");
-        return EXIT_OK;
+        snprintf(path, sizeof(path), "/v1/secrets/%s", argv[1]);
+        return ctl_show(c, "DELETE", path, print_deleted);
 }
 
 const struct command cmd_rm = {

@@ -1,26 +1,18 @@
 /* cmd-status.c — `secretctl status`: the daemon's version, uptime, counts. */
 #include "secretctl.h"
 
-static int run(struct ctl *c, int argc, char **argv) {
-        _cleanup_json_ json_t *j = NULL;
-        int x;
-
-        (void) argv;
-        if (argc != 1)
-                return usage_error(c, "takes no arguments");
-        x = ctl_json(c, "GET", "/v1/status", NULL, &j);
-        if (x != EXIT_OK)
-                return x;
-        if (c->json) {
-                print_json(j);
-                return EXIT_OK;
-        }
+static int print_status(json_t *j) {
         printf("secretd %s, pid %lld, up %.0f s\n", json_str(j, "version"), json_int(j, "pid"),
                json_real_value(json_object_get(j, "uptime_s")));
         printf("secrets:      %lld\nworkloads:    %lld\nconnections:  %lld\nstate:        %s\n",
                json_int(j, "secrets"), json_int(j, "workloads"), json_int(j, "connections"),
                json_str(j, "state_dir"));
         return EXIT_OK;
+}
+
+static int run(struct ctl *c, int argc, char **argv) {
+        (void) argv;
+        return no_args(c, argc) ?: ctl_show(c, "GET", "/v1/status", print_status);
 }
 
 const struct command cmd_status = {

@@ -19,7 +19,7 @@ static void print_grants(json_t *w) {
         printf("\n");
 }
 
-static void print_identity(json_t *j) {
+static int print_identity(json_t *j) {
         json_t *w = json_object_get(j, "workload");
         const char *id = json_str(j, "id") ?: json_str(j, "unit");
 
@@ -34,30 +34,19 @@ static void print_identity(json_t *j) {
         printf("admin:     %s\n", json_is_true(json_object_get(j, "admin")) ? "yes" : "no");
         if (!json_is_object(w)) {
                 printf("workload:  none (no secrets are granted to this caller)\n");
-                return;
+                return EXIT_OK;
         }
         printf("workload:  %s (ttl %s, at most %s", json_str(w, "name"), json_str(w, "ttl"), json_str(w, "max_ttl"));
         if (json_str(w, "inject"))
                 printf(", files at %s", json_str(w, "inject"));
         printf(")\ngrants:    ");
         print_grants(w);
+        return EXIT_OK;
 }
 
 static int run(struct ctl *c, int argc, char **argv) {
-        _cleanup_json_ json_t *j = NULL;
-        int x;
-
         (void) argv;
-        if (argc != 1)
-                return usage_error(c, "takes no arguments");
-        x = ctl_json(c, "GET", "/v1/whoami", NULL, &j);
-        if (x != EXIT_OK)
-                return x;
-        if (c->json)
-                print_json(j);
-        else
-                print_identity(j);
-        return EXIT_OK;
+        return no_args(c, argc) ?: ctl_show(c, "GET", "/v1/whoami", print_identity);
 }
 
 const struct command cmd_whoami = {

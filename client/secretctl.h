@@ -65,6 +65,9 @@ int ctl_call(struct ctl *c, const char *method, const char *path, const void *bo
  * *ret_json set, or prints the failure and returns its exit code.
  * body may be NULL (no body). */
 int ctl_json(struct ctl *c, const char *method, const char *path, json_t *body, json_t **ret_json);
+/* The shape of most commands: one JSON request, then either the daemon's
+ * JSON (--json) or print(j) for humans.  Returns the exit code. */
+int ctl_show(struct ctl *c, const char *method, const char *path, int (*print)(json_t *j));
 /* Prints "secretctl: COMMAND: MESSAGE" from an error reply; returns the
  * exit code for its status. */
 int reply_failed(const struct ctl *c, const struct reply *r);
@@ -73,6 +76,11 @@ int exit_code_for_status(long status);
 /* args.c — command-line helpers. */
 int usage_error(const struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool secret_name_valid(const char *name);
+/* Checks argv holds nothing but the command: EXIT_OK or a usage error. */
+int no_args(const struct ctl *c, int argc);
+/* Checks argv holds exactly one secret name (kind "name") or lease id
+ * (kind "id"); EXIT_OK or a usage error. */
+int one_arg(const struct ctl *c, int argc, char **argv, const char *kind);
 bool lease_id_valid(const char *id);
 /* Checks a duration like "90s", "15m", "1h", "7d" and returns its seconds. */
 int duration_arg(const struct ctl *c, const char *s, uint64_t *ret_sec);

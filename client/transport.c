@@ -232,3 +232,16 @@ int ctl_json(struct ctl *c, const char *method, const char *path, json_t *body, 
         *ret_json = j;
         return EXIT_OK;
 }
+
+int ctl_show(struct ctl *c, const char *method, const char *path, int (*print)(json_t *j)) {
+        _cleanup_json_ json_t *j = NULL;
+        int x = ctl_json(c, method, path, NULL, &j);
+
+        if (x != EXIT_OK)
+                return x;
+        if (c->json) {
+                print_json(j);
+                return EXIT_OK;
+        }
+        return print(j);
+}
