@@ -66,6 +66,7 @@ LIB_SRCS = \
 	daemon/keys.c \
 	daemon/lease-record.c \
 	daemon/lease.c \
+	daemon/leasing-recover.c \
 	daemon/leasing.c \
 	daemon/listen.c \
 	daemon/log.c \

@@ -1,0 +1,53 @@
+/* leasing-internal.h — what leasing.c shares with leasing-recover.c, and
+ * nobody else: the instance and leasing structures and the few helpers
+ * recovery reuses from the live paths. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lease.h"
+#include "leasing.h"
+#include "materialize.h"
+
+struct peer;
+
+struct instance {
+        char *name;
+        struct mdir *dir;
+        int pidfd;  /* the latest leasing process: on_rotate goes to it */
+        /* where the directory is bind-mounted inside the container */
+        uint64_t injected_ns;
+        int ns_fd;  /* that mount namespace, to unmount from on release */
+        char *inject_path;
+        /* the workload's own cgroup, watched so its exit revokes its leases */
+        char *cgroup;
+        int watch;  /* inotify wd on its cgroup.events, -1 when none */
+        int rotate_signal; /* on_rotate owed once a rotation's files are all written */
+};
+
+struct leasing {
+        struct lease_table table;
+        struct instance **inst;
+        size_t n_inst;
+        int root_fd;
+        int records_fd; /* runtime_dir/leases */
+        int timer_fd;
+        int inotify_fd;
+        bool privileged;
+        uint64_t tmpfs_size;
+        char *root_path;
+};
+
+int64_t leasing_now_usec(void);
+/* Re-arms the expiry timer for the earliest deadline in the table. */
+void leasing_rearm(struct leasing *l);
+/* The instance called name, made (directory, tmpfs) when missing; p may be
+ * NULL during recovery. */
+int instance_get(struct leasing *l, const char *name, const struct peer *p, struct instance **ret);
+/* Unmounts and removes an instance that holds no lease any more. */
+void instance_release_if_empty(struct leasing *l, const char *name);
+/* Watches the workload's cgroup.events so its exit revokes its leases. */
+void instance_watch_cgroup(struct server *s, struct instance *in, const char *cgroup, size_t len);
+void audit_lease(struct server *s, const char *action, const struct peer *p, const struct lease *ls,
+                 const char *reason);

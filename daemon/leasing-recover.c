@@ -1,0 +1,256 @@
+/* leasing-recover.c — leases again after a restart or a crash (see
+ * leasing_recover() in leasing.h): records are read back, live leases
+ * re-adopted with their deadlines, expired ones and files nobody owns
+ * removed, directories no record explains unmounted. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lease-record.h"
+#include "leasing-internal.h"
+#include "secretd/cleanup.h"
+#include "server.h"
+
+/* Everything under secrets_root that looks like ours ("<runtime>-…") but
+ * belongs to no instance: left by a crash, with no record to revive it. */
+static void sweep_orphans(struct leasing *l) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int fd = dup(l->root_fd);
+
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        rewinddir(d); /* a dup shares the offset of root_fd: start at the top */
+        while ((de = readdir(d))) {
+                struct mdir *m = NULL;
+                bool ours = false;
+
+                for (int r = RUNTIME_HOST; r < _RUNTIME_MAX; r++) {
+                        const char *rt = runtime_to_string(r);
+                        size_t n = strlen(rt);
+
+                        ours = ours || (strncmp(de->d_name, rt, n) == 0 && de->d_name[n] == '-');
+                }
+                if (!ours || de->d_type != DT_DIR)
+                        continue;
+                for (size_t i = 0; i < l->n_inst && ours; i++)
+                        ours = strcmp(l->inst[i]->name, de->d_name) != 0; /* a live instance */
+                if (!ours)
+                        continue;
+                if (mdir_open(l->root_fd, de->d_name, l->tmpfs_size, l->privileged, &m) >= 0)
+                        (void) mdir_destroy(m);
+        }
+}
+
+/* --- recovery after a restart -------------------------------------------- */
+
+#define RECOVERY_VALUES 16
+
+/* Ten thousand leases usually hold a few secrets: each is opened once per
+ * recovery (plaintext in guarded memory, freed when the recovery ends),
+ * not once per lease. */
+struct recovered_value {
+        char *name;
+        struct secbuf *value;
+        struct store_version v;
+};
+
+struct recovery {
+        struct server *s;
+        int64_t now;
+        struct leasing_recovery counts;
+        struct recovered_value values[RECOVERY_VALUES];
+        size_t next; /* the slot to fill (or reuse) next */
+};
+
+/* The current value of name; valid until the next call. */
+static int recovery_value(struct recovery *rc, const char *name, const struct secbuf **ret,
+                          struct store_version *ret_v) {
+        struct recovered_value *e;
+        struct secbuf *value;
+        struct store_version v;
+        char *copy;
+        int r;
+
+        for (size_t i = 0; i < RECOVERY_VALUES; i++)
+                if (rc->values[i].name && strcmp(rc->values[i].name, name) == 0) {
+                        *ret = rc->values[i].value;
+                        *ret_v = rc->values[i].v;
+                        return 0;
+                }
+        r = store_read(rc->s->store, name, 0, &value, &v);
+        if (r < 0)
+                return r;
+        copy = strdup(name);
+        if (!copy) {
+                secbuf_free(value);
+                return -ENOMEM;
+        }
+        e = &rc->values[rc->next];
+        rc->next = (rc->next + 1) % RECOVERY_VALUES;
+        free(e->name);
+        secbuf_free(e->value);
+        *e = (struct recovered_value) { .name = copy, .value = value, .v = v };
+        *ret = value;
+        *ret_v = v;
+        return 0;
+}
+
+static void recovery_done(struct recovery *rc) {
+        for (size_t i = 0; i < RECOVERY_VALUES; i++) {
+                free(rc->values[i].name);
+                secbuf_free(rc->values[i].value);
+        }
+}
+
+/* The container's mount namespace again, from a process still in its
+ * cgroup, when it is the one we injected into. */
+static int find_ns_fd(struct server *s, const char *cgroup, uint64_t ns) {
+        char path[4300];
+        struct stat st;
+        FILE *f;
+        int pid = 0, fd;
+
+        if (!cgroup || !ns)
+                return -1;
+        snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup + 1);
+        fd = openat(s->attest.cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
+        f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (!f) {
+                safe_close(fd);
+                return -1;
+        }
+        if (fscanf(f, "%d", &pid) != 1)
+                pid = 0;
+        fclose(f);
+        if (pid <= 0)
+                return -1;
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && (fstat(fd, &st) < 0 || (uint64_t) st.st_ino != ns))
+                fd = safe_close(fd);
+        return fd;
+}
+
+static void recover_drop(struct leasing *l, struct instance *in, struct lease *ls) {
+        if (in)
+                (void) mdir_remove(in->dir, ls->file);
+        (void) lease_record_remove(l->records_fd, ls->id);
+        lease_free(ls);
+}
+
+static bool regular_file_at(int dfd, const char *name) {
+        struct stat st;
+
+        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+static void recover_one(void *userdata, struct lease *ls, const struct lease_where *w) {
+        struct recovery *rc = userdata;
+        struct server *s = rc->s;
+        struct leasing *l = s->leasing;
+        const struct secbuf *value;
+        struct store_version v;
+        struct instance *in = NULL;
+        int r;
+
+        r = instance_get(l, ls->instance, NULL, &in);
+        if (r < 0 || ls->expires_usec <= rc->now) {
+                if (r >= 0)
+                        audit_lease(s, "expire", NULL, ls, "expired while the daemon was down");
+                r >= 0 ? rc->counts.expired++ : rc->counts.dropped++;
+                recover_drop(l, r >= 0 ? in : NULL, ls);
+                return;
+        }
+        /* The file gets the current version when a rotation was stored
+         * after it was last written, or when it is gone.  One that already
+         * holds it stays: rewriting ten thousand files was a quarter of a
+         * start-up.  (The record's version is never newer than the file's:
+         * the file is written first.) */
+        r = recovery_value(rc, ls->secret, &value, &v);
+        if (r >= 0 && (v.version != ls->version || !regular_file_at(mdir_fd(in->dir), ls->file)))
+                r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
+        if (r >= 0)
+                r = lease_table_add(&l->table, ls);
+        if (r < 0) {
+                rc->counts.dropped++;
+                recover_drop(l, in, ls);
+                return;
+        }
+        ls->version = v.version;
+        instance_watch_cgroup(s, in, w->cgroup, w->cgroup ? strlen(w->cgroup) : 0);
+        if (w->injected_ns && w->inject_path && !in->inject_path) {
+                in->injected_ns = w->injected_ns;
+                in->inject_path = strdup(w->inject_path);
+                in->ns_fd = find_ns_fd(s, in->cgroup, w->injected_ns);
+        }
+        rc->counts.kept++;
+}
+
+/* A crash between writing a lease's file and recording the lease, between
+ * removing a record and its file, or in the middle of a write (".tmp-…")
+ * leaves files in a live instance that no lease owns.  They hold
+ * plaintext nobody was granted any more: they go. */
+static void instance_prune(struct leasing *l, struct instance *in) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        /* a fresh open: a dup would share (and move) the directory offset */
+        int fd = openat(mdir_fd(in->dir), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                bool owned = false;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                for (size_t i = 0; i < l->table.n && !owned; i++)
+                        owned = strcmp(l->table.v[i]->instance, in->name) == 0 &&
+                                strcmp(l->table.v[i]->file, de->d_name) == 0;
+                if (!owned)
+                        (void) unlinkat(mdir_fd(in->dir), de->d_name, 0);
+        }
+}
+
+int leasing_recover(struct server *s, struct leasing_recovery *ret) {
+        struct leasing *l = s->leasing;
+        struct recovery rc = { .s = s, .now = leasing_now_usec() };
+        unsigned damaged = 0;
+        size_t leases_before;
+        int r;
+
+        r = lease_record_load_all(l->records_fd, recover_one, &rc, &damaged);
+        recovery_done(&rc);
+        if (r < 0)
+                return r;
+        rc.counts.dropped += damaged;
+        /* instances whose every lease had expired */
+        for (size_t i = 0; i < l->n_inst;) {
+                size_t before = l->n_inst;
+
+                instance_release_if_empty(l, l->inst[i]->name);
+                if (l->n_inst == before)
+                        i++;
+        }
+        for (size_t i = 0; i < l->n_inst; i++)
+                instance_prune(l, l->inst[i]);
+        sweep_orphans(l);
+        leases_before = l->table.n;
+        leasing_sweep(s); /* workloads that ended while we were down */
+        rc.counts.dropped += (unsigned) (leases_before - l->table.n); /* else no count tells of them */
+        leasing_rearm(l);
+        rc.counts.kept = l->table.n;
+        *ret = rc.counts;
+        return 0;
+}
