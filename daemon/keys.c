@@ -1,12 +1,13 @@
 /* keys.c — master key custody, per-secret key derivation, sealing.
  *
  * Owns the only copy of the master key, in sodium_malloc() memory that is
- * PROT_NONE whenever the daemon waits for work: the first derivation of a
- * batch opens it read-only and keys_lock(), called by the main loop before
- * it sleeps, closes it again (each protection change flushes the TLB on
- * every CPU, too dear to pay twice per secret when a start-up opens ten
- * thousand).  Derived keys live on the stack for one seal/open and are wiped
- * on every path.  Never logs. */
+ * PROT_NONE whenever the daemon is idle: the first derivation opens it
+ * read-only and keys_lock_idle(), called by the main loop before it sleeps,
+ * closes it again once no derivation happened for KEYS_LOCK_IDLE_MS.
+ * Closing it before every sleep cost a fifth of a lease's CPU: taking
+ * permissions away flushes the TLB of every CPU the daemon ran on, an
+ * inter-processor interrupt per CPU, dear in a VM.  Derived keys live on
+ * the stack for one seal/open and are wiped on every path.  Never logs. */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "keys.h"
@@ -28,8 +30,16 @@
 
 struct keys {
         uint8_t *master; /* KEYS_MASTER_SIZE bytes, sodium_malloc'd */
-        bool readable;   /* PROT_READ since the last keys_lock() */
+        bool readable;   /* PROT_READ since the last lock */
+        int64_t last_use_ms; /* CLOCK_MONOTONIC of the latest derivation */
 };
+
+static int64_t monotonic_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int keys_global_init(void) {
         return sodium_init() < 0 ? -EIO : 0;
@@ -168,15 +178,21 @@ void keys_freep(struct keys **k) {
         keys_free(*k);
 }
 
-/* subkey = BLAKE2b-256(key = master, domain || 0 || name).  The name is
- * variable-length and NUL cannot appear in it, so the encoding is unique. */
-void keys_lock(struct keys *k) {
-        if (k && k->readable) {
-                sodium_mprotect_noaccess(k->master);
-                k->readable = false;
-        }
+int keys_lock_idle(struct keys *k) {
+        int64_t idle;
+
+        if (!k || !k->readable)
+                return -1;
+        idle = monotonic_ms() - k->last_use_ms;
+        if (idle < KEYS_LOCK_IDLE_MS)
+                return (int) (KEYS_LOCK_IDLE_MS - idle);
+        sodium_mprotect_noaccess(k->master);
+        k->readable = false;
+        return -1;
 }
 
+/* subkey = BLAKE2b-256(key = master, domain || 0 || name).  The name is
+ * variable-length and NUL cannot appear in it, so the encoding is unique. */
 static int keys_derive(struct keys *k, const char *name, uint8_t subkey[crypto_secretbox_KEYBYTES]) {
         crypto_generichash_state st;
         int r;
@@ -185,6 +201,7 @@ static int keys_derive(struct keys *k, const char *name, uint8_t subkey[crypto_s
                 sodium_mprotect_readonly(k->master);
                 k->readable = true;
         }
+        k->last_use_ms = monotonic_ms();
         r = crypto_generichash_init(&st, k->master, KEYS_MASTER_SIZE, crypto_secretbox_KEYBYTES);
         if (r == 0)
                 r = crypto_generichash_update(&st, (const uint8_t *) KEYS_DOMAIN, sizeof(KEYS_DOMAIN));

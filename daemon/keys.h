@@ -34,9 +34,14 @@ int keys_load_file(const char *path, struct keys **ret);
  * exists (systemd credential), else path.  ret_path is malloc'd. */
 int keys_locate(const char *path, char **ret_path);
 
-/* Makes the master key PROT_NONE again after derivations opened it; the
- * main loop calls it before it waits. */
-void keys_lock(struct keys *k);
+/* How long the master key stays readable after its last use. */
+#define KEYS_LOCK_IDLE_MS 20
+
+/* Makes the master key PROT_NONE again once derivations have not used it
+ * for KEYS_LOCK_IDLE_MS; the main loop calls it before it waits.  Returns
+ * the milliseconds until it must be called again to lock, or -1 when the
+ * key is locked. */
+int keys_lock_idle(struct keys *k);
 struct keys *keys_free(struct keys *k);
 void keys_freep(struct keys **k);
 

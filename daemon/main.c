@@ -432,14 +432,18 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
 
         for (;;) {
                 struct epoll_event evs[8];
-                int timeout = http_timeout_ms(d->http);
+                int timeout = http_timeout_ms(d->http), lock_in;
                 int64_t now;
                 int n;
 
                 /* wake at least every sweep period */
                 if (timeout < 0 || timeout > SWEEP_PERIOD_MS)
                         timeout = SWEEP_PERIOD_MS;
-                keys_lock(d->server.keys); /* the master key is PROT_NONE while we wait */
+                /* the master key goes PROT_NONE once we have been idle a
+                 * moment: wake to close it if nothing else comes */
+                lock_in = keys_lock_idle(d->server.keys);
+                if (lock_in >= 0 && lock_in < timeout)
+                        timeout = lock_in;
                 n = epoll_wait(epfd, evs, ELEMENTSOF(evs), timeout);
 
                 if (n < 0 && errno != EINTR)
