@@ -436,9 +436,15 @@ static int grant_one(struct server *s, const struct peer *p, const struct worklo
         r = store_read(s->store, g->name, 0, &value, &v);
         if (r < 0)
                 return r;
-        r = mdir_write(in->dir, g->file, value->data, value->len, uid, gid, g->mode);
-        if (r < 0)
-                return r;
+        /* A renewal (the same container leasing again) finds the file as
+         * it was written: only a new version or new owner, mode or a file
+         * that went missing is written again. */
+        if (!ls || ls->version != v.version ||
+            !mdir_file_current(in->dir, g->file, value->len, uid, gid, g->mode)) {
+                r = mdir_write(in->dir, g->file, value->data, value->len, uid, gid, g->mode);
+                if (r < 0)
+                        return r;
+        }
         *ret_new = !ls;
         if (!ls) {
                 ls = lease_new(g->name, g->file, in->name, w->name);

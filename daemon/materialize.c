@@ -4,8 +4,10 @@
  * into the tmpfs file; nothing is kept. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +183,13 @@ int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len
         return r;
 }
 
+bool mdir_file_current(struct mdir *m, const char *file, size_t len, uid_t uid, gid_t gid, mode_t mode) {
+        struct stat st;
+
+        return mdir_name_valid(file) && fstatat(m->dfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+               (size_t) st.st_size == len && st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == mode;
+}
+
 int mdir_remove(struct mdir *m, const char *file) {
         if (!mdir_name_valid(file))
                 return -EINVAL;
@@ -211,14 +220,15 @@ static uid_t mapped_root(pid_t pid, const char *file) {
 /* In the child: walks path from "/" one component at a time, never
  * following a symlink, creating what is missing; returns the last
  * directory's fd.  A tmpfs owned by a user namespace refuses mkdir from
- * host root (EOVERFLOW): then we act as that namespace's root. */
+ * host root (EOVERFLOW): then we act as that namespace's root.  No malloc:
+ * the child shares our memory (see in_mount_ns). */
 static int make_mount_point(const char *path, uid_t ns_root, gid_t ns_root_gid) {
-        _cleanup_free_ char *copy = strdup(path);
+        char copy[PATH_MAX], *save = NULL;
         int dfd, nfd;
-        char *save = NULL;
 
-        if (!copy)
-                return -ENOMEM;
+        if (strlen(path) >= sizeof(copy))
+                return -ENAMETOOLONG;
+        strcpy(copy, path);
         dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
@@ -239,19 +249,42 @@ static int make_mount_point(const char *path, uid_t ns_root, gid_t ns_root_gid) 
         return dfd;
 }
 
+/* The child's stack: it runs one short job and never calls malloc. */
+#define CHILD_STACK_SIZE (64 * 1024)
+
+struct ns_child {
+        int pidfd;
+        int (*job)(void *);
+        void *arg;
+};
+
+static int ns_child_main(void *arg) {
+        const struct ns_child *c = arg;
+        int r = setns(c->pidfd, CLONE_NEWNS) < 0 ? -errno : c->job(c->arg);
+
+        _exit(r < 0 ? (-r & 0xff) : 0);
+}
+
 /* Runs job(arg) in a child inside pidfd's mount namespace; its result
- * (0 or an errno) comes back as the exit status. */
+ * (0 or an errno) comes back as the exit status.  The child shares our
+ * memory and we wait while it runs (CLONE_VM | CLONE_VFORK, as
+ * posix_spawn does): a fork() copied the page tables of the whole daemon
+ * and left every page copy-on-write behind it, most of a first lease's
+ * cost.  It does not share our filesystem context (no CLONE_FS), which
+ * setns(CLONE_NEWNS) requires, so our own root and namespace stay ours. */
 static int in_mount_ns(int pidfd, int (*job)(void *), void *arg) {
+        static uint8_t *stack;
+        struct ns_child c = { .pidfd = pidfd, .job = job, .arg = arg };
         int status;
         pid_t child;
 
-        child = fork();
+        if (!stack && !(stack = malloc(CHILD_STACK_SIZE)))
+                return -ENOMEM;
+        /* the stack grows down: hand over its top, aligned */
+        child = clone(ns_child_main, (void *) (((uintptr_t) (stack + CHILD_STACK_SIZE)) & ~(uintptr_t) 15),
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
         if (child < 0)
                 return -errno;
-        if (child == 0) {
-                int r = setns(pidfd, CLONE_NEWNS) < 0 ? -errno : job(arg);
-                _exit(r < 0 ? (-r & 0xff) : 0);
-        }
         while (waitpid(child, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;

@@ -25,6 +25,9 @@ bool mdir_name_valid(const char *name);
 int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode);
 /* -ENOENT when the file is not there. */
 int mdir_remove(struct mdir *m, const char *file);
+/* Whether file is there as mdir_write(len, uid, gid, mode) left it: a
+ * renewal of an unchanged version need not write it again. */
+bool mdir_file_current(struct mdir *m, const char *file, size_t len, uid_t uid, gid_t gid, mode_t mode);
 /* Bind-mounts a read-only (nosuid, nodev, noexec) clone of the tmpfs at
  * path inside the mount namespace of the process behind pidfd, creating
  * the mount point, in a short-lived child (setns refuses threaded callers).

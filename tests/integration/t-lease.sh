@@ -74,6 +74,14 @@ expect_status 201 "$ADMIN" PUT /v1/secrets/big --data-binary 'small for now'
 [ "$(lease "$A" 1000 '{}')" = 201 ] || fail "lease all: $(cat "$T/lease.json")"
 [ "$(grep -o '"id":' "$T/lease.json" | wc -l)" = 4 ] || fail "expected 4 leases: $(cat "$T/lease.json")"
 grep -q "\"id\":\"$LEASE_A\"" "$T/lease.json" || fail "re-lease did not keep the lease id"
+# a renewal leaves a current file alone but puts back one that went, or
+# whose mode changed, on the host
+rm "$dir/db-password"
+chmod 644 "$dir/tls.key"
+[ "$(lease "$A" 1000 '{"secrets":["db-password","tls-key"]}')" = 201 ] || fail "renew: $(cat "$T/lease.json")"
+cmp -s "$dir/db-password" "$T/pw" || fail "a renewal did not put back a removed file"
+[ "$(stat -c '%a %u %g' "$dir/db-password")" = "400 1000 1000" ] || fail "put back: $(stat -c '%a %u %g' "$dir/db-password")"
+[ "$(stat -c '%a %u %g' "$dir/tls.key")" = "440 0 101" ] || fail "renewal left tls.key $(stat -c '%a %u %g' "$dir/tls.key")"
 
 # --- listing and ownership -------------------------------------------------------
 in_cgroup "/$PFX/docker-$B.scope" 1000 yes curl -s --unix-socket "$WORK" http://secretd/v1/leases >"$T/body"
