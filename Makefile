@@ -67,6 +67,7 @@ LIB_SRCS = \
 	daemon/lease-record.c \
 	daemon/lease.c \
 	daemon/leasing-recover.c \
+	daemon/leasing-instance.c \
 	daemon/leasing.c \
 	daemon/listen.c \
 	daemon/log.c \

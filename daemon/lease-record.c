@@ -2,8 +2,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,8 @@
 #include "secretd/cleanup.h"
 
 #define RECORD_MAX 16384
+
+static uint64_t temp_counter;
 
 int lease_record_save(int dfd, const struct lease *l, const struct lease_where *w) {
         _cleanup_free_ char *text = NULL;
@@ -38,8 +40,14 @@ int lease_record_save(int dfd, const struct lease *l, const struct lease_where *
                 return -ENOMEM;
         len = strlen(text);
         snprintf(name, sizeof(name), "%s.json", l->id);
-        snprintf(tmp, sizeof(tmp), ".tmp-%08x", randombytes_random());
-        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* runtime_dir/leases is ours alone (0700): the temp name need only
+         * be unused, not unpredictable; a counter costs no system call */
+        for (int tries = 0; tries < 64; tries++) {
+                snprintf(tmp, sizeof(tmp), ".tmp-%" PRIx64, ++temp_counter);
+                fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd >= 0 || errno != EEXIST)
+                        break;
+        }
         if (fd < 0)
                 return -errno;
         n = write(fd, text, len);
@@ -97,10 +105,9 @@ static struct lease *record_parse(json_t *o, const char *file_id, struct lease_w
         if (!ok || strcmp(id, file_id) != 0 || !lease_id_valid(id) || strchr(instance, '/') || strchr(file, '/') ||
             instance[0] == '.' || file[0] == '.')
                 return NULL;
-        l = lease_new(secret, file, instance, workload);
+        l = lease_new_with_id(id, secret, file, instance, workload);
         if (!l)
                 return NULL;
-        memcpy(l->id, id, sizeof(l->id));
         l->uid = (uid_t) get_int(o, "uid", &ok);
         l->gid = (gid_t) get_int(o, "gid", &ok);
         l->mode = (mode_t) get_int(o, "mode", &ok) & 0777;

@@ -1,6 +1,8 @@
-/* lease.c — the lease table (see lease.h).  A flat array: lookups and the
- * next deadline are linear scans, cheap at the hundreds of leases a host
- * holds; the table is behind these functions so a heap can replace it. */
+/* lease.c — the lease table (see lease.h).  A flat array: lookup by id and
+ * the next deadline are linear scans (a few microseconds at ten thousand
+ * leases); what is asked per instance is kept per instance, in
+ * leasing-instance.c.  The table is behind these functions so a heap can
+ * replace it. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -17,14 +19,16 @@ bool lease_id_valid(const char *id) {
         return true;
 }
 
-struct lease *lease_new(const char *secret, const char *file, const char *instance, const char *workload) {
-        struct lease *l = calloc(1, sizeof(*l));
-        uint8_t raw[LEASE_ID_LEN / 2];
+struct lease *lease_new_with_id(const char *id, const char *secret, const char *file, const char *instance,
+                               const char *workload) {
+        struct lease *l;
 
+        if (!lease_id_valid(id))
+                return NULL;
+        l = calloc(1, sizeof(*l));
         if (!l)
                 return NULL;
-        randombytes_buf(raw, sizeof(raw));
-        sodium_bin2hex(l->id, sizeof(l->id), raw, sizeof(raw));
+        memcpy(l->id, id, sizeof(l->id));
         l->secret = strdup(secret);
         l->file = strdup(file);
         l->instance = strdup(instance);
@@ -32,6 +36,15 @@ struct lease *lease_new(const char *secret, const char *file, const char *instan
         if (!l->secret || !l->file || !l->instance || !l->workload)
                 return lease_free(l);
         return l;
+}
+
+struct lease *lease_new(const char *secret, const char *file, const char *instance, const char *workload) {
+        uint8_t raw[LEASE_ID_LEN / 2];
+        char id[LEASE_ID_LEN + 1];
+
+        randombytes_buf(raw, sizeof(raw));
+        sodium_bin2hex(id, sizeof(id), raw, sizeof(raw));
+        return lease_new_with_id(id, secret, file, instance, workload);
 }
 
 struct lease *lease_free(struct lease *l) {
@@ -66,13 +79,6 @@ struct lease *lease_table_find(const struct lease_table *t, const char *id) {
         return NULL;
 }
 
-struct lease *lease_table_find_file(const struct lease_table *t, const char *instance, const char *secret) {
-        for (size_t i = 0; i < t->n; i++)
-                if (strcmp(t->v[i]->instance, instance) == 0 && strcmp(t->v[i]->secret, secret) == 0)
-                        return t->v[i];
-        return NULL;
-}
-
 void lease_table_remove(struct lease_table *t, struct lease *l) {
         for (size_t i = 0; i < t->n; i++)
                 if (t->v[i] == l) {
@@ -80,14 +86,6 @@ void lease_table_remove(struct lease_table *t, struct lease *l) {
                         break;
                 }
         lease_free(l);
-}
-
-size_t lease_table_count_instance(const struct lease_table *t, const char *instance) {
-        size_t n = 0;
-
-        for (size_t i = 0; i < t->n; i++)
-                n += strcmp(t->v[i]->instance, instance) == 0;
-        return n;
 }
 
 int64_t lease_table_next_deadline(const struct lease_table *t) {

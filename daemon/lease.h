@@ -24,6 +24,7 @@ struct lease {
         int64_t expires_usec;
         int64_t max_expires_usec;  /* granted + max_ttl: renewals stop here */
         int on_rotate_signal;
+        void *owner;     /* the leasing layer's instance; opaque here */
 };
 
 struct lease_table {
@@ -34,15 +35,16 @@ struct lease_table {
 bool lease_id_valid(const char *id);
 /* A new lease with a fresh random id and copies of the strings. */
 struct lease *lease_new(const char *secret, const char *file, const char *instance, const char *workload);
+/* The same with a known id (a record read back); NULL when id is invalid. */
+struct lease *lease_new_with_id(const char *id, const char *secret, const char *file, const char *instance,
+                               const char *workload);
 struct lease *lease_free(struct lease *l);
 
 /* Takes ownership of l. */
 int lease_table_add(struct lease_table *t, struct lease *l);
 struct lease *lease_table_find(const struct lease_table *t, const char *id);
-struct lease *lease_table_find_file(const struct lease_table *t, const char *instance, const char *secret);
 /* Removes and frees l. */
 void lease_table_remove(struct lease_table *t, struct lease *l);
-size_t lease_table_count_instance(const struct lease_table *t, const char *instance);
 /* The earliest expiry, or INT64_MAX when the table is empty. */
 int64_t lease_table_next_deadline(const struct lease_table *t);
 /* The first lease expired at now, or NULL. */

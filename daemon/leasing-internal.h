@@ -14,6 +14,10 @@ struct peer;
 
 struct instance {
         char *name;
+        size_t hash;  /* of name, for the lookup index */
+        size_t pos;   /* in leasing.inst */
+        struct lease **leases; /* the leases it holds (the table owns them) */
+        size_t n_leases, cap_leases;
         struct mdir *dir;
         int pidfd;  /* the latest leasing process: on_rotate goes to it */
         /* where the directory is bind-mounted inside the container */
@@ -30,6 +34,8 @@ struct leasing {
         struct lease_table table;
         struct instance **inst;
         size_t n_inst;
+        struct instance **slots; /* lookup by name: open addressing */
+        size_t n_slots;
         int root_fd;
         int records_fd; /* runtime_dir/leases */
         int timer_fd;
@@ -42,11 +48,21 @@ struct leasing {
 int64_t leasing_now_usec(void);
 /* Re-arms the expiry timer for the earliest deadline in the table. */
 void leasing_rearm(struct leasing *l);
+/* The instance called name, or NULL. */
+struct instance *instance_find(struct leasing *l, const char *name);
 /* The instance called name, made (directory, tmpfs) when missing; p may be
  * NULL during recovery. */
 int instance_get(struct leasing *l, const char *name, const struct peer *p, struct instance **ret);
 /* Unmounts and removes an instance that holds no lease any more. */
-void instance_release_if_empty(struct leasing *l, const char *name);
+void instance_release_if_empty(struct leasing *l, struct instance *in);
+/* Closes (destroy: also unmounts and removes) one instance's resources. */
+void instance_free(struct instance *in, bool destroy);
+/* Puts ls in the table and in in's own list; the table owns it. */
+int instance_attach(struct leasing *l, struct instance *in, struct lease *ls);
+/* Takes ls out of its instance's list and the table, and frees it. */
+void instance_detach(struct leasing *l, struct lease *ls);
+/* in's lease of secret, or NULL. */
+struct lease *instance_lease_of(const struct instance *in, const char *secret);
 /* Watches the workload's cgroup.events so its exit revokes its leases. */
 void instance_watch_cgroup(struct server *s, struct instance *in, const char *cgroup, size_t len);
 void audit_lease(struct server *s, const char *action, const struct peer *p, const struct lease *ls,

@@ -39,11 +39,7 @@ static void sweep_orphans(struct leasing *l) {
 
                         ours = ours || (strncmp(de->d_name, rt, n) == 0 && de->d_name[n] == '-');
                 }
-                if (!ours || de->d_type != DT_DIR)
-                        continue;
-                for (size_t i = 0; i < l->n_inst && ours; i++)
-                        ours = strcmp(l->inst[i]->name, de->d_name) != 0; /* a live instance */
-                if (!ours)
+                if (!ours || de->d_type != DT_DIR || instance_find(l, de->d_name))
                         continue;
                 if (mdir_open(l->root_fd, de->d_name, l->tmpfs_size, l->privileged, &m) >= 0)
                         (void) mdir_destroy(m);
@@ -147,12 +143,6 @@ static void recover_drop(struct leasing *l, struct instance *in, struct lease *l
         lease_free(ls);
 }
 
-static bool regular_file_at(int dfd, const char *name) {
-        struct stat st;
-
-        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
-}
-
 static void recover_one(void *userdata, struct lease *ls, const struct lease_where *w) {
         struct recovery *rc = userdata;
         struct server *s = rc->s;
@@ -171,15 +161,16 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
                 return;
         }
         /* The file gets the current version when a rotation was stored
-         * after it was last written, or when it is gone.  One that already
-         * holds it stays: rewriting ten thousand files was a quarter of a
-         * start-up.  (The record's version is never newer than the file's:
-         * the file is written first.) */
+         * after it was last written; one that already holds it stays
+         * (rewriting ten thousand files was a quarter of a start-up), and
+         * one that is gone comes back in instance_reconcile().  (The
+         * record's version is never newer than the file's: the file is
+         * written first.) */
         r = recovery_value(rc, ls->secret, &value, &v);
-        if (r >= 0 && (v.version != ls->version || !regular_file_at(mdir_fd(in->dir), ls->file)))
+        if (r >= 0 && v.version != ls->version)
                 r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
         if (r >= 0)
-                r = lease_table_add(&l->table, ls);
+                r = instance_attach(l, in, ls);
         if (r < 0) {
                 rc->counts.dropped++;
                 recover_drop(l, in, ls);
@@ -195,17 +186,21 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
         rc->counts.kept++;
 }
 
-/* A crash between writing a lease's file and recording the lease, between
- * removing a record and its file, or in the middle of a write (".tmp-…")
- * leaves files in a live instance that no lease owns.  They hold
- * plaintext nobody was granted any more: they go. */
-static void instance_prune(struct leasing *l, struct instance *in) {
+/* One read of each live instance's directory (not a stat per lease) puts
+ * its files right.  A crash between writing a lease's file and recording
+ * the lease, between removing a record and its file, or in the middle of a
+ * write (".tmp-…") leaves files no lease owns: they hold plaintext nobody
+ * was granted any more, and go.  A lease whose file is missing gets it
+ * written again; one that cannot be is dropped. */
+static void instance_reconcile(struct recovery *rc, struct instance *in) {
+        struct leasing *l = rc->s->leasing;
         _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_free_ bool *seen = calloc(in->n_leases ? in->n_leases : 1, sizeof(bool));
         struct dirent *de;
         /* a fresh open: a dup would share (and move) the directory offset */
         int fd = openat(mdir_fd(in->dir), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-        d = fd >= 0 ? fdopendir(fd) : NULL;
+        d = fd >= 0 && seen ? fdopendir(fd) : NULL;
         if (!d) {
                 safe_close(fd);
                 return;
@@ -215,11 +210,41 @@ static void instance_prune(struct leasing *l, struct instance *in) {
 
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                for (size_t i = 0; i < l->table.n && !owned; i++)
-                        owned = strcmp(l->table.v[i]->instance, in->name) == 0 &&
-                                strcmp(l->table.v[i]->file, de->d_name) == 0;
+                for (size_t i = 0; i < in->n_leases && !owned; i++)
+                        if (strcmp(in->leases[i]->file, de->d_name) == 0 && de->d_type == DT_REG)
+                                owned = seen[i] = true;
                 if (!owned)
                         (void) unlinkat(mdir_fd(in->dir), de->d_name, 0);
+        }
+        /* backwards: dropping moves the last lease into the dropped one's place */
+        for (size_t i = in->n_leases; i-- > 0;) {
+                struct lease *ls = in->leases[i];
+                const struct secbuf *value;
+                struct store_version v;
+                int r;
+
+                if (seen[i])
+                        continue;
+                r = recovery_value(rc, ls->secret, &value, &v);
+                if (r >= 0)
+                        r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
+                if (r >= 0) {
+                        ls->version = v.version;
+                        continue;
+                }
+                rc->counts.dropped++;
+                (void) lease_record_remove(l->records_fd, ls->id);
+                instance_detach(l, ls);
+        }
+}
+
+static void release_empty(struct leasing *l) {
+        for (size_t i = 0; i < l->n_inst;) {
+                size_t before = l->n_inst;
+
+                instance_release_if_empty(l, l->inst[i]);
+                if (l->n_inst == before)
+                        i++;
         }
 }
 
@@ -231,20 +256,16 @@ int leasing_recover(struct server *s, struct leasing_recovery *ret) {
         int r;
 
         r = lease_record_load_all(l->records_fd, recover_one, &rc, &damaged);
-        recovery_done(&rc);
-        if (r < 0)
+        if (r < 0) {
+                recovery_done(&rc);
                 return r;
-        rc.counts.dropped += damaged;
-        /* instances whose every lease had expired */
-        for (size_t i = 0; i < l->n_inst;) {
-                size_t before = l->n_inst;
-
-                instance_release_if_empty(l, l->inst[i]->name);
-                if (l->n_inst == before)
-                        i++;
         }
+        rc.counts.dropped += damaged;
+        release_empty(l); /* instances whose every lease had expired */
         for (size_t i = 0; i < l->n_inst; i++)
-                instance_prune(l, l->inst[i]);
+                instance_reconcile(&rc, l->inst[i]);
+        recovery_done(&rc);
+        release_empty(l); /* … or whose every file was lost and could not be written */
         sweep_orphans(l);
         leases_before = l->table.n;
         leasing_sweep(s); /* workloads that ended while we were down */

@@ -100,24 +100,6 @@ int leasing_open(const struct config *c, struct leasing **ret) {
         return 0;
 }
 
-static void instance_free(struct instance *in, bool destroy) {
-        if (!in)
-                return;
-        /* the container's view goes first, while our mount still exists */
-        if (destroy && in->ns_fd >= 0 && in->inject_path)
-                mdir_eject(in->ns_fd, in->inject_path);
-        safe_close(in->ns_fd);
-        free(in->inject_path);
-        free(in->cgroup);
-        if (destroy)
-                (void) mdir_destroy(in->dir);
-        else
-                mdir_close(in->dir);
-        safe_close(in->pidfd);
-        free(in->name);
-        free(in);
-}
-
 struct leasing *leasing_close(struct leasing *l) {
         if (!l)
                 return NULL;
@@ -126,6 +108,7 @@ struct leasing *leasing_close(struct leasing *l) {
         for (size_t i = 0; i < l->n_inst; i++)
                 instance_free(l->inst[i], false);
         free(l->inst);
+        free(l->slots);
         lease_table_clear(&l->table);
         safe_close(l->records_fd);
         safe_close(l->timer_fd);
@@ -172,62 +155,6 @@ void leasing_rearm(struct leasing *l) {
                 its.it_value.tv_nsec = (long) (next % 1000000) * 1000;
         }
         (void) timerfd_settime(l->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
-}
-
-static struct instance *instance_find(struct leasing *l, const char *name) {
-        for (size_t i = 0; i < l->n_inst; i++)
-                if (strcmp(l->inst[i]->name, name) == 0)
-                        return l->inst[i];
-        return NULL;
-}
-
-int instance_get(struct leasing *l, const char *name, const struct peer *p, struct instance **ret) {
-        struct instance *in = instance_find(l, name), **grown;
-        int r;
-
-        if (!in) {
-                in = calloc(1, sizeof(*in));
-                if (!in || !(in->name = strdup(name))) {
-                        free(in);
-                        return -ENOMEM;
-                }
-                in->pidfd = -1;
-                in->ns_fd = -1;
-                in->watch = -1;
-                r = mdir_open(l->root_fd, name, l->tmpfs_size, l->privileged, &in->dir);
-                if (r < 0) {
-                        free(in->name);
-                        free(in);
-                        return r;
-                }
-                grown = reallocarray(l->inst, l->n_inst + 1, sizeof(*grown));
-                if (!grown) {
-                        instance_free(in, true);
-                        return -ENOMEM;
-                }
-                l->inst = grown;
-                l->inst[l->n_inst++] = in;
-        }
-        if (p && p->pidfd >= 0) {
-                safe_close(in->pidfd);
-                in->pidfd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
-        }
-        *ret = in;
-        return 0;
-}
-
-/* Drops the instance when its last lease went: unmount, rmdir. */
-void instance_release_if_empty(struct leasing *l, const char *name) {
-        if (lease_table_count_instance(&l->table, name) > 0)
-                return;
-        for (size_t i = 0; i < l->n_inst; i++)
-                if (strcmp(l->inst[i]->name, name) == 0) {
-                        if (l->inst[i]->watch >= 0)
-                                (void) inotify_rm_watch(l->inotify_fd, l->inst[i]->watch);
-                        instance_free(l->inst[i], true);
-                        l->inst[i] = l->inst[--l->n_inst];
-                        return;
-                }
 }
 
 /* "<runtime>-<id>": docker-3f2a…, systemd-backup.service, host-uid1000. */
@@ -317,11 +244,8 @@ static void instance_watch(struct server *s, struct instance *in, const struct p
 /* An acknowledged lease must outlive a crash: callers refuse what cannot
  * be recorded. */
 static int save_record(struct leasing *l, const struct lease *ls) {
-        struct instance *in = NULL;
+        const struct instance *in = ls->owner;
 
-        for (size_t i = 0; i < l->n_inst; i++)
-                if (strcmp(l->inst[i]->name, ls->instance) == 0)
-                        in = l->inst[i];
         return lease_record_save(l->records_fd, ls, &(struct lease_where) {
                 .cgroup = in ? in->cgroup : NULL,
                 .injected_ns = in ? in->injected_ns : 0,
@@ -332,24 +256,14 @@ static int save_record(struct leasing *l, const struct lease *ls) {
 static void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action,
                        const char *reason);
 
-/* Revokes every lease of an instance whose workload is gone. */
-static void instance_ended(struct server *s, const char *name) {
-        struct leasing *l = s->leasing;
-        _cleanup_free_ char *copy = strdup(name);
-        struct lease *ls;
+/* Revokes every lease of an instance whose workload is gone; the last
+ * one takes the instance with it. */
+static void instance_ended(struct server *s, struct instance *in) {
+        size_t n = in->n_leases;
 
-        if (!copy)
-                return;
-        for (size_t i = 0; i < l->table.n;) {
-                ls = l->table.v[i];
-                if (strcmp(ls->instance, copy) == 0) {
-                        lease_drop(s, ls, NULL, "revoke", "workload exited");
-                        i = 0;
-                        continue;
-                }
-                i++;
-        }
-        leasing_rearm(l);
+        while (n-- > 0)
+                lease_drop(s, in->leases[n], NULL, "revoke", "workload exited");
+        leasing_rearm(s->leasing);
 }
 
 void leasing_watch_events(struct server *s) {
@@ -370,7 +284,7 @@ void leasing_watch_events(struct server *s) {
                                 if ((ev->mask & IN_IGNORED) || !cgroup_populated(s->attest.cgroup2_fd, in->cgroup)) {
                                         if (ev->mask & IN_IGNORED)
                                                 in->watch = -1; /* the kernel dropped it */
-                                        instance_ended(s, in->name);
+                                        instance_ended(s, in);
                                 }
                                 break;
                         }
@@ -387,7 +301,7 @@ void leasing_sweep(struct server *s) {
                 size_t before = l->n_inst;
 
                 if (in->cgroup && !cgroup_populated(s->attest.cgroup2_fd, in->cgroup)) {
-                        instance_ended(s, in->name);
+                        instance_ended(s, in);
                         if (l->n_inst < before) {
                                 i = 0; /* the list was reordered: start over */
                                 continue;
@@ -428,7 +342,7 @@ static int grant_one(struct server *s, const struct peer *p, const struct worklo
         struct leasing *l = s->leasing;
         _cleanup_(secbuf_freep) struct secbuf *value = NULL;
         struct store_version v;
-        struct lease *ls = lease_table_find_file(&l->table, in->name, g->name);
+        struct lease *ls = instance_lease_of(in, g->name);
         uid_t uid = g->has_uid ? g->uid : p->uid;
         gid_t gid = g->has_gid ? g->gid : p->gid;
         int r;
@@ -448,7 +362,7 @@ static int grant_one(struct server *s, const struct peer *p, const struct worklo
         *ret_new = !ls;
         if (!ls) {
                 ls = lease_new(g->name, g->file, in->name, w->name);
-                if (!ls || lease_table_add(&l->table, ls) < 0) {
+                if (!ls || instance_attach(l, in, ls) < 0) {
                         lease_free(ls);
                         (void) mdir_remove(in->dir, g->file);
                         return -ENOMEM;
@@ -502,7 +416,7 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         r = instance_inject(l, in, p, w);
         if (r < 0) {
                 *ret_bad = w->inject; /* tells the caller: the mount point failed */
-                instance_release_if_empty(l, iname);
+                instance_release_if_empty(l, in);
                 return r;
         }
         arr = json_array();
@@ -519,17 +433,16 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
                         made[n_made++] = ls;
                 json_array_append_new(arr, lease_json(l, ls, w));
         }
-        for (size_t i = 0; r >= 0 && i < l->table.n; i++)
-                if (strcmp(l->table.v[i]->instance, iname) == 0)
-                        r = save_record(l, l->table.v[i]);
+        for (size_t i = 0; r >= 0 && i < in->n_leases; i++)
+                r = save_record(l, in->leases[i]);
         if (r < 0) {
                 /* Undo what this request created; renewals stay renewed. */
                 for (size_t i = 0; i < n_made; i++) {
                         (void) lease_record_remove(l->records_fd, made[i]->id);
                         (void) mdir_remove(in->dir, made[i]->file);
-                        lease_table_remove(&l->table, made[i]);
+                        instance_detach(l, made[i]);
                 }
-                instance_release_if_empty(l, iname);
+                instance_release_if_empty(l, in);
                 json_decref(arr);
                 return r;
         }
@@ -593,16 +506,15 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
 static void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action,
                        const char *reason) {
         struct leasing *l = s->leasing;
-        struct instance *in = instance_find(l, ls->instance);
-        _cleanup_free_ char *iname = strdup(ls->instance);
+        struct instance *in = ls->owner;
 
         audit_lease(s, action, p, ls, reason);
         (void) lease_record_remove(l->records_fd, ls->id);
         if (in)
                 (void) mdir_remove(in->dir, ls->file);
-        lease_table_remove(&l->table, ls);
-        if (iname)
-                instance_release_if_empty(l, iname);
+        instance_detach(l, ls);
+        if (in)
+                instance_release_if_empty(l, in);
 }
 
 int leasing_revoke(struct server *s, const struct peer *p, const char *id) {
@@ -621,15 +533,13 @@ size_t leasing_revoke_secret(struct server *s, const char *secret) {
         struct leasing *l = s->leasing;
         size_t n = 0;
 
-        for (size_t i = 0; i < l->table.n;) {
-                if (strcmp(l->table.v[i]->secret, secret) == 0) {
+        /* backwards: a drop moves the table's last lease into its place,
+         * one already looked at */
+        for (size_t i = l->table.n; i-- > 0;)
+                if (i < l->table.n && strcmp(l->table.v[i]->secret, secret) == 0) {
                         lease_drop(s, l->table.v[i], NULL, "revoke", "secret deleted");
                         n++;
-                        i = 0; /* the table was reordered */
-                        continue;
                 }
-                i++;
-        }
         leasing_rearm(l);
         return n;
 }
@@ -704,9 +614,9 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
         /* Files first, all of them; signals only once every file is new. */
         for (size_t i = 0; i < l->table.n; i++) {
                 struct lease *ls = l->table.v[i];
-                struct instance *in;
+                struct instance *in = ls->owner;
 
-                if (strcmp(ls->secret, secret) != 0 || !(in = instance_find(l, ls->instance)))
+                if (strcmp(ls->secret, secret) != 0 || !in)
                         continue;
                 if (ls->on_rotate_signal)
                         in->rotate_signal = ls->on_rotate_signal;

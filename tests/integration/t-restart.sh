@@ -41,11 +41,15 @@ new_container half; H=$ID
 mkdir "$T/secrets/docker-$H"                       # made, never mounted (killed in between)
 echo stale >"$T/secrets/docker-$K/other"           # a file written, its lease never recorded
 echo half >"$T/secrets/docker-$K/.tmp-0123abcd"    # a write cut short
+D_MODE=$(stat -c '%a %u %g' "$T/secrets/docker-$D/db")
+rm "$T/secrets/docker-$D/db"                       # a live lease's file lost
 sleep 2.5                                          # S expires while we are down
 start_daemon --config "$T/secretd.json"
 expect_in "leases recovered: 2 live, 1 expired while down" "$T/daemon.log"
 [ "$(cat "$T/secrets/docker-$K/db")" = v1 ] || fail "K's file lost across the crash"
 [ "$(ls -A "$T/secrets/docker-$K")" = db ] || fail "files no lease owns survived: $(ls -A "$T/secrets/docker-$K")"
+[ "$(cat "$T/secrets/docker-$D/db" 2>&1)" = v1 ] || fail "D's lost file was not written again"
+[ "$(stat -c '%a %u %g' "$T/secrets/docker-$D/db")" = "$D_MODE" ] || fail "D's file came back as $(stat -c '%a %u %g' "$T/secrets/docker-$D/db"), not $D_MODE"
 [ "$(expires_of "$LK")" = "$K_EXP" ] || fail "K's deadline changed: $(expires_of "$LK") vs $K_EXP"
 [ ! -e "$T/secrets/docker-$S" ] || fail "S expired while down but is still there"
 [ ! -e "$T/secrets/docker-$G" ] || fail "G ended while down but its directory is still there"

@@ -1,0 +1,199 @@
+/* leasing-instance.c — workload instances: their directories, the leases
+ * each holds, and lookup by name (see leasing-internal.h).
+ *
+ * A host with a thousand containers holds ten thousand leases.  Every
+ * question the lease paths ask — which leases does this instance hold,
+ * which instance owns this lease, which instance has this name — is
+ * answered here without walking all of them: each instance keeps its own
+ * leases, each lease points back at its instance, and names are hashed.
+ * (Walking the whole table per file made a start-up with 10,000 leases
+ * spend most of its time in strcmp.) */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+
+#include "leasing-internal.h"
+#include "secretd/cleanup.h"
+#include "server.h"
+
+/* FNV-1a: names are short and not chosen to collide with each other by
+ * anyone who gains from it (they come from cgroup paths the kernel made). */
+static size_t name_hash(const char *s) {
+        size_t h = (size_t) 1469598103934665603ULL;
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * (size_t) 1099511628211ULL;
+        return h;
+}
+
+/* Linear probing over a power-of-two table at most half full. */
+static int index_grow(struct leasing *l) {
+        size_t n = l->n_slots ? l->n_slots * 2 : 64;
+        struct instance **slots = calloc(n, sizeof(*slots));
+
+        if (!slots)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n_inst; i++) {
+                size_t j = l->inst[i]->hash & (n - 1);
+
+                while (slots[j])
+                        j = (j + 1) & (n - 1);
+                slots[j] = l->inst[i];
+        }
+        free(l->slots);
+        l->slots = slots;
+        l->n_slots = n;
+        return 0;
+}
+
+static void index_put(struct leasing *l, struct instance *in) {
+        size_t j = in->hash & (l->n_slots - 1);
+
+        while (l->slots[j])
+                j = (j + 1) & (l->n_slots - 1);
+        l->slots[j] = in;
+}
+
+/* Deletion with backward shift: no tombstones to slow later lookups. */
+static void index_remove(struct leasing *l, const struct instance *in) {
+        size_t mask = l->n_slots - 1, i = in->hash & mask, j, k;
+
+        while (l->slots[i] != in)
+                i = (i + 1) & mask;
+        l->slots[i] = NULL;
+        for (j = (i + 1) & mask; l->slots[j]; j = (j + 1) & mask) {
+                k = l->slots[j]->hash & mask;
+                /* move it up when its home is not in (i, j] */
+                if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+                        l->slots[i] = l->slots[j];
+                        l->slots[j] = NULL;
+                        i = j;
+                }
+        }
+}
+
+struct instance *instance_find(struct leasing *l, const char *name) {
+        size_t h = name_hash(name), mask = l->n_slots - 1;
+
+        if (l->n_slots == 0)
+                return NULL;
+        for (size_t j = h & mask; l->slots[j]; j = (j + 1) & mask)
+                if (l->slots[j]->hash == h && strcmp(l->slots[j]->name, name) == 0)
+                        return l->slots[j];
+        return NULL;
+}
+
+void instance_free(struct instance *in, bool destroy) {
+        if (!in)
+                return;
+        /* the container's view goes first, while our mount still exists */
+        if (destroy && in->ns_fd >= 0 && in->inject_path)
+                mdir_eject(in->ns_fd, in->inject_path);
+        safe_close(in->ns_fd);
+        free(in->inject_path);
+        free(in->cgroup);
+        if (destroy)
+                (void) mdir_destroy(in->dir);
+        else
+                mdir_close(in->dir);
+        safe_close(in->pidfd);
+        free(in->leases);
+        free(in->name);
+        free(in);
+}
+
+static int instance_add(struct leasing *l, struct instance *in) {
+        struct instance **grown;
+
+        if ((l->n_inst + 1) * 2 > l->n_slots && index_grow(l) < 0)
+                return -ENOMEM;
+        grown = reallocarray(l->inst, l->n_inst + 1, sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        l->inst = grown;
+        in->pos = l->n_inst;
+        l->inst[l->n_inst++] = in;
+        index_put(l, in);
+        return 0;
+}
+
+int instance_get(struct leasing *l, const char *name, const struct peer *p, struct instance **ret) {
+        struct instance *in = instance_find(l, name);
+        int r;
+
+        if (!in) {
+                in = calloc(1, sizeof(*in));
+                if (!in || !(in->name = strdup(name))) {
+                        free(in);
+                        return -ENOMEM;
+                }
+                in->hash = name_hash(name);
+                in->pidfd = -1;
+                in->ns_fd = -1;
+                in->watch = -1;
+                r = mdir_open(l->root_fd, name, l->tmpfs_size, l->privileged, &in->dir);
+                if (r < 0) {
+                        free(in->name);
+                        free(in);
+                        return r;
+                }
+                if (instance_add(l, in) < 0) {
+                        instance_free(in, true);
+                        return -ENOMEM;
+                }
+        }
+        if (p && p->pidfd >= 0) {
+                safe_close(in->pidfd);
+                in->pidfd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
+        }
+        *ret = in;
+        return 0;
+}
+
+void instance_release_if_empty(struct leasing *l, struct instance *in) {
+        if (in->n_leases > 0)
+                return;
+        if (in->watch >= 0)
+                (void) inotify_rm_watch(l->inotify_fd, in->watch);
+        index_remove(l, in);
+        l->inst[in->pos] = l->inst[--l->n_inst];
+        l->inst[in->pos]->pos = in->pos;
+        instance_free(in, true);
+}
+
+int instance_attach(struct leasing *l, struct instance *in, struct lease *ls) {
+        if (in->n_leases == in->cap_leases) {
+                size_t cap = in->cap_leases ? in->cap_leases * 2 : 4;
+                struct lease **v = reallocarray(in->leases, cap, sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                in->leases = v;
+                in->cap_leases = cap;
+        }
+        if (lease_table_add(&l->table, ls) < 0)
+                return -ENOMEM;
+        in->leases[in->n_leases++] = ls;
+        ls->owner = in;
+        return 0;
+}
+
+void instance_detach(struct leasing *l, struct lease *ls) {
+        struct instance *in = ls->owner;
+
+        for (size_t i = 0; in && i < in->n_leases; i++)
+                if (in->leases[i] == ls) {
+                        in->leases[i] = in->leases[--in->n_leases];
+                        break;
+                }
+        lease_table_remove(&l->table, ls);
+}
+
+struct lease *instance_lease_of(const struct instance *in, const char *secret) {
+        for (size_t i = 0; i < in->n_leases; i++)
+                if (strcmp(in->leases[i]->secret, secret) == 0)
+                        return in->leases[i];
+        return NULL;
+}
