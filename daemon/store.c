@@ -326,7 +326,7 @@ int store_list(struct store *st, struct store_meta **ret_list, size_t *ret_n) {
         return 0;
 }
 
-int store_count(struct store *st, size_t *ret_n) {
+int store_names(struct store *st, char ***ret_names, size_t *ret_n) {
         char **keys = NULL;
         size_t n_keys = 0, n = 0;
         int r;
@@ -334,9 +334,26 @@ int store_count(struct store *st, size_t *ret_n) {
         r = st->backend->ops->list(st->backend, &keys, &n_keys);
         if (r < 0)
                 return r;
+        /* our key check and anything no secret could be named stay out */
         for (size_t i = 0; i < n_keys; i++)
-                n += store_name_valid(keys[i]);
-        backend_keys_free(keys, n_keys);
+                if (store_name_valid(keys[i]))
+                        keys[n++] = keys[i];
+                else
+                        free(keys[i]);
+        *ret_names = keys;
+        *ret_n = n;
+        return 0;
+}
+
+int store_count(struct store *st, size_t *ret_n) {
+        char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_names(st, &names, &n);
+        if (r < 0)
+                return r;
+        backend_keys_free(names, n);
         *ret_n = n;
         return 0;
 }

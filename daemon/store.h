@@ -70,3 +70,5 @@ int store_delete(struct store *st, const char *name);
 int store_list(struct store *st, struct store_meta **ret_list, size_t *ret_n);
 /* How many secrets there are, without opening any. */
 int store_count(struct store *st, size_t *ret_n);
+/* The names of every secret (unsorted; free with backend_keys_free). */
+int store_names(struct store *st, char ***ret_names, size_t *ret_n);

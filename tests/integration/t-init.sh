@@ -79,6 +79,29 @@ CREDENTIALS_DIRECTORY=$T/creds start_daemon --config "$T/secretd.json"
 stop_daemon
 [ ! -e "$T/keys/master.key" ] || fail "a key file appeared though the credential was used"
 
+# a damaged secret is reported after start-up (the store is checked once,
+# in slices between requests) and only that one fails; the others serve
+cp -p "$T/good.key" "$T/keys/master.key"
+start_daemon --config "$T/secretd.json"
+expect_status 201 "$T/run/admin.sock" PUT /v1/secrets/intact --data-binary 'intact-value'
+expect_status 201 "$T/run/admin.sock" PUT /v1/secrets/broken --data-binary 'broken-value'
+stop_daemon
+printf '\377' | dd of="$T/state/broken.sealed" bs=1 seek=40 conv=notrunc status=none
+start_daemon --config "$T/secretd.json"
+for _ in $(seq 50); do
+	grep -q "secret 'broken' cannot be read" "$T/daemon.log" && break
+	sleep 0.05
+done
+expect_in "secret 'broken' cannot be read" "$T/daemon.log"
+expect_in "store check: 1 of 2 secrets cannot be read" "$T/daemon.log"
+grep -q "'intact' cannot" "$T/daemon.log" && fail "an intact secret was reported damaged"
+expect_status 200 "$T/run/admin.sock" GET /v1/secrets/intact
+[ "$(cat "$T/body")" = intact-value ] || fail "intact secret: $(cat "$T/body")"
+got=$(api "$T/run/admin.sock" GET /v1/secrets/broken) || true
+case $got in 5*) ;; *) fail "a damaged secret answered $got" ;; esac
+grep -q broken-value "$T/body" "$T/daemon.log" && fail "damaged secret's value shown"
+stop_daemon
+
 # development mode: a key made on first run, reused on the second
 expect_exit 0 "$SECRETD" --dev "$T/dev" --check-config
 start_daemon --dev "$T/dev"
