@@ -19,7 +19,7 @@
 #include "secretd/cleanup.h"
 #include "secretd/log.h"
 
-#define HTTP_POOL_SIZE (64 * 1024) /* per connection: headers must fit */
+#define HTTP_POOL_SIZE (32 * 1024) /* per connection: headers must fit */
 
 struct http {
         struct server *s;

@@ -4,6 +4,7 @@
  * into the tmpfs file; nothing is kept. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
 #include <sodium.h>
@@ -149,6 +150,45 @@ int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privilege
         return 0;
 }
 
+/* A temp file of our own in m: the directory is writable by root alone, so
+ * the name need not be unpredictable, only unused (O_EXCL; a leftover from
+ * a crash is skipped).  A counter saves the two getrandom calls per file
+ * that a rotation to a thousand containers paid a thousand times. */
+static int open_temp(struct mdir *m, mode_t mode, char name[static 32]) {
+        static uint64_t counter;
+
+        for (int tries = 0; tries < 64; tries++) {
+                int fd;
+
+                snprintf(name, 32, ".tmp-%" PRIx64, ++counter);
+                fd = openat(m->dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+                if (fd >= 0 || errno != EEXIST)
+                        return fd < 0 ? -errno : fd;
+        }
+        return -EEXIST;
+}
+
+/* Who creates our files and what the umask takes from them: read once
+ * (the daemon settles both at start, before any file is written) rather
+ * than three system calls per file, a rotation's largest cost after the
+ * writes themselves. */
+static struct {
+        bool known;
+        uid_t uid;
+        gid_t gid;
+        mode_t umask;
+} creator;
+
+static void creator_init(void) {
+        if (creator.known)
+                return;
+        creator.uid = geteuid();
+        creator.gid = getegid();
+        creator.umask = umask(0077);
+        umask(creator.umask);
+        creator.known = true;
+}
+
 int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode) {
         _cleanup_close_ int fd = -1;
         char tmp[32];
@@ -157,10 +197,10 @@ int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len
 
         if (!mdir_name_valid(file))
                 return -EINVAL;
-        snprintf(tmp, sizeof(tmp), ".tmp-%08x%08x", randombytes_random(), randombytes_random());
-        fd = openat(m->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* created with its mode, less what the umask takes; never wider */
+        fd = open_temp(m, mode & 0777, tmp);
         if (fd < 0)
-                return -errno;
+                return fd;
         while (off < len) {
                 ssize_t w = write(fd, data + off, len - off);
                 if (w < 0) {
@@ -171,10 +211,14 @@ int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len
                 }
                 off += (size_t) w;
         }
-        /* owner and mode before the name appears: never readable by others */
-        if (r >= 0 && fchown(fd, uid, gid) < 0 && !(errno == EPERM && geteuid() != 0))
+        /* owner and mode before the name appears: never readable by others.
+         * A new file is already ours (the directory has no setgid bit), and
+         * already has every mode bit the umask did not take. */
+        creator_init();
+        if (r >= 0 && (uid != creator.uid || gid != creator.gid) && fchown(fd, uid, gid) < 0 &&
+            !(errno == EPERM && creator.uid != 0))
                 r = -errno;
-        if (r >= 0 && fchmod(fd, mode) < 0)
+        if (r >= 0 && ((mode & creator.umask) || (mode & ~(mode_t) 0777)) && fchmod(fd, mode) < 0)
                 r = -errno;
         if (r >= 0 && renameat(m->dfd, tmp, m->dfd, file) < 0)
                 r = -errno;
