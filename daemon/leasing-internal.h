@@ -39,6 +39,7 @@ struct leasing {
         int root_fd;
         int records_fd; /* runtime_dir/leases */
         int timer_fd;
+        int64_t armed_usec; /* the deadline timer_fd is set for; INT64_MAX: disarmed */
         int inotify_fd;
         bool privileged;
         uint64_t tmpfs_size;

@@ -70,6 +70,7 @@ int leasing_open(const struct config *c, struct leasing **ret) {
                 return -ENOMEM;
         l->timer_fd = -1;
         l->records_fd = -1;
+        l->armed_usec = INT64_MAX; /* the timer starts disarmed */
         l->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (l->inotify_fd < 0) {
                 free(l);
@@ -143,18 +144,37 @@ size_t leasing_count_secret(const struct leasing *l, const char *secret) {
         return n;
 }
 
-void leasing_rearm(struct leasing *l) {
-        int64_t next = lease_table_next_deadline(&l->table);
+static void arm_at(struct leasing *l, int64_t at) {
         struct itimerspec its = {};
+        int64_t when = at;
 
-        if (next != INT64_MAX) {
+        if (when != INT64_MAX) {
                 /* 0 would disarm: a deadline already past fires at once */
-                if (next <= 0)
-                        next = 1;
-                its.it_value.tv_sec = (time_t) (next / 1000000);
-                its.it_value.tv_nsec = (long) (next % 1000000) * 1000;
+                if (when <= 0)
+                        when = 1;
+                its.it_value.tv_sec = (time_t) (when / 1000000);
+                its.it_value.tv_nsec = (long) (when % 1000000) * 1000;
         }
         (void) timerfd_settime(l->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+        l->armed_usec = at;
+}
+
+void leasing_rearm(struct leasing *l) {
+        int64_t next = lease_table_next_deadline(&l->table);
+
+        if (next != l->armed_usec)
+                arm_at(l, next);
+}
+
+/* One lease's deadline went from before to after (before is INT64_MAX for
+ * a new lease).  Renewals are the common case: unless that lease was the
+ * one the timer waits for, or is now earlier than it, nothing changes —
+ * no scan of ten thousand deadlines, no timer call. */
+static void deadline_moved(struct leasing *l, int64_t before, int64_t after) {
+        if (before == l->armed_usec && after != before)
+                leasing_rearm(l);
+        else if (after < l->armed_usec)
+                arm_at(l, after);
 }
 
 /* "<runtime>-<id>": docker-3f2a…, systemd-backup.service, host-uid1000. */
@@ -338,7 +358,7 @@ static int instance_inject(struct leasing *l, struct instance *in, const struct 
 
 /* One grant: value from the store into the file, lease created or renewed. */
 static int grant_one(struct server *s, const struct peer *p, const struct workload *w, const struct grant *g,
-                     struct instance *in, uint64_t ttl, int64_t now, struct lease **ret, bool *ret_new) {
+                     struct instance *in, uint64_t ttl, int64_t now, struct lease **ret, int64_t *ret_before) {
         struct leasing *l = s->leasing;
         _cleanup_(secbuf_freep) struct secbuf *value = NULL;
         struct store_version v;
@@ -359,7 +379,7 @@ static int grant_one(struct server *s, const struct peer *p, const struct worklo
                 if (r < 0)
                         return r;
         }
-        *ret_new = !ls;
+        *ret_before = ls ? ls->expires_usec : INT64_MAX;
         if (!ls) {
                 ls = lease_new(g->name, g->file, in->name, w->name);
                 if (!ls || instance_attach(l, in, ls) < 0) {
@@ -384,8 +404,11 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
                   size_t n, uint64_t ttl_usec, json_t **ret, const char **ret_bad) {
         struct leasing *l = s->leasing;
         const struct grant *grants[POLICY_GRANTS_MAX];
-        struct lease *made[POLICY_GRANTS_MAX];
-        size_t n_grants = 0, n_made = 0;
+        struct lease *made[POLICY_GRANTS_MAX], *got[POLICY_GRANTS_MAX];
+        int64_t before[POLICY_GRANTS_MAX];
+        size_t n_grants = 0, n_made = 0, n_got = 0;
+        uint64_t injected_ns;
+        bool where_changed;
         struct instance *in;
         char iname[256];
         int64_t now = leasing_now_usec();
@@ -412,8 +435,13 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         r = instance_get(l, iname, p, &in);
         if (r < 0)
                 return r;
+        /* what every record of the instance repeats: its cgroup and where
+         * it is injected */
+        where_changed = !in->cgroup;
+        injected_ns = in->injected_ns;
         instance_watch(s, in, p);
         r = instance_inject(l, in, p, w);
+        where_changed = (where_changed && in->cgroup) || in->injected_ns != injected_ns;
         if (r < 0) {
                 *ret_bad = w->inject; /* tells the caller: the mount point failed */
                 instance_release_if_empty(l, in);
@@ -422,19 +450,21 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         arr = json_array();
         for (size_t i = 0; i < n_grants; i++) {
                 struct lease *ls;
-                bool is_new;
 
-                r = grant_one(s, p, w, grants[i], in, ttl_usec, now, &ls, &is_new);
+                r = grant_one(s, p, w, grants[i], in, ttl_usec, now, &ls, &before[n_got]);
                 if (r < 0) {
                         *ret_bad = grants[i]->name;
                         break;
                 }
-                if (is_new)
+                if (before[n_got] == INT64_MAX)
                         made[n_made++] = ls;
+                got[n_got++] = ls;
                 json_array_append_new(arr, lease_json(l, ls, w));
         }
-        for (size_t i = 0; r >= 0 && i < in->n_leases; i++)
-                r = save_record(l, in->leases[i]);
+        /* the leases of this request; all of the instance's when where it
+         * lives changed */
+        for (size_t i = 0; r >= 0 && i < (where_changed ? in->n_leases : n_got); i++)
+                r = save_record(l, where_changed ? in->leases[i] : got[i]);
         if (r < 0) {
                 /* Undo what this request created; renewals stay renewed. */
                 for (size_t i = 0; i < n_made; i++) {
@@ -448,7 +478,8 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         }
         for (size_t i = 0; i < n_made; i++)
                 audit_lease(s, "lease", p, made[i], NULL);
-        leasing_rearm(l);
+        for (size_t i = 0; i < n_got; i++)
+                deadline_moved(l, before[i], got[i]->expires_usec);
         *ret = json_pack("{s:o}", "leases", arr);
         return 0;
 }
@@ -497,7 +528,7 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
                 return r;
         }
         audit_lease(s, "renew", p, ls, NULL);
-        leasing_rearm(l);
+        deadline_moved(l, old_expires, ls->expires_usec);
         *ret = lease_json(l, ls, w);
         return *ret ? 0 : -ENOMEM;
 }
@@ -651,6 +682,7 @@ void leasing_expire(struct server *s) {
         int64_t now = leasing_now_usec();
 
         (void) !read(l->timer_fd, &ticks, sizeof(ticks));
+        l->armed_usec = -1; /* it fired: whatever comes next must be armed */
         while ((ls = lease_table_first_expired(&l->table, now)))
                 lease_drop(s, ls, NULL, "expire", NULL);
         leasing_rearm(l);

@@ -172,6 +172,21 @@ late=$(( $(date +%s%N) / 1000000 - exp_at ))
 [ "$late" -lt 1000 ] || fail "2 s lease went ${late} ms after its deadline"
 echo "2 s lease gone ${late} ms after its deadline"
 grep -q '"action":"expire"' "$T/audit.jsonl" || fail "expiry not audited"
+# the expiry timer follows the earliest deadline when a renewal moves it:
+# H (1 s) is renewed to 3 s, so G (2 s) becomes the earliest
+new_id g; G=$ID
+new_id h; H=$ID
+[ "$(lease "$G" 2000 '{"ttl":"2s"}')" = 201 ] || fail "lease G"
+g_at=$(( $(date +%s%N) / 1000000 + 2000 ))
+[ "$(lease "$H" 2000 '{"ttl":"1s"}')" = 201 ] || fail "lease H"
+[ "$(lease "$H" 2000 '{"ttl":"3s"}')" = 201 ] || fail "renew H"
+for _ in $(seq 200); do [ -e "$T/secrets/docker-$G/db-password" ] || break; sleep 0.02; done
+late=$(( $(date +%s%N) / 1000000 - g_at ))
+[ ! -e "$T/secrets/docker-$G/db-password" ] || fail "G outlived its deadline after H's renewal"
+[ "$late" -lt 500 ] || fail "G went ${late} ms after its deadline"
+[ -e "$T/secrets/docker-$H/db-password" ] || fail "H went before its renewed deadline"
+for _ in $(seq 150); do [ -e "$T/secrets/docker-$H/db-password" ] || break; sleep 0.02; done
+[ ! -e "$T/secrets/docker-$H/db-password" ] || fail "H outlived its renewed deadline"
 expect_status 200 "$ADMIN" DELETE "/v1/leases/$LEASE_A"
 [ ! -e "$dir/db-password" ] || fail "revoked file still there"
 [ -e "$dir/tls.key" ] || fail "revoking one lease removed another's file"
