@@ -473,6 +473,7 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
                         instance_detach(l, made[i]);
                 }
                 instance_release_if_empty(l, in);
+                leasing_rearm(l); /* renewals here may have moved a deadline */
                 json_decref(arr);
                 return r;
         }
