@@ -10,6 +10,7 @@
  * spend most of its time in strcmp.) */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -85,6 +86,12 @@ struct instance *instance_find(struct leasing *l, const char *name) {
         return NULL;
 }
 
+static bool pidfd_alive(int pidfd) {
+        struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+        return poll(&pfd, 1, 0) == 0; /* readable once it exits */
+}
+
 void instance_free(struct instance *in, bool destroy) {
         if (!in)
                 return;
@@ -144,9 +151,12 @@ int instance_get(struct leasing *l, const char *name, const struct peer *p, stru
                         return -ENOMEM;
                 }
         }
-        if (p && p->pidfd >= 0) {
+        /* the latest leasing process, unless it is the one we hold (same
+         * pid, still alive: a live process's pid is not reused) */
+        if (p && p->pidfd >= 0 && !(in->pidfd >= 0 && in->pid == p->pid && pidfd_alive(in->pidfd))) {
                 safe_close(in->pidfd);
                 in->pidfd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
+                in->pid = p->pid;
         }
         *ret = in;
         return 0;

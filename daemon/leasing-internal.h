@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lease.h"
 #include "leasing.h"
@@ -20,6 +21,7 @@ struct instance {
         size_t n_leases, cap_leases;
         struct mdir *dir;
         int pidfd;  /* the latest leasing process: on_rotate goes to it */
+        pid_t pid;  /* its pid */
         /* where the directory is bind-mounted inside the container */
         uint64_t injected_ns;
         int ns_fd;  /* that mount namespace, to unmount from on release */

@@ -498,7 +498,11 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                                         service_watchdog_ping();
                         }
                 }
-                /* MHD does its own bookkeeping (idle timeouts) on every pass. */
+                /* Every pass, both MHD daemons: one that was at its
+                 * connection limit puts its listening socket back into its
+                 * epoll set only when run, with no event to wake it for
+                 * that (running only the ready one stalled t-hostile's
+                 * flood behind held connections). */
                 http_run(d->http);
                 if (d->scan.names)
                         store_scan_step(d);
