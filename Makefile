@@ -229,9 +229,9 @@ run: all
 # root; a table on stdout, every figure as JSON in $(BENCH_JSON).
 BENCH_JSON ?= tests/bench/last.json
 
-$(BUILD)/bench/bench: tests/bench/bench.c
+$(BUILD)/bench/bench: $(wildcard tests/bench/*.c) tests/bench/bench.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(shell pkg-config --libs libsodium) -lm -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c,$^) $(shell pkg-config --libs libsodium) -lm -o $@
 
 bench: all $(BUILD)/bench/bench $(BUILD)/helpers/lease-client
 	$(BUILD)/bench/bench --secretd $(abspath $(SECRETD)) --lease-client $(abspath $(BUILD)/helpers/lease-client) \
