@@ -142,6 +142,14 @@ $(BUILD)/helpers/lease-client: tests/integration/helpers/lease-client.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 $(WARNINGS) $< -o $@
 
+# Its main in crash-load.c, its modules in crash-load/ (not helpers of
+# their own: the TEST_HELPERS wildcard does not descend into it).
+CRASH_LOAD_SRCS = tests/integration/helpers/crash-load.c $(sort $(wildcard tests/integration/helpers/crash-load/*.c))
+
+$(BUILD)/helpers/crash-load: $(CRASH_LOAD_SRCS) tests/integration/helpers/crash-load/crash-load.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(CRASH_LOAD_SRCS) -o $@
+
 # The unit embeds SBINDIR and DOCDIR, so it is rewritten whenever they
 # differ from the last build (`make install PREFIX=/usr` after a build for
 # /usr/local must not install a unit that runs /usr/local/sbin/secretd).

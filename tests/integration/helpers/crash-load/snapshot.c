@@ -1,0 +1,149 @@
+/* snapshot.c — what the daemon left on disk after a restart, read before
+ * its lease list is: every file and directory under the secrets root (with
+ * each file's content), the tmpfs mounts there, the lease records, and a
+ * check that the state directory keeps no temporary file of a write in
+ * flight.  It only reads; check.c judges what it found. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crash-load.h"
+
+struct snapshot snap;
+
+/* File name under dfd, malloc()ed with one spare byte for a NUL; no data
+ * when it cannot be opened or read (a lease that expired meanwhile). */
+struct value read_file(int dfd, const char *name) {
+        struct value v = {};
+        uint8_t buf[VALUE_MAX + 16];
+        ssize_t n;
+        int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd < 0)
+                return v;
+        n = read(fd, buf, sizeof(buf));
+        close(fd);
+        if (n < 0)
+                return v;
+        v.len = (size_t) n;
+        v.data = malloc(v.len + 1);
+        if (!v.data)
+                fail("out of memory");
+        memcpy(v.data, buf, v.len);
+        return v;
+}
+
+static bool is_dot(const char *name) {
+        return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+/* The files of instance directory inst under root, with their contents. */
+static void snapshot_files(DIR *root, const char *inst) {
+        struct dirent *fe;
+        DIR *d;
+        int dfd;
+
+        dfd = openat(dirfd(root), inst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                fail("%s/%s is not a directory", secrets_root, inst);
+        d = fdopendir(dfd);
+        while (d && (fe = readdir(d))) {
+                struct entry *e = &snap.files[snap.n_files];
+
+                if (is_dot(fe->d_name))
+                        continue;
+                if (snap.n_files == 4096)
+                        fail("too many files");
+                copy(e->inst, sizeof(e->inst), inst);
+                copy(e->file, sizeof(e->file), fe->d_name);
+                e->content = read_file(dfd, fe->d_name);
+                e->seen = false;
+                snap.n_files++;
+        }
+        if (d)
+                closedir(d);
+}
+
+/* The instance directories under the secrets root, and their files. */
+static void snapshot_secrets_root(void) {
+        struct dirent *de;
+        DIR *root;
+
+        root = opendir(secrets_root);
+        if (!root)
+                fail("opendir %s: %m", secrets_root);
+        while ((de = readdir(root))) {
+                if (is_dot(de->d_name))
+                        continue;
+                if (snap.n_dirs == 64)
+                        fail("too many directories under %s", secrets_root);
+                copy(snap.dirs[snap.n_dirs++], sizeof(snap.dirs[0]), de->d_name);
+                snapshot_files(root, de->d_name);
+        }
+        closedir(root);
+}
+
+/* The mount points under the secrets root, relative to it. */
+static void snapshot_mounts(void) {
+        char line[8192];
+        FILE *f;
+
+        f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                fail("mountinfo: %m");
+        while (fgets(line, sizeof(line), f)) {
+                char mp[4096];
+                size_t rl = strlen(secrets_root);
+
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+                        continue;
+                if (strncmp(mp, secrets_root, rl) != 0 || mp[rl] != '/')
+                        continue;
+                if (snap.n_mounts == 64)
+                        fail("too many mounts under %s", secrets_root);
+                copy(snap.mounts[snap.n_mounts++], sizeof(snap.mounts[0]), mp + rl + 1);
+        }
+        fclose(f);
+}
+
+static void snapshot_records(void) {
+        struct dirent *de;
+        DIR *d;
+
+        d = opendir(records_dir);
+        if (!d)
+                fail("opendir %s: %m", records_dir);
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && snap.n_records < 1024)
+                        copy(snap.records[snap.n_records++], sizeof(snap.records[0]), de->d_name);
+        closedir(d);
+}
+
+/* A restart finishes or drops every write that was in flight. */
+static void check_state_dir(void) {
+        struct dirent *de;
+        DIR *d;
+
+        d = opendir(state_dir);
+        if (!d)
+                fail("opendir %s: %m", state_dir);
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, ".tmp-", 5) == 0)
+                        fail("state_dir keeps a write in flight after restart: %s", de->d_name);
+        closedir(d);
+}
+
+/* Everything on disk, before the lease list: between the two, leases can
+ * only go (expire), never come, since no requests run meanwhile. */
+void snapshot(void) {
+        for (int i = 0; i < snap.n_files; i++)
+                free(snap.files[i].content.data);
+        snap.n_files = snap.n_dirs = snap.n_mounts = snap.n_records = 0;
+        snapshot_secrets_root();
+        snapshot_mounts();
+        snapshot_records();
+        check_state_dir();
+}
