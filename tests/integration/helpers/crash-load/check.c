@@ -256,12 +256,14 @@ static void check_unlisted_record(const struct listing *l, const char *record) {
         char path[4300], inst[128] = "", secret[64] = "";
         int fd, c, i;
         struct value v;
+        bool present;
 
         copy(path, sizeof(path), records_dir);
         fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         v = read_file(fd, record);
         close(fd);
-        if (v.data) {
+        present = v.data != NULL;
+        if (present) {
                 v.data[v.len] = '\0';
                 (void) jstr((char *) v.data, (char *) v.data + v.len, "instance", inst, sizeof(inst));
                 (void) jstr((char *) v.data, (char *) v.data + v.len, "secret", secret, sizeof(secret));
@@ -269,8 +271,8 @@ static void check_unlisted_record(const struct listing *l, const char *record) {
         free(v.data);
         c = ct_index(inst);
         i = name_index(secret);
-        /* gone meanwhile (v.data NULL) is an expiry too */
-        if (v.data && (c < 0 || i < 0 || !may_have_expired(c, i, l->now)))
+        /* gone meanwhile (not present) is an expiry too */
+        if (present && (c < 0 || i < 0 || !may_have_expired(c, i, l->now)))
                 fail("record %s/%s belongs to no live lease", records_dir, record);
 }
 
