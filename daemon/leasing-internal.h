@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "lease.h"
@@ -66,6 +67,9 @@ int instance_attach(struct leasing *l, struct instance *in, struct lease *ls);
 void instance_detach(struct leasing *l, struct lease *ls);
 /* in's lease of secret, or NULL. */
 struct lease *instance_lease_of(const struct instance *in, const char *secret);
+/* The cgroup's cgroup.procs (cgroup relative to the cgroup2 root), open
+ * for reading, or NULL. */
+FILE *cgroup_procs_open(struct server *s, const char *cgroup);
 /* Watches the workload's cgroup.events so its exit revokes its leases. */
 void instance_watch_cgroup(struct server *s, struct instance *in, const char *cgroup, size_t len);
 void audit_lease(struct server *s, const char *action, const struct peer *p, const struct lease *ls,

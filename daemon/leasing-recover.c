@@ -110,20 +110,13 @@ static void recovery_done(struct recovery *rc) {
 /* The container's mount namespace again, from a process still in its
  * cgroup, when it is the one we injected into. */
 static int find_ns_fd(struct server *s, const char *cgroup, uint64_t ns) {
-        char path[4300];
+        char path[64];
         struct stat st;
         FILE *f;
         int pid = 0, fd;
 
-        if (!cgroup || !ns)
+        if (!cgroup || !ns || !(f = cgroup_procs_open(s, cgroup)))
                 return -1;
-        snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup + 1);
-        fd = openat(s->attest.cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
-        f = fd >= 0 ? fdopen(fd, "re") : NULL;
-        if (!f) {
-                safe_close(fd);
-                return -1;
-        }
         if (fscanf(f, "%d", &pid) != 1)
                 pid = 0;
         fclose(f);

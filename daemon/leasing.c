@@ -576,20 +576,28 @@ size_t leasing_revoke_secret(struct server *s, const char *secret) {
         return n;
 }
 
+FILE *cgroup_procs_open(struct server *s, const char *cgroup) {
+        char path[4300];
+        FILE *f;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup + 1);
+        fd = openat(s->attest.cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
+        f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (!f)
+                safe_close(fd);
+        return f;
+}
+
 /* The process that is pid 1 of its own pid namespace inside the cgroup:
  * a container's main process.  A pidfd to it, or -1. */
 static int container_init_pidfd(struct server *s, const char *cgroup) {
         char path[4300], line[256];
-        FILE *procs, *st;
-        int pid, fd, pidfd = -1;
+        FILE *procs = cgroup_procs_open(s, cgroup), *st;
+        int pid, pidfd = -1;
 
-        snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup + 1);
-        fd = openat(s->attest.cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
-        procs = fd >= 0 ? fdopen(fd, "re") : NULL;
-        if (!procs) {
-                safe_close(fd);
+        if (!procs)
                 return -1;
-        }
         while (pidfd < 0 && fscanf(procs, "%d", &pid) == 1) {
                 snprintf(path, sizeof(path), "/proc/%d/status", pid);
                 st = fopen(path, "re");
