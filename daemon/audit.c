@@ -3,9 +3,19 @@
  * One write(2) per line on an O_APPEND fd, so lines from one daemon never
  * interleave and a crash leaves at most one short last line.  The journal
  * is reached with sd_journal_send() when its socket exists; otherwise the
- * sentence goes to stderr, which systemd or the terminal collects. */
+ * sentence goes to stderr, which systemd or the terminal collects.
+ *
+ * Denials are what any local user can cause at will, so they are
+ * summarized per identity: the first AUDIT_BURST denials of one identity
+ * in a window of AUDIT_WINDOW_USEC are written one by one, the rest are
+ * counted, and one "summary" record with the count follows when the
+ * window has passed (at that identity's next record, or from
+ * audit_flush()).  The per-identity state is a fixed table: a new identity
+ * takes the slot whose window began earliest, whose count is written
+ * first.  Allowed decisions and the daemon's own are never summarized. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +31,27 @@
 #include "secretd/fileio.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
+#define AUDIT_BURST 10
+#define AUDIT_WINDOW_USEC 1000000
+#define AUDIT_IDENTITIES 64
+
+/* One identity's denials in its current window. */
+struct flood {
+        char *identity;  /* NULL: free slot */
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;       /* of the last denial counted */
+        enum runtime runtime;
+        uint64_t window_usec;
+        uint64_t written, counted; /* in this window */
+};
 
 struct audit {
         char *path;
         int fd;
         uint64_t events;
         uint64_t write_errors;
+        struct flood floods[AUDIT_IDENTITIES];
 };
 
 static int audit_open_fd(const char *path) {
@@ -90,6 +115,7 @@ int audit_reopen(struct audit *a) {
 struct audit *audit_free(struct audit *a) {
         if (!a)
                 return NULL;
+        audit_flush(a, UINT64_MAX);
         safe_close(a->fd);
         free(a->path);
         free(a);
@@ -149,6 +175,8 @@ static json_t *event_json(const struct audit_event *ev) {
         set_str(o, "lease", ev->lease_id);
         if (ev->status)
                 json_object_set_new(o, "status", json_integer(ev->status));
+        if (ev->suppressed)
+                json_object_set_new(o, "suppressed", json_integer((json_int_t) ev->suppressed));
         set_str(o, "reason", ev->reason);
         return o;
 }
@@ -187,7 +215,7 @@ static void event_sentence(const struct audit_event *ev, char *buf, size_t len) 
                 snprintf(buf + strlen(buf), len - strlen(buf), ": %s", ev->reason);
 }
 
-void audit_record(struct audit *a, const struct audit_event *ev) {
+static void audit_emit(struct audit *a, const struct audit_event *ev) {
         char msg[512];
 
         if (a) {
@@ -210,4 +238,114 @@ void audit_record(struct audit *a, const struct audit_event *ev) {
                                "PEER_PID=%d", ev->peer ? (int) ev->peer->pid : 0,
                                "CGROUP=%s", ev->peer && ev->peer->cgroup ? ev->peer->cgroup : "",
                                "LEASE_ID=%s", ev->lease_id ? ev->lease_id : "", NULL);
+}
+
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Writes the count of the slot's window, if it has one. */
+static void flood_summarize(struct audit *a, struct flood *f) {
+        char reason[128];
+        struct peer who = {
+                .pid = f->pid, .uid = f->uid, .gid = f->gid, .pidfd = -1, .identity = f->identity,
+                .cls.runtime = f->runtime,
+        };
+
+        if (f->counted == 0)
+                return;
+        snprintf(reason, sizeof(reason), "%" PRIu64 " more denials within %d ms were not written one by one",
+                 f->counted, AUDIT_WINDOW_USEC / 1000);
+        audit_emit(a, &(struct audit_event) {
+                .action = "summary", .allowed = false, .peer = &who, .reason = reason, .suppressed = f->counted,
+        });
+        f->counted = 0;
+}
+
+static void flood_drop(struct audit *a, struct flood *f) {
+        flood_summarize(a, f);
+        free(f->identity);
+        *f = (struct flood) {};
+}
+
+/* The slot of this identity; else a free one, else the one whose window
+ * began earliest (its count written first).  NULL only without memory. */
+static struct flood *flood_slot(struct audit *a, const struct peer *p, uint64_t now) {
+        struct flood *oldest = &a->floods[0];
+
+        for (size_t i = 0; i < AUDIT_IDENTITIES; i++) {
+                struct flood *f = &a->floods[i];
+
+                if (f->identity && strcmp(f->identity, p->identity) == 0)
+                        return f;
+                if (oldest->identity && (!f->identity || f->window_usec < oldest->window_usec))
+                        oldest = f;
+        }
+        flood_drop(a, oldest);
+        oldest->identity = strdup(p->identity);
+        oldest->window_usec = now;
+        return oldest->identity ? oldest : NULL;
+}
+
+/* Whether this denial is written (true) or only counted (false). */
+static bool flood_admit(struct audit *a, const struct audit_event *ev, uint64_t now) {
+        struct flood *f = flood_slot(a, ev->peer, now);
+
+        if (!f)
+                return true; /* out of memory: rather a line too many than none */
+        if (now - f->window_usec >= AUDIT_WINDOW_USEC) {
+                flood_summarize(a, f); /* the old window's count before this record */
+                f->window_usec = now;
+                f->written = 0;
+        }
+        f->uid = ev->peer->uid;
+        f->gid = ev->peer->gid;
+        f->pid = ev->peer->pid;
+        f->runtime = ev->peer->cls.runtime;
+        if (f->written < AUDIT_BURST) {
+                f->written++;
+                return true;
+        }
+        f->counted++;
+        return false;
+}
+
+void audit_record(struct audit *a, const struct audit_event *ev) {
+        if (a && !ev->allowed && ev->peer && ev->peer->identity && !flood_admit(a, ev, mono_usec()))
+                return;
+        audit_emit(a, ev);
+}
+
+void audit_flush(struct audit *a, uint64_t now_usec) {
+        if (!a)
+                return;
+        if (now_usec == 0)
+                now_usec = mono_usec();
+        for (size_t i = 0; i < AUDIT_IDENTITIES; i++) {
+                struct flood *f = &a->floods[i];
+
+                if (f->identity && (now_usec == UINT64_MAX || now_usec - f->window_usec >= AUDIT_WINDOW_USEC))
+                        flood_drop(a, f);
+        }
+}
+
+int audit_next_flush_ms(const struct audit *a) {
+        uint64_t now = mono_usec();
+        int best = -1;
+
+        for (size_t i = 0; a && i < AUDIT_IDENTITIES; i++) {
+                const struct flood *f = &a->floods[i];
+                uint64_t end = f->window_usec + AUDIT_WINDOW_USEC;
+                int ms;
+
+                if (!f->identity || f->counted == 0)
+                        continue;
+                ms = end <= now ? 0 : (int) ((end - now + 999) / 1000);
+                if (best < 0 || ms < best)
+                        best = ms;
+        }
+        return best;
 }

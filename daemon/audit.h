@@ -21,6 +21,7 @@ struct audit_event {
         const char *lease_id;    /* or NULL */
         int status;              /* HTTP status, 0 when none */
         const char *reason;      /* short why, or NULL; never a value */
+        uint64_t suppressed;     /* summary records: how many denials it stands for */
 };
 
 /* path NULL or "": no audit file.  Creates the file's directory (0700) and
@@ -31,7 +32,14 @@ int audit_reopen(struct audit *a);
 struct audit *audit_free(struct audit *a);
 void audit_freep(struct audit **a);
 /* Records one event; a failed write is counted, never fatal.  a may be NULL
- * (then only the journal/stderr line is written). */
+ * (then only the journal/stderr line is written, and nothing is
+ * summarized).  A denial past the first few of its identity in a window
+ * is only counted (see audit.c). */
 void audit_record(struct audit *a, const struct audit_event *ev);
+/* Writes the summary of every window that has ended by now_usec
+ * (CLOCK_MONOTONIC; 0: now; UINT64_MAX: every window, as at exit). */
+void audit_flush(struct audit *a, uint64_t now_usec);
+/* Milliseconds until a summary is due; -1 when none is pending. */
+int audit_next_flush_ms(const struct audit *a);
 uint64_t audit_write_errors(const struct audit *a);
 uint64_t audit_events(const struct audit *a);
