@@ -744,3 +744,41 @@ void api_handle(struct server *s, const struct request *req, struct reply *rep) 
         if (rt->action)
                 audit_route(s, req, rt, name, rep, true);
 }
+
+_Static_assert(API_JSON_BODY_MAX >= POLICY_GRANTS_MAX * (STORE_NAME_MAX + 3) + 1024,
+               "a lease body naming every grant must fit");
+
+/* Judged from the request line and the peer alone, before http.c stores a
+ * byte of the body (the same table, the same admin predicate and the same
+ * replies and audit as api_handle, which judges again when the body is
+ * in).  Values go to the create and rotate routes; the lease routes take
+ * a small JSON object; every other route takes no body at all. */
+bool api_route_admit(struct server *s, const char *method, const char *path, const struct peer *peer,
+                     struct reply *rep, size_t *ret_max_body) {
+        const struct request req = { .method = method, .path = path, .peer = peer };
+        char name[STORE_NAME_MAX + 2];
+        const struct route *rt = NULL;
+
+        for (size_t i = 0; !rt && i < ELEMENTSOF(routes); i++)
+                if (route_matches(routes[i].pattern, path, name) && strcmp(routes[i].method, method) == 0)
+                        rt = &routes[i];
+        if (!rt) {
+                /* no handler runs: api_handle words the 404, or the 405
+                 * with its Allow header */
+                api_handle(s, &req, rep);
+                return false;
+        }
+        if (rt->access == ACCESS_ADMIN && !peer->admin) {
+                *rep = (struct reply) { .route = rt->pattern };
+                api_error(rep, API_ERR_FORBIDDEN, "admin only; you are '%s'", peer->identity);
+                audit_route(s, &req, rt, name, rep, false);
+                return false;
+        }
+        if (rt->handler == route_create || rt->handler == route_rotate)
+                *ret_max_body = (size_t) s->config->max_value_size;
+        else if (rt->handler == route_lease || rt->handler == route_renew)
+                *ret_max_body = API_JSON_BODY_MAX;
+        else
+                *ret_max_body = 0;
+        return true;
+}

@@ -41,6 +41,14 @@ struct reply {
 
 /* Routes req; always fills *rep (an error reply when anything failed). */
 void api_handle(struct server *s, const struct request *req, struct reply *rep);
+/* The largest lease or renewal body: POLICY_GRANTS_MAX names of
+ * STORE_NAME_MAX bytes, quoted and comma-separated, and room for a ttl. */
+#define API_JSON_BODY_MAX (1024 * (STORE_NAME_MAX + 3) + 1024)
+/* Before any body byte is read: false with *rep filled (404, 405, or 403
+ * audited) when the route does not exist or this peer may not call it;
+ * else true with the largest body the route takes (0: none). */
+bool api_route_admit(struct server *s, const char *method, const char *path, const struct peer *peer,
+                     struct reply *rep, size_t *ret_max_body);
 /* An error reply; message is printf-style and never carries a value. */
 void api_error(struct reply *rep, enum api_error code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void reply_done(struct reply *rep);

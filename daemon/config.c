@@ -47,6 +47,10 @@ static const struct field config_limits[] = {
         { "max_value_size", FIELD_SIZE, offsetof(struct config, max_value_size), 1, STORE_VALUE_MAX_HARD, NULL },
         { "max_connections", FIELD_COUNT, offsetof(struct config, max_connections), 1, 65536, NULL },
         { "idle_timeout", FIELD_DURATION, offsetof(struct config, idle_timeout_usec), USEC(1), USEC(3600), NULL },
+        { "request_timeout", FIELD_DURATION, offsetof(struct config, request_timeout_usec), USEC(1), USEC(3600),
+          NULL },
+        { "max_connections_per_peer", FIELD_COUNT, offsetof(struct config, max_connections_per_peer), 1, 65536,
+          NULL },
         {}
 };
 
@@ -343,6 +347,8 @@ int config_new_default(struct config **ret) {
         c->max_value_size = STORE_VALUE_MAX_DEFAULT;
         c->max_connections = 1024;
         c->idle_timeout_usec = USEC(10);
+        c->request_timeout_usec = USEC(10);
+        c->max_connections_per_peer = 64;
         c->admin_uids = calloc(1, sizeof(uid_t)); /* root */
         if (!c->admin_uids)
                 return -ENOMEM;

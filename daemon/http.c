@@ -1,10 +1,31 @@
 /* http.c — libmicrohttpd glue (see http.h).
  *
  * Two MHD daemons, one per socket, each with its own epoll fd that the main
- * loop watches.  Per connection we keep the attested peer; per request the
- * body (a secbuf: values arrive here) and the start time.  URLs are never
- * percent-decoded: no valid name needs an escape, and decoding would let
- * "%00" or "%2F" smuggle a NUL or a slash into a name. */
+ * loop watches.  Per connection we keep the attested peer and where it is
+ * in its life (waiting for a request line, receiving a request, being
+ * answered); per request the body (a secbuf: values arrive here) and the
+ * start time.  URLs are never percent-decoded: no valid name needs an
+ * escape, and decoding would let "%00" or "%2F" smuggle a NUL or a slash
+ * into a name.
+ *
+ * What a peer can make us hold is bounded before it is held:
+ *  - time: MHD's idle timeout restarts with every byte, so a connection
+ *    dribbling bytes would hold its slot for ever.  Every connection is on
+ *    one of two lists, each in the order of its deadline: waiting (for a
+ *    request line, limits.idle_timeout from its accept or its last reply)
+ *    and receiving (headers and body, limits.request_timeout from the
+ *    request line); past it, it is shut down.
+ *  - connections: at most limits.max_connections_per_peer per attested
+ *    identity (admins are not counted); the rest are closed unread.
+ *  - memory: the route and the caller's right to it are judged on the
+ *    request line and headers (api_route_admit) before a body byte is
+ *    stored; a body grows as it arrives, up to what the route takes, and
+ *    all bodies together stay within a budget (one for admins, one for
+ *    everyone else, so that no caller can starve an admin's PUT).
+ *  - framing: headers are judged against RFC 9112 on the bytes as MHD left
+ *    them (header_ok), and Transfer-Encoding is refused (411): every body
+ *    here has a Content-Length. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
@@ -20,23 +41,50 @@
 #include "secretd/log.h"
 
 #define HTTP_POOL_SIZE (32 * 1024) /* per connection: headers must fit */
+#define JSON_BODIES_BUDGET (8 * API_JSON_BODY_MAX) /* all non-admin bodies together */
+
+enum phase { PHASE_WAITING, PHASE_RECEIVING, PHASE_ANSWERING, _PHASE_MAX };
+
+struct conn {
+        struct http *h;
+        struct peer *peer; /* NULL: refused, the peer gets nothing */
+        int fd;
+        bool counted;      /* in h->peers */
+        bool shut;         /* shut down: nothing more is read or timed */
+        enum phase phase;
+        uint64_t since_usec; /* when this phase began */
+        struct conn *prev, *next; /* on h->lists[phase], not for PHASE_ANSWERING */
+};
+
+struct conn_list {
+        struct conn *head, *tail;
+};
+
+/* How many connections one identity holds. */
+struct peer_count {
+        char *identity;
+        unsigned n;
+};
 
 struct http {
         struct server *s;
         struct MHD_Daemon *d[2];
-};
-
-struct conn {
-        struct server *s;
-        struct peer *peer; /* NULL: attestation failed, the peer gets nothing */
+        struct conn_list lists[PHASE_ANSWERING]; /* each in the order of since_usec */
+        struct peer_count *peers;
+        size_t n_peers, cap_peers;
+        size_t body_bytes[2]; /* charged: [0] everyone else's bodies, [1] admins' */
 };
 
 struct req_ctx {
+        struct http *h;
         struct secbuf *body;
         size_t used;
+        size_t announced;  /* Content-Length */
+        size_t charged;    /* what this body holds of h->body_bytes[admin] */
+        bool admin;
+        bool begun;        /* the first handler call is done */
         bool has_body;
-        bool chunked;
-        bool too_large;
+        bool over_budget;
         uint64_t start_usec;
 };
 
@@ -78,52 +126,242 @@ static void audit_refused(struct server *s, int fd, int r) {
         });
 }
 
+static void list_remove(struct conn_list *l, struct conn *cn) {
+        if (cn->prev)
+                cn->prev->next = cn->next;
+        else
+                l->head = cn->next;
+        if (cn->next)
+                cn->next->prev = cn->prev;
+        else
+                l->tail = cn->prev;
+        cn->prev = cn->next = NULL;
+}
+
+/* Moves cn to phase, its deadline counted from now.  Both lists stay in
+ * deadline order: a phase's timeout is one value for all, so its list in
+ * the order connections entered it is the order of their deadlines. */
+static void conn_enter(struct conn *cn, enum phase phase) {
+        struct conn_list *l;
+
+        if (cn->phase != PHASE_ANSWERING)
+                list_remove(&cn->h->lists[cn->phase], cn);
+        cn->phase = phase;
+        cn->since_usec = mono_usec();
+        if (phase == PHASE_ANSWERING)
+                return;
+        l = &cn->h->lists[phase];
+        cn->prev = l->tail;
+        if (l->tail)
+                l->tail->next = cn;
+        else
+                l->head = cn;
+        l->tail = cn;
+}
+
+static uint64_t phase_timeout(const struct http *h, enum phase phase) {
+        return phase == PHASE_WAITING ? h->s->config->idle_timeout_usec : h->s->config->request_timeout_usec;
+}
+
+static struct peer_count *peer_count_find(struct http *h, const char *identity) {
+        for (size_t i = 0; i < h->n_peers; i++)
+                if (strcmp(h->peers[i].identity, identity) == 0)
+                        return &h->peers[i];
+        return NULL;
+}
+
+/* Counts one more connection of cn's peer, unless it is over its bound:
+ * -EMFILE then (and nothing counted). */
+static int peer_count_add(struct http *h, struct conn *cn) {
+        struct peer_count *pc = peer_count_find(h, cn->peer->identity);
+
+        if (pc && pc->n >= h->s->config->max_connections_per_peer)
+                return -EMFILE;
+        if (!pc) {
+                if (h->n_peers == h->cap_peers) {
+                        size_t cap = h->cap_peers ? h->cap_peers * 2 : 16;
+                        struct peer_count *v = reallocarray(h->peers, cap, sizeof(*v));
+
+                        if (!v)
+                                return -ENOMEM;
+                        h->peers = v;
+                        h->cap_peers = cap;
+                }
+                pc = &h->peers[h->n_peers];
+                *pc = (struct peer_count) { .identity = strdup(cn->peer->identity) };
+                if (!pc->identity)
+                        return -ENOMEM;
+                h->n_peers++;
+        }
+        pc->n++;
+        cn->counted = true;
+        return 0;
+}
+
+static void peer_count_remove(struct http *h, struct conn *cn) {
+        struct peer_count *pc = cn->counted ? peer_count_find(h, cn->peer->identity) : NULL;
+
+        if (!pc)
+                return;
+        cn->counted = false;
+        if (--pc->n > 0)
+                return;
+        free(pc->identity);
+        *pc = h->peers[--h->n_peers];
+}
+
+/* A connection we will not read from: the peer sees it close. */
+static void conn_refuse(struct conn *cn) {
+        (void) shutdown(cn->fd, SHUT_RDWR);
+        cn->shut = true;
+        conn_enter(cn, PHASE_ANSWERING); /* off the lists: nothing more to time */
+}
+
+static void conn_attest(struct http *h, struct conn *cn) {
+        struct server *s = h->s;
+        char reason[128];
+        int r;
+
+        /* Attest now, before a single request byte is read. */
+        r = attest_peer(&s->attest, cn->fd, &cn->peer);
+        if (r < 0) {
+                s->metrics.refused_connections++;
+                audit_refused(s, cn->fd, r);
+                return conn_refuse(cn);
+        }
+        if (cn->peer->admin)
+                return; /* trusted with the whole daemon: not bounded per peer */
+        r = peer_count_add(h, cn);
+        if (r >= 0)
+                return;
+        if (r == -EMFILE)
+                snprintf(reason, sizeof(reason), "over limits.max_connections_per_peer (%" PRIu64 ")",
+                         s->config->max_connections_per_peer);
+        else
+                snprintf(reason, sizeof(reason), "cannot count the connection: %s", strerror(-r));
+        audit_record(s->audit, &(struct audit_event) {
+                .action = "connect", .allowed = false, .peer = cn->peer, .reason = reason,
+        });
+        cn->peer = peer_free(cn->peer);
+        conn_refuse(cn);
+}
+
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe) {
-        struct server *s = cls;
+        struct http *h = cls;
         const union MHD_ConnectionInfo *info;
         struct conn *cn;
-        int r;
 
         if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
                 cn = *socket_context;
                 if (cn) {
+                        if (cn->phase != PHASE_ANSWERING)
+                                list_remove(&h->lists[cn->phase], cn);
+                        peer_count_remove(h, cn);
                         peer_free(cn->peer);
                         free(cn);
-                        s->connections--;
+                        h->s->connections--;
                 }
                 *socket_context = NULL;
                 return;
         }
-        cn = calloc(1, sizeof(*cn));
-        if (!cn)
-                return; /* no context: the handler refuses the connection */
-        cn->s = s;
-        *socket_context = cn;
-        s->connections++;
         info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (!info)
+        cn = calloc(1, sizeof(*cn));
+        if (!cn || !info) {
+                /* no context: the handler refuses the connection */
+                free(cn);
                 return;
-        /* Attest now, before a single request byte is read. */
-        r = attest_peer(&s->attest, info->connect_fd, &cn->peer);
-        if (r < 0) {
-                s->metrics.refused_connections++;
-                audit_refused(s, info->connect_fd, r);
-                /* Nothing will be read from it: the peer sees the connection close. */
-                (void) shutdown(info->connect_fd, SHUT_RDWR);
         }
+        *cn = (struct conn) { .h = h, .fd = info->connect_fd, .phase = PHASE_ANSWERING };
+        *socket_context = cn;
+        h->s->connections++;
+        conn_enter(cn, PHASE_WAITING);
+        conn_attest(h, cn);
+}
+
+static struct conn *conn_of(struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+        return info ? info->socket_context : NULL;
+}
+
+/* MHD has the request line: from here the rest of the request has
+ * limits.request_timeout.  What this returns becomes the request's
+ * context (NULL: the handler makes one). */
+static void *request_line(void *cls, const char *uri, struct MHD_Connection *c) {
+        struct http *h = cls;
+        struct conn *cn = conn_of(c);
+        struct req_ctx *ctx;
+
+        (void) uri;
+        if (cn && cn->phase == PHASE_WAITING)
+                conn_enter(cn, PHASE_RECEIVING);
+        ctx = calloc(1, sizeof(*ctx));
+        if (ctx)
+                *ctx = (struct req_ctx) { .h = h, .start_usec = mono_usec() };
+        return ctx;
+}
+
+/* Shuts down every connection past its phase's deadline; the lists are in
+ * deadline order, so this looks at one connection more than it ends. */
+static void conns_sweep(struct http *h) {
+        uint64_t now = mono_usec();
+
+        for (enum phase p = 0; p < PHASE_ANSWERING; p++) {
+                uint64_t timeout = phase_timeout(h, p);
+                struct conn *cn;
+
+                while ((cn = h->lists[p].head) && cn->since_usec + timeout <= now) {
+                        if (p == PHASE_RECEIVING && cn->peer)
+                                audit_record(h->s->audit, &(struct audit_event) {
+                                        .action = "request", .allowed = false, .peer = cn->peer,
+                                        .reason = "the request did not arrive within limits.request_timeout",
+                                });
+                        conn_refuse(cn);
+                }
+        }
+}
+
+/* Milliseconds to the earliest deadline; -1 when no connection has one. */
+static int conns_next_ms(const struct http *h) {
+        uint64_t now = mono_usec();
+        int next = -1;
+
+        for (enum phase p = 0; p < PHASE_ANSWERING; p++) {
+                const struct conn *cn = h->lists[p].head;
+                uint64_t end;
+                int ms;
+
+                if (!cn)
+                        continue;
+                end = cn->since_usec + phase_timeout(h, p);
+                ms = end <= now ? 0 : (int) ((end - now + 999) / 1000);
+                if (next < 0 || ms < next)
+                        next = ms;
+        }
+        return next;
+}
+
+static void body_uncharge(struct req_ctx *ctx) {
+        ctx->h->body_bytes[ctx->admin] -= ctx->charged;
+        ctx->charged = 0;
 }
 
 static void request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                               enum MHD_RequestTerminationCode toe) {
         struct req_ctx *ctx = *req_cls;
+        struct conn *cn = conn_of(c);
 
-        (void) cls, (void) c, (void) toe;
+        (void) cls, (void) toe;
         if (ctx) {
+                body_uncharge(ctx);
                 secbuf_free(ctx->body);
                 free(ctx);
         }
         *req_cls = NULL;
+        /* answered: the next request line has limits.idle_timeout */
+        if (cn && !cn->shut)
+                conn_enter(cn, PHASE_WAITING);
 }
 
 static void secbuf_free_cb(void *p) {
@@ -182,8 +420,12 @@ static struct MHD_Response *reply_to_response(struct reply *rep) {
 static enum MHD_Result send_reply(struct server *s, struct MHD_Connection *c, struct req_ctx *ctx,
                                   struct reply *rep) {
         struct MHD_Response *resp = reply_to_response(rep);
+        struct conn *cn = conn_of(c);
         enum MHD_Result ret;
 
+        /* the request is in (or refused): no deadline while it is answered */
+        if (cn && !cn->shut)
+                conn_enter(cn, PHASE_ANSWERING);
         metrics_request(&s->metrics, rep->route ? rep->route : "other", rep->status,
                         ctx ? mono_usec() - ctx->start_usec : 0);
         if (!resp) {
@@ -224,46 +466,151 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
         return MHD_YES;
 }
 
-struct framing {
-        unsigned content_length;
-        unsigned transfer_encoding;
+/* RFC 9110 section 5.6.2: the characters of a field name. */
+static bool is_tchar(char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+               (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+struct header_walk {
+        const char *pos;   /* where the next field line must begin */
+        const char *end;   /* the end of the header block */
+        unsigned host, content_length, transfer_encoding;
+        bool bad;
 };
 
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-        struct framing *f = cls;
+/* One field line, judged on the bytes MHD left in its read buffer: it
+ * turns each CRLF into two NULs and the colon into one, and keeps the key
+ * and value in place.  So a line that begins anywhere but where the last
+ * one ended was moved (MHD joins an obs-fold continuation into a copy) or
+ * ended early (a NUL cuts MHD's strings short; a bare LF leaves one NUL
+ * where CRLF leaves two). */
+static enum MHD_Result header_walk_one(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                       const char *value, size_t value_size) {
+        struct header_walk *w = cls;
+        const char *p;
 
-        (void) kind, (void) value;
-        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-                f->content_length++;
+        (void) kind;
+        w->bad = key != w->pos || key_size == 0 || !value || value <= key + key_size ||
+                 (size_t) (w->end - value) < value_size + 2;
+        for (p = key; !w->bad && p < key + key_size; p++)
+                w->bad = !is_tchar(*p); /* also "Name : value": RFC 9112 section 5.1 */
+        for (p = key + key_size + 1; !w->bad && p < value; p++)
+                w->bad = *p != ' ' && *p != '\t';
+        /* field-value: visible characters, SP, HT, obs-text; a bare CR is a CTL */
+        for (p = value; !w->bad && p < value + value_size; p++)
+                w->bad = ((unsigned char) *p < 0x20 && *p != '\t') || *p == 0x7f;
+        if (w->bad || key[key_size] != '\0' || value[value_size] != '\0' || value[value_size + 1] != '\0') {
+                w->bad = true;
+                return MHD_NO;
+        }
+        w->pos = value + value_size + 2;
+        if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+                w->host++;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+                w->content_length++;
         else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
-                f->transfer_encoding++;
+                w->transfer_encoding++;
         return MHD_YES;
 }
 
-/* Where a request says twice how long its body is, we and whatever is in
- * front of us may each believe another one, and the rest of the body would
- * be read as the next request (RFC 9112 section 6.3: reject and close). */
-static bool framing_ambiguous(struct MHD_Connection *c) {
-        struct framing f = {};
+/* The request line and header block as RFC 9112 has them: NULL, or why
+ * not.  method is where MHD's copy of the request begins. */
+static const char *request_malformed(struct MHD_Connection *c, const char *url, const char *method,
+                                     const char *version, struct header_walk *w) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+        size_t vlen = strlen(version);
 
-        MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
-        return f.content_length > 1 || f.transfer_encoding > 1 || (f.content_length && f.transfer_encoding);
+        if (!info)
+                return "the request has no header block";
+        *w = (struct header_walk) { .end = method + info->header_size };
+        if (version < method || (size_t) (w->end - version) < vlen + 2 || version[vlen + 1] != '\0')
+                return "the request line must end in CRLF";
+        for (const char *p = url; *p; p++)
+                if ((unsigned char) *p <= 0x20 || *p == 0x7f)
+                        return "the request target has a control character";
+        if (!strchr(url, '?') && MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0 &&
+            url + strlen(url) + 1 != version)
+                return "the request target has a NUL";
+        w->pos = version + vlen + 2;
+        MHD_get_connection_values_n(c, MHD_HEADER_KIND, header_walk_one, w);
+        if (w->bad)
+                return "malformed header field: a field line is 'name: value' CRLF, the name a token, the value "
+                       "without NUL or bare CR, no obs-fold";
+        if (w->pos + 2 != w->end || w->pos[0] != '\0' || w->pos[1] != '\0')
+                return "the header block must end in CRLF CRLF";
+        if (w->host > 1)
+                return "give the Host header once";
+        return NULL;
 }
 
-/* First call for a request: check the peer and the announced body size. */
-static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c, struct conn *cn,
-                                     void **req_cls) {
+/* The announced body size: 0 and *ret_has false without Content-Length;
+ * -EINVAL for one that is not a decimal number. */
+static int content_length(struct MHD_Connection *c, size_t *ret, bool *ret_has) {
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-        uint64_t limit = s->config->max_value_size;
-        struct req_ctx *ctx;
+        unsigned long long n;
+        char *end;
+
+        if (!cl) {
+                *ret = 0;
+                *ret_has = false;
+                return 0;
+        }
+        errno = 0;
+        n = strtoull(cl, &end, 10);
+        if (errno || *end || end == cl || cl[0] < '0' || cl[0] > '9' || n > SIZE_MAX)
+                return -EINVAL;
+        *ret = (size_t) n;
+        *ret_has = true;
+        return 0;
+}
+
+static size_t body_budget(const struct http *h, bool admin) {
+        uint64_t v = 4 * h->s->config->max_value_size;
+
+        if (!admin)
+                return JSON_BODIES_BUDGET;
+        return v < 1024 * 1024 ? 1024 * 1024 : (size_t) v;
+}
+
+/* What a body buffer of cap bytes costs: sodium_malloc() rounds to pages
+ * and adds one for its canary (the guard pages are never resident). */
+static size_t body_cost(size_t cap) {
+        return (cap + 4095) / 4096 * 4096 + 4096;
+}
+
+/* Judges an announced body (Content-Length > 0) before a byte of it is
+ * stored: the route must exist, this peer may call it, and it takes a
+ * body this large; and there is room in the budget for it to begin. */
+static enum MHD_Result request_admit(struct server *s, struct MHD_Connection *c, struct req_ctx *ctx,
+                                     const char *url, const char *method, const struct peer *peer) {
+        struct reply rep = {};
+        size_t max_body;
+
+        if (!api_route_admit(s, method, url, peer, &rep, &max_body)) {
+                rep.close = true; /* the body is never read */
+                return send_reply(s, c, ctx, &rep);
+        }
+        if (max_body == 0)
+                return send_error(s, c, ctx, API_ERR_TOO_LARGE, "this endpoint takes no request body");
+        if (ctx->announced > max_body)
+                return send_error(s, c, ctx, API_ERR_TOO_LARGE, "request body is over the size limit");
+        ctx->admin = peer->admin;
+        if (ctx->h->body_bytes[ctx->admin] + body_cost(1) > body_budget(ctx->h, ctx->admin))
+                return send_error(s, c, ctx, API_ERR_UNAVAILABLE, "too many request bodies in flight; try again");
+        return MHD_YES;
+}
+
+/* First call for a request: check the peer, the framing and the route
+ * before a byte of the body is read. */
+static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c, struct conn *cn,
+                                     struct req_ctx *ctx, const char *url, const char *method,
+                                     const char *version) {
+        struct header_walk w;
+        const char *why;
         int r;
 
-        ctx = calloc(1, sizeof(*ctx));
-        if (!ctx)
-                return MHD_NO;
-        ctx->start_usec = mono_usec();
-        *req_cls = ctx;
+        ctx->begun = true;
         if (!cn || !cn->peer)
                 return send_error(s, c, ctx, API_ERR_FORBIDDEN, "the caller could not be attested");
         /* The pidfd tells whether the process we attested still lives: a
@@ -271,67 +618,72 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
          * whose process has since become another program or uid. */
         r = attest_peer_recheck(cn->peer);
         if (r < 0) {
-                const char *why = r == -ESRCH ? "the attested process has exited"
-                                : r == -EPERM ? "the attested process changed its credentials or program since it "
-                                                "connected"
-                                              : "the caller could not be re-checked";
-
+                why = r == -ESRCH ? "the attested process has exited"
+                    : r == -EPERM ? "the attested process changed its credentials or program since it connected"
+                                  : "the caller could not be re-checked";
                 audit_record(s->audit, &(struct audit_event) {
                         .action = "request", .allowed = false, .peer = cn->peer, .status = 403, .reason = why,
                 });
                 return send_error(s, c, ctx, API_ERR_FORBIDDEN, why);
         }
-        if (framing_ambiguous(c))
-                return send_error(s, c, ctx, API_ERR_BAD_REQUEST,
-                                  "give the body's length once: one Content-Length or Transfer-Encoding: chunked");
-        if (cl) {
-                char *end;
-                unsigned long long n;
+        why = request_malformed(c, url, method, version, &w);
+        if (why)
+                return send_error(s, c, ctx, API_ERR_BAD_REQUEST, why);
+        /* Chunked framing (chunk sizes, extensions, trailers, its bare-LF
+         * lines) is refused as a whole: every body here has a length
+         * known up front, and RFC 9112 section 6.3 lets a server ask for it. */
+        if (w.content_length > 1 || (w.content_length && w.transfer_encoding))
+                return send_error(s, c, ctx, API_ERR_BAD_REQUEST, "give the body's length once, in one "
+                                  "Content-Length");
+        if (w.transfer_encoding > 0) {
+                struct reply rep = { .route = "refused", .close = true };
 
-                errno = 0;
-                n = strtoull(cl, &end, 10);
-                if (errno || *end || end == cl || cl[0] == '-')
-                        return send_error(s, c, ctx, API_ERR_BAD_REQUEST, "bad Content-Length");
-                if (n > limit)
-                        return send_error(s, c, ctx, API_ERR_TOO_LARGE, "request body is over the size limit");
-                ctx->body = secbuf_new((size_t) n);
-                if (!ctx->body)
-                        return MHD_NO;
-                ctx->has_body = true;
-        } else if (te) {
-                /* chunked: grow within the limit as data arrives */
-                ctx->chunked = true;
-                ctx->has_body = true;
+                api_error(&rep, API_ERR_BAD_REQUEST, "send the body with a Content-Length; Transfer-Encoding is "
+                          "not accepted");
+                rep.status = MHD_HTTP_LENGTH_REQUIRED;
+                return send_reply(s, c, ctx, &rep);
         }
-        return MHD_YES;
+        if (content_length(c, &ctx->announced, &ctx->has_body) < 0)
+                return send_error(s, c, ctx, API_ERR_BAD_REQUEST, "bad Content-Length");
+        /* A reply queued now closes the connection (MHD 0.9.75 reads
+         * nothing after an early reply): without a body to keep out,
+         * api_handle judges the request as it always has. */
+        if (ctx->announced == 0)
+                return MHD_YES;
+        return request_admit(s, c, ctx, url, method, cn->peer);
 }
 
-static void request_data(struct server *s, struct req_ctx *ctx, const char *data, size_t n) {
-        uint64_t limit = s->config->max_value_size;
+/* Stores n more body bytes, growing the buffer geometrically up to the
+ * announced length, within the body budget; past it the rest is dropped
+ * and the request answered 503. */
+static void request_data(struct req_ctx *ctx, const char *data, size_t n) {
+        struct http *h = ctx->h;
 
-        if (ctx->too_large)
+        if (ctx->over_budget)
                 return;
+        assert(ctx->used + n <= ctx->announced); /* MHD frames by Content-Length */
         if (!ctx->body || ctx->used + n > ctx->body->len) {
+                size_t want = ctx->body ? ctx->body->len * 2 : 4096 - 64, cost;
                 struct secbuf *grown;
-                size_t want;
 
-                if (!ctx->chunked || ctx->used + n > limit) {
-                        ctx->too_large = true;
+                if (want < ctx->used + n)
+                        want = ctx->used + n;
+                if (want > ctx->announced)
+                        want = ctx->announced;
+                cost = body_cost(want);
+                if (h->body_bytes[ctx->admin] - ctx->charged + cost > body_budget(h, ctx->admin) ||
+                    !(grown = secbuf_new(want))) {
+                        ctx->over_budget = true;
+                        body_uncharge(ctx);
+                        ctx->body = secbuf_free(ctx->body);
                         return;
                 }
-                want = ctx->used + n;
-                want = want < 4096 ? 4096 : want * 2;
-                if (want > limit)
-                        want = limit;
-                grown = secbuf_new(want);
-                if (!grown) {
-                        ctx->too_large = true;
-                        return;
-                }
-                if (ctx->body && ctx->used)
+                if (ctx->used)
                         memcpy(grown->data, ctx->body->data, ctx->used);
                 secbuf_free(ctx->body);
                 ctx->body = grown;
+                h->body_bytes[ctx->admin] += cost - ctx->charged;
+                ctx->charged = cost;
         }
         memcpy(ctx->body->data + ctx->used, data, n);
         ctx->used += n;
@@ -340,24 +692,30 @@ static void request_data(struct server *s, struct req_ctx *ctx, const char *data
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload_data, size_t *upload_data_size,
                               void **req_cls) {
-        struct server *s = cls;
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        struct conn *cn = info ? info->socket_context : NULL;
+        struct http *h = cls;
+        struct server *s = h->s;
+        struct conn *cn = conn_of(c);
         struct req_ctx *ctx = *req_cls;
         struct query_collect qc;
         struct request req;
         struct reply rep;
 
-        (void) version;
-        if (!ctx)
-                return request_begin(s, c, cn, req_cls);
+        if (!ctx) {
+                ctx = calloc(1, sizeof(*ctx));
+                if (!ctx)
+                        return MHD_NO;
+                *ctx = (struct req_ctx) { .h = h, .start_usec = mono_usec() };
+                *req_cls = ctx;
+        }
+        if (!ctx->begun)
+                return request_begin(s, c, cn, ctx, url, method, version);
         if (*upload_data_size > 0) {
-                request_data(s, ctx, upload_data, *upload_data_size);
+                request_data(ctx, upload_data, *upload_data_size);
                 *upload_data_size = 0;
                 return MHD_YES;
         }
-        if (ctx->too_large)
-                return send_error(s, c, ctx, API_ERR_TOO_LARGE, "request body is over the size limit");
+        if (ctx->over_budget)
+                return send_error(s, c, ctx, API_ERR_UNAVAILABLE, "too many request bodies in flight; try again");
         if (ctx->body)
                 secbuf_truncate(ctx->body, ctx->used);
         else if (ctx->has_body)
@@ -377,14 +735,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return send_reply(s, c, ctx, &rep);
 }
 
-static struct MHD_Daemon *http_daemon(struct server *s, int fd) {
-        const struct config *cfg = s->config;
+static struct MHD_Daemon *http_daemon(struct http *h, int fd) {
+        const struct config *cfg = h->s->config;
         unsigned timeout_s = (unsigned) ((cfg->idle_timeout_usec + 999999) / 1000000);
 
-        return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, s,
+        return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, h,
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
-                                MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
-                                MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+                                MHD_OPTION_NOTIFY_CONNECTION, conn_notify, h,
+                                MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
+                                MHD_OPTION_URI_LOG_CALLBACK, request_line, h,
                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
                                 MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_POOL_SIZE,
@@ -404,7 +763,7 @@ int http_start(struct server *s, int admin_fd, int workload_fd, struct http **re
         for (size_t i = 0; i < 2; i++) {
                 if (fds[i] < 0)
                         continue;
-                h->d[i] = http_daemon(s, fds[i]);
+                h->d[i] = http_daemon(h, fds[i]);
                 if (!h->d[i]) {
                         for (size_t j = i; j < 2; j++)
                                 safe_close(fds[j]);
@@ -432,8 +791,10 @@ size_t http_epoll_fds(const struct http *h, int fds[static 2]) {
 }
 
 int http_timeout_ms(const struct http *h) {
-        int best = -1;
+        int best = conns_next_ms(h), audit_ms = audit_next_flush_ms(h->s->audit);
 
+        if (audit_ms >= 0 && (best < 0 || audit_ms < best))
+                best = audit_ms;
         for (size_t i = 0; i < 2; i++) {
                 MHD_UNSIGNED_LONG_LONG t;
 
@@ -450,6 +811,10 @@ void http_run(struct http *h) {
         for (size_t i = 0; i < 2; i++)
                 if (h->d[i])
                         MHD_run(h->d[i]);
+        /* a connection shut down here is closed by MHD's next run: its
+         * socket is readable (EOF) from now on */
+        conns_sweep(h);
+        audit_flush(h->s->audit, 0);
 }
 
 struct http *http_stop(struct http *h) {
@@ -458,6 +823,7 @@ struct http *http_stop(struct http *h) {
         for (size_t i = 0; i < 2; i++)
                 if (h->d[i])
                         MHD_stop_daemon(h->d[i]); /* closes the listening fd too */
+        free(h->peers); /* empty: every connection has closed */
         free(h);
         return NULL;
 }

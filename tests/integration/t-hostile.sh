@@ -34,7 +34,9 @@ mkdir "$F"
 head -c 5000 /dev/zero | tr '\0' x >"$F/5k"
 printf '%*s' 3000 '' | tr ' ' '[' >"$F/nest-array"          # beyond jansson's depth limit
 { printf '%*s' 500 '' | sed 's/ /{"a":/g'; printf '1'; printf '%*s' 500 '' | tr ' ' '}'; } >"$F/nest-object"
-{ printf '{"secrets":['; for i in $(seq 1 600); do printf '"s%d",' "$i"; done; printf '"x"]}'; } >"$F/many-names" # > 4K
+# over the largest lease body (1024 names of 128 bytes, quoted): 1100 such names
+N128=$(printf 'n%.0s' $(seq 1 124))
+{ printf '{"secrets":['; for i in $(seq 1000 2099); do printf '"%s%d",' "$N128" "$i"; done; printf '"x"]}'; } >"$F/many-names"
 { printf '{"secrets":['; for i in $(seq 1 300); do printf '"s%d",' "$i"; done; printf '"x"]}'; } >"$F/300-names"
 printf '{"secrets":["\xff\xfe"]}' >"$F/bad-utf8"
 printf '{"secrets":["a"]}\0{}' >"$F/nul-byte"
@@ -79,6 +81,26 @@ payload() {
 	half-closed-complete) printf "$ok" ;;
 	half-closed-headers) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\n' ;;
 	half-closed-body) printf 'PUT /v1/secrets/hx HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc' ;;
+	# RFC 9112 framing, each followed by a request that must not be served
+	ws-before-colon-te) printf 'PUT /v1/secrets/hx HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\nabc'"$last" ;;
+	ws-before-colon-cl) printf 'PUT /v1/secrets/hx HTTP/1.1\r\nHost: x\r\nContent-Length : 60\r\n\r\n'"$last" ;;
+	tab-before-colon) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX-A\t: a\r\n\r\n'"$last" ;;
+	nul-in-value) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n'"$last" ;;
+	nul-ends-value) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX-A: a\0\r\n\r\n'"$last" ;;
+	nul-in-name) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX\0A: a\r\n\r\n'"$last" ;;
+	cr-in-value) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX-A: a\rTransfer-Encoding: chunked\r\n\r\n'"$last" ;;
+	cr-in-name) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX\rA: a\r\n\r\n'"$last" ;;
+	nontoken-name) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX(A): a\r\n\r\n'"$last" ;;
+	empty-name) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\n: a\r\n\r\n'"$last" ;;
+	two-hosts) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n'"$last" ;;
+	obs-fold) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n'"$last" ;;
+	obs-fold-tab) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\tb\r\n\r\n'"$last" ;;
+	bare-lf) printf 'GET /v1/health HTTP/1.1\nHost: x\n\n'"$last" ;;
+	bare-lf-field) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX-A: a\nX-B: b\r\n\r\n'"$last" ;;
+	bare-lf-end) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\n\n'"$last" ;;
+	chunked) printf 'PUT /v1/secrets/hx HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'"$last" ;;
+	chunked-bare-lf) printf 'PUT /v1/secrets/hx HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n'"$last" ;;
+	chunk-ext-trailer) printf 'POST /v1/leases HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\n{}\r\n0\r\nContent-Length: 5\r\n\r\n'"$last" ;;
 	slow-headers) printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' ;;
 	slow-body) printf 'POST /v1/leases/%s/renew HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{"ttl":"1m"}' "$LID" ;;
 	*) fail "no payload '$1'" ;;
@@ -162,7 +184,8 @@ both DELETE /v1/leases/$LID                  404
 both POST   /v1/leases/$LID/renew            404  $J --data '{"ttl":"1m"}'
 # -- oversize bodies and headers --
 both PUT    /v1/secrets/hx                   413  --data-binary @$F/5k
-both PUT    /v1/secrets/hx                   413  -H Transfer-Encoding:chunked --data-binary @$F/5k
+both PUT    /v1/secrets/hx                   411  -H Transfer-Encoding:chunked --data-binary @$F/5k
+both POST   /v1/leases                       411  $J -H Transfer-Encoding:chunked --data '{}'
 both POST   /v1/leases                       413  $J --data-binary @$F/many-names
 both POST   /v1/secrets/kept-a/rotate        413  --data-binary @$F/5k
 both GET    /v1/health                       431* -H "$HDR70K"
@@ -210,10 +233,10 @@ both RAW    cl-huge                          413*
 both RAW    cl-negative                      400*
 both RAW    cl-twice                         400*
 both RAW    cl-and-chunked                   400
-both RAW    te-gzip                          closed  -h
-both RAW    chunk-bad-size                   400*
-both RAW    chunk-huge-size                  413*
-both RAW    chunks-over-limit                413
+both RAW    te-gzip                          411
+both RAW    chunk-bad-size                   411
+both RAW    chunk-huge-size                  411
+both RAW    chunks-over-limit                411
 both RAW    expect-too-big                   413
 both RAW    pipelined-3                      200,200,200
 both RAW    pipelined-50                     200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200
@@ -223,6 +246,26 @@ both RAW    half-closed-complete             200  -h
 both RAW    half-closed-headers              closed  -h
 both RAW    half-closed-body                 closed  -h
 both RAW    slow-body                        404  -d 5
+# -- RFC 9112 framing: refused and closed, the pipelined request after it unserved --
+both RAW    ws-before-colon-te               400
+both RAW    ws-before-colon-cl               400
+both RAW    tab-before-colon                 400
+both RAW    nul-in-value                     400
+both RAW    nul-ends-value                   400
+both RAW    nul-in-name                      400*
+both RAW    cr-in-value                      400
+both RAW    cr-in-name                       400
+both RAW    nontoken-name                    400
+both RAW    empty-name                       400
+both RAW    two-hosts                        400
+both RAW    obs-fold                         400
+both RAW    obs-fold-tab                     400
+both RAW    bare-lf                          400
+both RAW    bare-lf-field                    400
+both RAW    bare-lf-end                      400
+both RAW    chunked                          411
+both RAW    chunked-bare-lf                  411
+both RAW    chunk-ext-trailer                411
 ROWS
 )
 
