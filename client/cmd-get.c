@@ -1,9 +1,16 @@
 /* cmd-get.c — `secretctl get NAME [--version N] [-o FILE]`: the raw value,
- * byte for byte, to stdout or to FILE (created 0600). */
+ * byte for byte, to stdout or to FILE.
+ *
+ * FILE is never opened for writing: the value goes into a new file (0600,
+ * O_EXCL) beside it, which is then renamed over FILE.  So a file that
+ * someone else made there, or a hard link to theirs, keeps its owner's
+ * bytes and never gets the value; in a sticky directory the rename over
+ * another user's file fails (unless we are root). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,23 +18,55 @@
 #include "secretctl.h"
 #include "secretd/fileio.h"
 
-static int write_out(const struct ctl *c, const char *file, const struct secbuf *value) {
+/* Writes the value into a fresh file next to file; returns its name (to
+ * rename or unlink) or NULL with errno set. */
+static char *write_fresh(const char *file, const struct secbuf *value) {
+        const char *slash = strrchr(file, '/');
+        int dir_len = slash ? (int) (slash - file + 1) : 0;
+        _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -1;
         int r;
 
-        if (!file)
-                return write_full(STDOUT_FILENO, value->data, value->len) < 0 ? EXIT_ERROR : EXIT_OK;
-        fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-        if (fd < 0) {
-                fprintf(stderr, "secretctl: %s: cannot create %s: %s\n", c->command, file, strerror(errno));
-                return EXIT_ERROR;
-        }
-        /* an existing file keeps its mode through O_CREAT: narrow it */
-        r = fchmod(fd, 0600) < 0 ? -errno : write_full(fd, value->data, value->len);
+        /* "DIR/.NAME.XXXXXX": the same directory, so rename() never copies */
+        if (asprintf(&tmp, "%.*s.%s.XXXXXX", dir_len, file, file + dir_len) < 0)
+                return tmp = NULL, NULL;
+        fd = mkostemp(tmp, O_CLOEXEC); /* 0600, O_EXCL */
+        if (fd < 0)
+                return NULL;
+        r = write_full(fd, value->data, value->len);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (r < 0) {
-                fprintf(stderr, "secretctl: %s: cannot write %s: %s\n", c->command, file, strerror(-r));
+                (void) unlink(tmp);
+                errno = -r;
+                return NULL;
+        }
+        return TAKE_PTR(tmp);
+}
+
+static int write_out(const struct ctl *c, const char *file, const struct secbuf *value) {
+        _cleanup_free_ char *tmp = NULL;
+        struct stat st;
+
+        if (!file)
+                return write_full(STDOUT_FILENO, value->data, value->len) < 0 ? EXIT_ERROR : EXIT_OK;
+        /* what is there now is replaced, never written: but not a link or a
+         * device someone meant to be followed */
+        if (lstat(file, &st) == 0 && !S_ISREG(st.st_mode)) {
+                fprintf(stderr, "secretctl: %s: %s exists and is not a regular file\n", c->command, file);
+                return EXIT_ERROR;
+        }
+        tmp = write_fresh(file, value);
+        if (!tmp) {
+                fprintf(stderr, "secretctl: %s: cannot write a new file beside %s: %s\n", c->command, file,
+                        strerror(errno));
+                return EXIT_ERROR;
+        }
+        if (rename(tmp, file) < 0) {
+                int e = errno;
+
+                (void) unlink(tmp);
+                fprintf(stderr, "secretctl: %s: cannot replace %s: %s\n", c->command, file, strerror(e));
                 return EXIT_ERROR;
         }
         return EXIT_OK;
@@ -78,7 +117,8 @@ const struct command cmd_get = {
         .summary = "Print the value of the secret NAME",
         .help = "Options:\n"
                 "  -v, --version N    the version N (the current or the previous one)\n"
-                "  -o, --output FILE  write the value to FILE (created with mode 0600)\n"
+                "  -o, --output FILE  write the value to a new FILE (mode 0600), replacing\n"
+                "                     what is there; never written into\n"
                 "\n"
                 "The value is written as raw bytes, without a newline added.\n",
         .run = run,
