@@ -62,6 +62,7 @@ LIB_SRCS = \
 	daemon/cgroup.c \
 	daemon/config.c \
 	daemon/fileio.c \
+	daemon/http-framing.c \
 	daemon/http.c \
 	daemon/keys.c \
 	daemon/lease-record.c \

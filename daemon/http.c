@@ -22,9 +22,9 @@
  *    stored; a body grows as it arrives, up to what the route takes, and
  *    all bodies together stay within a budget (one for admins, one for
  *    everyone else, so that no caller can starve an admin's PUT).
- *  - framing: headers are judged against RFC 9112 on the bytes as MHD left
- *    them (header_ok), and Transfer-Encoding is refused (411): every body
- *    here has a Content-Length. */
+ *  - framing: headers are judged against RFC 9112 (http-framing.c), and
+ *    Transfer-Encoding is refused (411): every body here has a
+ *    Content-Length. */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "http-framing.h"
 #include "http.h"
 #include "secretd/cleanup.h"
 #include "secretd/log.h"
@@ -466,105 +467,6 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
         return MHD_YES;
 }
 
-/* RFC 9110 section 5.6.2: the characters of a field name. */
-static bool is_tchar(char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-               (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-struct header_walk {
-        const char *pos;   /* where the next field line must begin */
-        const char *end;   /* the end of the header block */
-        unsigned host, content_length, transfer_encoding;
-        bool bad;
-};
-
-/* One field line, judged on the bytes MHD left in its read buffer: it
- * turns each CRLF into two NULs and the colon into one, and keeps the key
- * and value in place.  So a line that begins anywhere but where the last
- * one ended was moved (MHD joins an obs-fold continuation into a copy) or
- * ended early (a NUL cuts MHD's strings short; a bare LF leaves one NUL
- * where CRLF leaves two). */
-static enum MHD_Result header_walk_one(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
-                                       const char *value, size_t value_size) {
-        struct header_walk *w = cls;
-        const char *p;
-
-        (void) kind;
-        w->bad = key != w->pos || key_size == 0 || !value || value <= key + key_size ||
-                 (size_t) (w->end - value) < value_size + 2;
-        for (p = key; !w->bad && p < key + key_size; p++)
-                w->bad = !is_tchar(*p); /* also "Name : value": RFC 9112 section 5.1 */
-        for (p = key + key_size + 1; !w->bad && p < value; p++)
-                w->bad = *p != ' ' && *p != '\t';
-        /* field-value: visible characters, SP, HT, obs-text; a bare CR is a CTL */
-        for (p = value; !w->bad && p < value + value_size; p++)
-                w->bad = ((unsigned char) *p < 0x20 && *p != '\t') || *p == 0x7f;
-        if (w->bad || key[key_size] != '\0' || value[value_size] != '\0' || value[value_size + 1] != '\0') {
-                w->bad = true;
-                return MHD_NO;
-        }
-        w->pos = value + value_size + 2;
-        if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
-                w->host++;
-        else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-                w->content_length++;
-        else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
-                w->transfer_encoding++;
-        return MHD_YES;
-}
-
-/* The request line and header block as RFC 9112 has them: NULL, or why
- * not.  method is where MHD's copy of the request begins. */
-static const char *request_malformed(struct MHD_Connection *c, const char *url, const char *method,
-                                     const char *version, struct header_walk *w) {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-        size_t vlen = strlen(version);
-
-        if (!info)
-                return "the request has no header block";
-        *w = (struct header_walk) { .end = method + info->header_size };
-        if (version < method || (size_t) (w->end - version) < vlen + 2 || version[vlen + 1] != '\0')
-                return "the request line must end in CRLF";
-        for (const char *p = url; *p; p++)
-                if ((unsigned char) *p <= 0x20 || *p == 0x7f)
-                        return "the request target has a control character";
-        if (!strchr(url, '?') && MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0 &&
-            url + strlen(url) + 1 != version)
-                return "the request target has a NUL";
-        w->pos = version + vlen + 2;
-        MHD_get_connection_values_n(c, MHD_HEADER_KIND, header_walk_one, w);
-        if (w->bad)
-                return "malformed header field: a field line is 'name: value' CRLF, the name a token, the value "
-                       "without NUL or bare CR, no obs-fold";
-        if (w->pos + 2 != w->end || w->pos[0] != '\0' || w->pos[1] != '\0')
-                return "the header block must end in CRLF CRLF";
-        if (w->host > 1)
-                return "give the Host header once";
-        return NULL;
-}
-
-/* The announced body size: 0 and *ret_has false without Content-Length;
- * -EINVAL for one that is not a decimal number. */
-static int content_length(struct MHD_Connection *c, size_t *ret, bool *ret_has) {
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        unsigned long long n;
-        char *end;
-
-        if (!cl) {
-                *ret = 0;
-                *ret_has = false;
-                return 0;
-        }
-        errno = 0;
-        n = strtoull(cl, &end, 10);
-        if (errno || *end || end == cl || cl[0] < '0' || cl[0] > '9' || n > SIZE_MAX)
-                return -EINVAL;
-        *ret = (size_t) n;
-        *ret_has = true;
-        return 0;
-}
-
 static size_t body_budget(const struct http *h, bool admin) {
         uint64_t v = 4 * h->s->config->max_value_size;
 
@@ -606,7 +508,7 @@ static enum MHD_Result request_admit(struct server *s, struct MHD_Connection *c,
 static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c, struct conn *cn,
                                      struct req_ctx *ctx, const char *url, const char *method,
                                      const char *version) {
-        struct header_walk w;
+        struct http_framing w;
         const char *why;
         int r;
 
@@ -626,7 +528,7 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
                 });
                 return send_error(s, c, ctx, API_ERR_FORBIDDEN, why);
         }
-        why = request_malformed(c, url, method, version, &w);
+        why = http_framing_check(c, url, method, version, &w);
         if (why)
                 return send_error(s, c, ctx, API_ERR_BAD_REQUEST, why);
         /* Chunked framing (chunk sizes, extensions, trailers, its bare-LF
@@ -643,7 +545,7 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
                 rep.status = MHD_HTTP_LENGTH_REQUIRED;
                 return send_reply(s, c, ctx, &rep);
         }
-        if (content_length(c, &ctx->announced, &ctx->has_body) < 0)
+        if (http_content_length(c, &ctx->announced, &ctx->has_body) < 0)
                 return send_error(s, c, ctx, API_ERR_BAD_REQUEST, "bad Content-Length");
         /* A reply queued now closes the connection (MHD 0.9.75 reads
          * nothing after an early reply): without a body to keep out,
