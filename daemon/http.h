@@ -1,9 +1,12 @@
 /* http.h — libmicrohttpd on the two Unix sockets, in external-epoll mode.
  *
- * Attests each connection as it is accepted, collects request bodies into
- * guarded memory within the configured limit, hands complete requests to
- * api.c and sends its replies.  Runs inside the main loop: http_run() when
- * one of its epoll fds is readable or its timeout passed. */
+ * Attests each connection as it is accepted and bounds what it may hold:
+ * connections per identity, time to a complete request, and body memory,
+ * judged on the route and the caller before a body byte is stored (see
+ * http.c).  Collects bodies into guarded memory, hands complete requests
+ * to api.c and sends its replies.  Runs inside the main loop: http_run()
+ * when one of its epoll fds is readable or its timeout passed; the
+ * timeout also covers the request deadlines and the audit's summaries. */
 #pragma once
 
 #include "server.h"
