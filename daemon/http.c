@@ -25,7 +25,6 @@
  *  - framing: headers are judged against RFC 9112 (http-framing.c), and
  *    Transfer-Encoding is refused (411): every body here has a
  *    Content-Length. */
-#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
@@ -561,9 +560,12 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
 static void request_data(struct req_ctx *ctx, const char *data, size_t n) {
         struct http *h = ctx->h;
 
-        if (ctx->over_budget)
+        /* MHD frames the body by its Content-Length: more cannot come, and
+         * would be dropped like a body over the budget */
+        if (ctx->over_budget || n > ctx->announced - ctx->used) {
+                ctx->over_budget = true;
                 return;
-        assert(ctx->used + n <= ctx->announced); /* MHD frames by Content-Length */
+        }
         if (!ctx->body || ctx->used + n > ctx->body->len) {
                 size_t want = ctx->body ? ctx->body->len * 2 : 4096 - 64, cost;
                 struct secbuf *grown;

@@ -1,7 +1,10 @@
 # t-hostile.sh — a table of hostile requests, each sent on both sockets with
 # its expected status; then the daemon must still answer, hold the same
 # secrets, and not have grown: the table runs five times and the daemon's
-# RSS after round 5 is compared with its RSS after round 2.
+# RSS after round 5 is compared with its RSS after round 2.  The framing
+# rows (RFC 9112: whitespace before a colon, NUL, bare CR, non-token names,
+# two Hosts, obs-fold, bare LF, any Transfer-Encoding) are each followed by
+# a pipelined request that must not be answered.
 source "$(dirname "$0")/lib.sh"
 need_root
 

@@ -109,6 +109,9 @@ sleep 1
 held=$(rss_kb)
 head -c 1048576 /dev/urandom >"$T/big"
 expect_status 201 "$ADMIN" PUT /v1/secrets/big --data-binary @"$T/big"
+# (a body that grew as it arrived is the body that was sent)
+expect_status 200 "$ADMIN" GET /v1/secrets/big
+cmp -s "$T/body" "$T/big" || fail "the 1 MiB value came back different"
 wait "$HOLDER"
 out=$(tail -n1 "$T/holder")
 [[ $out =~ ^(503=([0-9]+) )?closed=0\ held=([0-9]+)$ ]] || fail "lease bodies held back: $out"
