@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,6 @@
 #include "secretd/cleanup.h"
 #include "secretd/parse.h"
 #include "server.h"
-
-#include <sodium.h>
 
 int64_t leasing_now_usec(void) {
         struct timespec ts;
