@@ -257,7 +257,11 @@ ask "$NSPAWN" 0 yes POST /v1/leases '{"secrets":["tool-secret"]}'
 [ "$CODE" = 403 ] || fail "an unknown container's root leased as host root: $CODE $(cat "$T/body")"
 expect_audit "\"action\":\"lease\",\"decision\":\"deny\",\"identity\":\"unknown\".*\"cgroup\":\"${NSPAWN//./\\.}\"" \
 	"the unknown container's lease"
-CASES=$((CASES + 1))
+# a user namespace alone (the host's mount namespace) is not the host either
+in_host_ns / "$USER_UID" unshare -U curl -s --unix-socket "$WORK" http://secretd/v1/whoami >"$T/body"
+grep -q '"identity":"unknown".*"reason":"a host cgroup, but outside the host.s user namespace"' "$T/body" ||
+	fail "a user namespace of its own: $(cat "$T/body")"
+CASES=$((CASES + 2))
 
 # --- 9. exe is the file the kernel runs, seen from the host -------------------
 # positive control: a host process of the uid running the allowed file
