@@ -58,11 +58,14 @@ void instance_forget(struct instance *in) {
         in->facts_lost = false;
 }
 
-bool lease_in_force(const struct policy *pol, const struct lease *ls) {
-        const struct grant *g = workload_grant(policy_workload(pol, ls->workload), ls->secret);
-
+/* Whether g (NULL: none) writes ls's file as it was written. */
+static bool grant_as_written(const struct grant *g, const struct lease *ls) {
         return g && strcmp(g->file, ls->file) == 0 && g->mode == ls->mode && (!g->has_uid || g->uid == ls->uid) &&
                (!g->has_gid || g->gid == ls->gid);
+}
+
+bool lease_in_force(const struct policy *pol, const struct lease *ls) {
+        return grant_as_written(workload_grant(policy_workload(pol, ls->workload), ls->secret), ls);
 }
 
 static bool str_same(const char *a, const char *b) {
@@ -110,7 +113,8 @@ static void instance_judge(struct server *s, struct instance *in, const struct p
                 struct lease *ls = in->leases[j];
                 bool last = in->n_leases == 1;
 
-                if (!all && strcmp(ls->workload, name) == 0 && lease_in_force(pol, ls) && grant_unchanged(old, w, ls)) {
+                if (!all && strcmp(ls->workload, name) == 0 && grant_as_written(workload_grant(w, ls->secret), ls) &&
+                    grant_unchanged(old, w, ls)) {
                         ls->on_rotate_signal = w->on_rotate_signal;
                         continue;
                 }
