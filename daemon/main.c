@@ -590,6 +590,7 @@ static int run_daemon(const struct options *o, struct config **cp) {
         }
         {
                 struct leasing_recovery rec;
+                size_t ended;
 
                 r = leasing_recover(&d.server, &rec);
                 if (r < 0) {
@@ -600,8 +601,9 @@ static int run_daemon(const struct options *o, struct config **cp) {
                         log_info("leases recovered: %u live, %u expired while down, %u dropped", rec.kept,
                                  rec.expired, rec.dropped);
                 /* the policy may have changed while we were down */
-                if (rec.kept && leasing_policy_changed(&d.server, NULL) > 0)
-                        log_info("leases the policy no longer grants ended");
+                ended = rec.kept ? leasing_policy_changed(&d.server, NULL) : 0;
+                if (ended > 0)
+                        log_info("%zu recovered leases the policy no longer grants ended", ended);
         }
         if (!leasing_privileged(d.server.leasing))
                 log_warn("not running as root: secret files go to plain directories under '%s', without "
