@@ -1,7 +1,8 @@
 # t-reload.sh — every right granted is judged against the policy in force
 # (issue 13, hole 2): after a reload that takes a grant away, a workload
 # away, changes a grant's mode, or no longer places the caller that leased
-# in its workload, the lease is gone (file, renew, rotation); a reload that
+# in its workload, the lease is gone (file, renew, rotation), and so after a
+# restart with such a policy; a reload that
 # changes nothing a lease depends on keeps it; and an admin taken off the
 # list loses admin on a connection that is already open.
 source "$(dirname "$0")/lib.sh"
@@ -19,7 +20,7 @@ D=$ID
 new_container untouched
 E=$ID
 
-# policy GRANT_A WORKLOAD_B MODE_C UID_D ADMIN_UID — writes the config
+# policy GRANT_A WORKLOAD_B MODE_C UID_D ADMIN_UID [SECRET_E] — writes the config
 policy() {
 	local b=""
 	[ "$2" = yes ] && b="{ \"name\": \"b\", \"match\": { \"runtime\": \"docker\", \"id\": \"$B\" }, \"secrets\": [ \"s1\" ] },"
@@ -30,7 +31,7 @@ policy() {
     { \"name\": \"c\", \"match\": { \"runtime\": \"docker\", \"id\": \"$C\" },
       \"secrets\": [ { \"name\": \"s1\", \"mode\": \"$3\" } ] },
     { \"name\": \"d\", \"match\": { \"runtime\": \"docker\", \"id\": \"$D\", \"uids\": [$4] }, \"secrets\": [ \"s1\" ] },
-    { \"name\": \"e\", \"match\": { \"runtime\": \"docker\", \"id\": \"$E\" }, \"secrets\": [ \"s1\" ] } ]"
+    { \"name\": \"e\", \"match\": { \"runtime\": \"docker\", \"id\": \"$E\" }, \"secrets\": [ \"${6:-s1}\" ] } ]"
 }
 policy ', "s1"' yes 0400 1000 0
 expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
@@ -87,6 +88,17 @@ code=$(lease_in "$A" 1000 '{"secrets":["s1"]}')
 code=$(lease_in "$D" 1000 '{"secrets":["s1"]}')
 [ "$code" = 403 ] || fail "d's old caller leased again: $code"
 echo "leases: granted, reloaded unchanged, four ended, one kept"
+
+# --- a restart judges the recovered leases by the policy it starts with ------
+stop_daemon
+[ -f "$FE" ] || fail "a stop removed the live lease's file"
+policy '' no 0440 2000 0 s2
+start_daemon --config "$T/secretd.json"
+[ ! -e "$FE" ] || fail "a lease the policy no longer grants outlived the restart"
+grep -q "\"action\":\"revoke\".*\"lease\":\"$LE\".*\"reason\":\"policy changed\"" "$T/audit.jsonl" ||
+	fail "no audit of the recovered lease ending: $(tail -n 3 "$T/audit.jsonl")"
+expect_status 404 "$ADMIN" POST "/v1/leases/$LE/renew"
+echo "restart: the recovered lease the policy no longer grants ended"
 
 # --- admin on an open keep-alive connection ----------------------------------
 # One connection: admin asks for the status, reloads a config that no longer
