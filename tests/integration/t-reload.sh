@@ -2,9 +2,9 @@
 # (issue 13, hole 2): after a reload that takes a grant away, a workload
 # away, changes a grant's mode, or no longer places the caller that leased
 # in its workload, the lease is gone (file, renew, rotation), and so after a
-# restart with such a policy; a reload that
-# changes nothing a lease depends on keeps it; and an admin taken off the
-# list loses admin on a connection that is already open.
+# restart with such a policy; a reload that changes nothing a lease depends
+# on keeps it; and an admin taken off the list loses admin on a connection
+# that is already open.
 source "$(dirname "$0")/lib.sh"
 need_root
 
