@@ -420,7 +420,7 @@ static int peer_classify(const struct attest_context *ctx, struct peer *p) {
                 }
         }
         if (p->cls.runtime == RUNTIME_UNKNOWN)
-                p->unknown_reason = "its cgroup path is not one a runtime makes";
+                p->unknown_reason = "its cgroup path is malformed (\"..\", control characters, too long)";
         /* No container pattern, yet not the host either: an nspawn or LXC
          * container, or a host user's `unshare -Urm`.  It is nobody we
          * know.  (Services keep their unit with a mount namespace of their
