@@ -19,7 +19,7 @@ static bool has_glob(const char *s) {
         return s[strcspn(s, GLOB_CHARS)] != '\0';
 }
 
-/* Matching.  Each check holds when its key was not given. */
+/* Each check holds when its key was not given. */
 
 static bool runtime_is_container(enum runtime r) {
         return r == RUNTIME_DOCKER || r == RUNTIME_PODMAN || r == RUNTIME_KUBERNETES || r == RUNTIME_CRIO;

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attest.h"
 #include "policy.h"
 #include "secretd/cleanup.h"
 #include "secretd/parse.h"
