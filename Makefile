@@ -69,12 +69,14 @@ LIB_SRCS = \
 	daemon/lease.c \
 	daemon/leasing-recover.c \
 	daemon/leasing-instance.c \
+	daemon/leasing-policy.c \
 	daemon/leasing.c \
 	daemon/listen.c \
 	daemon/log.c \
 	daemon/materialize.c \
 	daemon/metrics.c \
 	daemon/parse.c \
+	daemon/policy-match.c \
 	daemon/policy.c \
 	daemon/privilege.c \
 	daemon/secbuf.c \

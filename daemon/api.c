@@ -243,10 +243,12 @@ static void route_whoami(struct server *s, const struct request *req, const char
         (void) name;
         for (size_t i = 0; groups && i < p->n_groups; i++)
                 json_array_append_new(groups, json_integer(p->groups[i]));
-        o = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:o,s:o,s:o*,s:b,s:b}", "identity", p->identity, "runtime",
-                      runtime_to_string(p->cls.runtime), "admin", p->admin, "pid", (int) p->pid, "uid", (int) p->uid,
-                      "gid", (int) p->gid, "groups", groups, "cgroup", json_path(p->cgroup), "exe", json_path(p->exe),
-                      "same_pid_namespace", p->same_pid_ns, "same_mount_namespace", p->same_mnt_ns);
+        o = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:o,s:o,s:o*,s:b,s:b,s:b,s:s*}", "identity", p->identity, "runtime",
+                      runtime_to_string(p->cls.runtime), "admin", attest_peer_admin(&s->attest, p), "pid",
+                      (int) p->pid, "uid", (int) p->uid, "gid", (int) p->gid, "groups", groups, "cgroup",
+                      json_path(p->cgroup), "exe", json_path(p->exe), "same_pid_namespace", p->same_pid_ns,
+                      "same_mount_namespace", p->same_mnt_ns, "same_user_namespace", p->same_user_ns, "reason",
+                      p->unknown_reason);
         if (!o)
                 return api_error(rep, API_ERR_INTERNAL, "out of memory");
         if (p->cls.id[0])
@@ -561,6 +563,16 @@ static void route_lease(struct server *s, const struct request *req, const char 
                 names[n++] = json_string_value(e);
         }
         r = leasing_grant(s, req->peer, w, names, n, ttl, &out, &bad);
+        if (r == -EBUSY && !bad) {
+                /* the same scope under another workload: kept apart */
+                api_error(rep, API_ERR_CONFLICT, "'%s' holds leases of another workload; this caller matches "
+                          "workload '%s' (revoke those leases first)", req->peer->identity, w->name);
+                audit_record(s->audit, &(struct audit_event) {
+                        .action = "lease", .allowed = false, .peer = req->peer, .workload = w->name,
+                        .status = 409, .reason = "its instance holds leases of another workload",
+                });
+                goto done;
+        }
         if (r < 0 && bad && bad == w->inject)
                 api_error(rep, API_ERR_UNAVAILABLE, "cannot mount the secrets at '%s' inside the container: %s; "
                           "give it a writable parent (e.g. --tmpfs /run) or an image that has '%s'",
@@ -728,7 +740,8 @@ void api_handle(struct server *s, const struct request *req, struct reply *rep) 
         if (!rt)
                 return api_error(rep, API_ERR_NOT_FOUND, "no such endpoint");
         rep->route = rt->pattern;
-        if (rt->access == ACCESS_ADMIN && !req->peer->admin) {
+        /* against the admin lists in force now, not those of connect() */
+        if (rt->access == ACCESS_ADMIN && !attest_peer_admin(&s->attest, req->peer)) {
                 api_error(rep, API_ERR_FORBIDDEN, "admin only; you are '%s'", req->peer->identity);
                 audit_route(s, req, rt, name, rep, false);
                 return;

@@ -79,6 +79,50 @@ static int ns_inode_at(int dfd, const char *path, uint64_t *ret) {
         return 0;
 }
 
+/* The mount, pid and user namespaces of the process directory dfd. */
+static int ns_inodes_at(int dfd, uint64_t *ret_mnt, uint64_t *ret_pid, uint64_t *ret_user) {
+        uint64_t mnt, pid, user;
+        int r;
+
+        r = ns_inode_at(dfd, "ns/mnt", &mnt);
+        if (r >= 0)
+                r = ns_inode_at(dfd, "ns/pid", &pid);
+        if (r >= 0)
+                r = ns_inode_at(dfd, "ns/user", &user);
+        if (r < 0)
+                return r;
+        *ret_mnt = mnt;
+        *ret_pid = pid;
+        *ret_user = user;
+        return 0;
+}
+
+/* The host is PID 1's namespaces: under the shipped unit our own mount
+ * namespace is a private one (ProtectSystem=), and comparing with it would
+ * call every host process a stranger.  Reading PID 1's takes root with
+ * CAP_SYS_PTRACE; without it (a sandbox, an unprivileged run) our own
+ * namespaces are the best knowledge there is.  Our pid namespace is the
+ * one /proc shows, PID 1 included. */
+static int host_namespaces(struct attest_context *ctx) {
+        _cleanup_close_ int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int pid1 = open("/proc/1", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        uint64_t mnt, pid, user;
+        int r;
+
+        if (self < 0)
+                return -errno;
+        r = ns_inodes_at(self, &ctx->host_mnt_ns, &ctx->host_pid_ns, &ctx->host_user_ns);
+        if (r < 0)
+                return r;
+        ctx->host_from_pid1 = false;
+        if (pid1 >= 0 && ns_inodes_at(pid1, &mnt, &pid, &user) >= 0) {
+                ctx->host_mnt_ns = mnt;
+                ctx->host_user_ns = user;
+                ctx->host_from_pid1 = true;
+        }
+        return 0;
+}
+
 int attest_context_init(struct attest_context *ctx) {
         _cleanup_free_ char *mountinfo = NULL, *mnt = NULL;
         int r;
@@ -93,9 +137,7 @@ int attest_context_init(struct attest_context *ctx) {
         ctx->cgroup2_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (ctx->cgroup2_fd < 0)
                 return -errno;
-        r = ns_inode_at(AT_FDCWD, "/proc/self/ns/mnt", &ctx->self_mnt_ns);
-        if (r >= 0)
-                r = ns_inode_at(AT_FDCWD, "/proc/self/ns/pid", &ctx->self_pid_ns);
+        r = host_namespaces(ctx);
         if (r < 0) {
                 ctx->cgroup2_fd = safe_close(ctx->cgroup2_fd);
                 return r;
@@ -210,6 +252,7 @@ static int proc_open(pid_t pid) {
 static int peer_read_proc(const struct attest_context *ctx, struct peer *p) {
         _cleanup_free_ char *text = NULL, *exe = NULL;
         _cleanup_close_ int procfd = -1;
+        struct stat st;
         bool deleted;
         uid_t euid;
         gid_t egid;
@@ -231,16 +274,22 @@ static int peer_read_proc(const struct attest_context *ctx, struct peer *p) {
         r = cgroup_path_from_proc(text, &p->cgroup);
         if (r < 0)
                 return r;
-        r = ns_inode_at(procfd, "ns/mnt", &p->mnt_ns);
-        if (r >= 0)
-                r = ns_inode_at(procfd, "ns/pid", &p->pid_ns);
+        r = ns_inodes_at(procfd, &p->mnt_ns, &p->pid_ns, &p->user_ns);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
-        p->same_mnt_ns = p->mnt_ns == ctx->self_mnt_ns;
-        p->same_pid_ns = p->pid_ns == ctx->self_pid_ns;
+        p->same_mnt_ns = p->mnt_ns == ctx->host_mnt_ns;
+        p->same_pid_ns = p->pid_ns == ctx->host_pid_ns;
+        p->same_user_ns = p->user_ns == ctx->host_user_ns;
         r = proc_exe(procfd, &exe, &deleted);
         if (r < 0)
                 return r;
+        /* the file itself, through the kernel's link: a path only says
+         * where something was found in the peer's own mount namespace */
+        if (exe && fstatat(procfd, "exe", &st, 0) == 0) {
+                p->has_exe_id = true;
+                p->exe_dev = st.st_dev;
+                p->exe_ino = st.st_ino;
+        }
         if (!deleted)
                 p->exe = TAKE_PTR(exe);
         return 0;
@@ -269,14 +318,25 @@ static int recheck_ids(const struct peer *p, uid_t *ret_uid, gid_t *ret_gid) {
         return procfd < 0 ? procfd : proc_effective_ids(procfd, ret_uid, ret_gid);
 }
 
-/* Whether the executable is still the one attested: one readlink, no
- * directory to open. */
+/* Whether the executable is still the one attested: the same file (one
+ * stat through the link) at the same path (one readlink), no directory to
+ * open. */
 static int recheck_exe(const struct peer *p) {
         char path[64], exe[4096];
-        size_t len = strlen(p->exe);
+        size_t len;
+        struct stat st;
         ssize_t n;
 
         snprintf(path, sizeof(path), "/proc/%d/exe", (int) p->pid);
+        if (p->has_exe_id) {
+                if (stat(path, &st) < 0)
+                        return errno == ENOENT ? -ESRCH : -EPERM;
+                if (st.st_dev != p->exe_dev || st.st_ino != p->exe_ino)
+                        return -EPERM;
+        }
+        if (!p->exe)
+                return 0;
+        len = strlen(p->exe);
         n = readlink(path, exe, sizeof(exe));
         if (n < 0) /* gone, or no longer ours to read: not the program attested */
                 return errno == ENOENT ? -ESRCH : -EPERM;
@@ -294,7 +354,7 @@ int attest_peer_recheck(const struct peer *p) {
         /* a process already reaped fails these reads (ESRCH); one that
          * exited but is not reaped yet is caught by the check after them */
         r = recheck_ids(p, &euid, &egid);
-        if (r >= 0 && p->exe)
+        if (r >= 0 && (p->exe || p->has_exe_id))
                 r = recheck_exe(p);
         /* read first, then ask the pidfd: what we read was our process's */
         if (!attest_peer_alive(p))
@@ -311,12 +371,20 @@ static bool id_listed(unsigned id, const unsigned *list, size_t n) {
         return false;
 }
 
-/* Root inside a container is never admin: only host processes in our own
- * pid namespace, whose uid or a group is listed, are. */
-static bool peer_is_admin(const struct attest_context *ctx, const struct peer *p) {
-        if (!p->same_pid_ns)
+/* Root inside a container is never admin: only processes in the host's
+ * pid, mount and user namespaces that no container pattern claims.  (A
+ * container that shares the host's pid namespace, podman --pid=host, still
+ * has a mount namespace of its own; one that shares all three is the host
+ * in all but name, and its cgroup must still not be a container's.) */
+static bool peer_admin_capable(const struct peer *p) {
+        if (!p->same_pid_ns || !p->same_mnt_ns || !p->same_user_ns)
                 return false;
-        if (p->cls.runtime != RUNTIME_HOST && p->cls.runtime != RUNTIME_SYSTEMD && p->cls.runtime != RUNTIME_ROOTLESS)
+        return p->cls.runtime == RUNTIME_HOST || p->cls.runtime == RUNTIME_SYSTEMD ||
+               p->cls.runtime == RUNTIME_ROOTLESS;
+}
+
+bool attest_peer_admin(const struct attest_context *ctx, const struct peer *p) {
+        if (!p->admin_capable)
                 return false;
         if (id_listed(p->uid, ctx->admin_uids, ctx->n_admin_uids))
                 return true;
@@ -342,10 +410,27 @@ static int peer_classify(const struct attest_context *ctx, struct peer *p) {
                         return -ESRCH; /* the cgroup went away: so did the caller */
                 if (r < 0)
                         return r;
+                /* The id stays: it names the container among its owner's
+                 * (instances are per container), and only its owner could
+                 * have chosen it, so it fools no one else. */
                 if (r > 0) {
-                        p->cls = (struct cgroup_class) { .runtime = RUNTIME_ROOTLESS };
+                        p->cls.runtime = RUNTIME_ROOTLESS;
+                        p->cls.pod_uid[0] = '\0';
                         p->delegated_owner = owner;
                 }
+        }
+        if (p->cls.runtime == RUNTIME_UNKNOWN)
+                p->unknown_reason = "its cgroup path is malformed (\"..\", control characters, too long)";
+        /* No container pattern, yet not the host either: an nspawn or LXC
+         * container, or a host user's `unshare -Urm`.  It is nobody we
+         * know.  (Services keep their unit with a mount namespace of their
+         * own, PrivateTmp=; delegated subtrees stay their owner's.) */
+        else if (p->cls.runtime == RUNTIME_HOST && !p->same_mnt_ns) {
+                p->cls.runtime = RUNTIME_UNKNOWN;
+                p->unknown_reason = "a host cgroup, but outside the host's mount namespace";
+        } else if (p->cls.runtime == RUNTIME_HOST && !p->same_user_ns) {
+                p->cls.runtime = RUNTIME_UNKNOWN;
+                p->unknown_reason = "a host cgroup, but outside the host's user namespace";
         }
         switch (p->cls.runtime) {
         case RUNTIME_UNKNOWN:
@@ -368,7 +453,7 @@ static int peer_classify(const struct attest_context *ctx, struct peer *p) {
                 p->identity = NULL;
                 return -ENOMEM;
         }
-        p->admin = peer_is_admin(ctx, p);
+        p->admin_capable = peer_admin_capable(p);
         return 0;
 }
 
@@ -407,6 +492,50 @@ int attest_peer(const struct attest_context *ctx, int fd, struct peer **ret) {
                 return r;
         *ret = TAKE_PTR(p);
         return 0;
+}
+
+static int strdup_or_null(const char *s, char **ret) {
+        *ret = s ? strdup(s) : NULL;
+        return !s || *ret ? 0 : -ENOMEM;
+}
+
+struct peer *attest_peer_facts_copy(const struct peer *p) {
+        _cleanup_(peer_freep) struct peer *c = malloc(sizeof(*c));
+
+        if (!c)
+                return NULL;
+        *c = *p;
+        c->pid = 0;
+        c->pidfd = -1;
+        c->groups = NULL;
+        c->cgroup = c->exe = c->identity = NULL;
+        if (p->n_groups > 0) {
+                c->groups = calloc(p->n_groups, sizeof(gid_t));
+                if (!c->groups)
+                        return NULL;
+                memcpy(c->groups, p->groups, p->n_groups * sizeof(gid_t));
+        }
+        if (strdup_or_null(p->cgroup, &c->cgroup) < 0 || strdup_or_null(p->exe, &c->exe) < 0 ||
+            strdup_or_null(p->identity, &c->identity) < 0)
+                return NULL;
+        return TAKE_PTR(c);
+}
+
+static bool str_same(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool attest_peer_same_facts(const struct peer *a, const struct peer *b) {
+        return a->uid == b->uid && a->gid == b->gid && a->n_groups == b->n_groups &&
+               (a->n_groups == 0 || memcmp(a->groups, b->groups, a->n_groups * sizeof(gid_t)) == 0) &&
+               str_same(a->cgroup, b->cgroup) && str_same(a->exe, b->exe) && a->has_exe_id == b->has_exe_id &&
+               a->exe_dev == b->exe_dev && a->exe_ino == b->exe_ino && a->mnt_ns == b->mnt_ns &&
+               a->pid_ns == b->pid_ns && a->user_ns == b->user_ns && a->same_mnt_ns == b->same_mnt_ns &&
+               a->same_pid_ns == b->same_pid_ns && a->same_user_ns == b->same_user_ns &&
+               a->cls.runtime == b->cls.runtime && strcmp(a->cls.id, b->cls.id) == 0 &&
+               strcmp(a->cls.pod_uid, b->cls.pod_uid) == 0 && a->cls.match_len == b->cls.match_len &&
+               a->delegated_owner == b->delegated_owner &&
+               a->admin_capable == b->admin_capable;
 }
 
 struct peer *peer_free(struct peer *p) {

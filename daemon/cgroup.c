@@ -60,8 +60,11 @@ enum {
 };
 
 /* A component is prefix + id + suffix, whole.  Tried in order on each
- * component from the root down; the first component that matches a row
- * decides, so the outermost container wins. */
+ * component from the root down; the first component that matches a
+ * container row decides, so the outermost container wins.  A unit is only
+ * where the walk stands: a container below it (podman --cgroup-parent=
+ * /system.slice/x.service) is that container, not the unit, and the unit
+ * decides only when nothing below it is one. */
 struct pattern {
         enum runtime runtime;   /* RUNTIME_HOST: a runtime's helper, not a container */
         const char *prefix;
@@ -254,7 +257,16 @@ static void class_from_match(const struct pattern *p, const struct walk *w, stru
         ret->match_len = w->end;
 }
 
+/* The row that matches the walk's current component, or NULL. */
+static const struct pattern *component_match(const struct walk *w, struct span *ret_id) {
+        for (size_t i = 0; i < ELEMENTSOF(patterns); i++)
+                if (pattern_match(&patterns[i], w, ret_id))
+                        return &patterns[i];
+        return NULL;
+}
+
 int cgroup_classify(const char *path, struct cgroup_class *ret) {
+        struct cgroup_class unit = { .runtime = RUNTIME_HOST };
         struct walk w = {};
 
         assert(path);
@@ -265,21 +277,29 @@ int cgroup_classify(const char *path, struct cgroup_class *ret) {
                 return 0;
         }
         for (const char *p = path + 1; *p != '\0';) {
+                const struct pattern *row;
                 struct span id;
 
                 w.cur = (struct span) { p, strcspn(p, "/") };
                 w.end = (size_t) (p - path) + w.cur.len;
-                for (size_t i = 0; i < ELEMENTSOF(patterns); i++)
-                        if (pattern_match(&patterns[i], &w, &id)) {
-                                class_from_match(&patterns[i], &w, id, ret);
-                                return 0;
-                        }
+                row = component_match(&w, &id);
+                if (row && row->runtime == RUNTIME_SYSTEMD && unit.runtime == RUNTIME_HOST) {
+                        class_from_match(row, &w, id, &unit); /* unless a container is below it */
+                } else if (row && row->runtime == RUNTIME_HOST) {
+                        /* a runtime's helper: the unit's, if it is in one */
+                        if (unit.runtime == RUNTIME_HOST)
+                                class_from_match(row, &w, id, &unit);
+                        break;
+                } else if (row && row->runtime != RUNTIME_SYSTEMD) {
+                        class_from_match(row, &w, id, ret);
+                        return 0;
+                }
                 walk_step(&w);
                 p += w.cur.len;
                 if (*p == '/')
                         p++;
         }
-        *ret = (struct cgroup_class) { .runtime = RUNTIME_HOST };
+        *ret = unit;
         return 0;
 }
 

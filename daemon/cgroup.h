@@ -43,7 +43,9 @@ struct cgroup_class {
 
 /* Classifies a cgroup path as seen from the cgroup2 root, e.g.
  * "/system.slice/docker-<64hex>.scope/init.scope".  The outermost container
- * (or system service) in the path wins; sub-cgroups below it belong to it.
+ * in the path wins, and sub-cgroups below it belong to it; a system service
+ * is the identity only when no container is below it (a container started
+ * with --cgroup-parent=/system.slice/x.service is that container).
  * An odd path (relative, "." or ".." or empty components, control
  * characters, longer than CGROUP_PATH_MAX, a component longer than
  * NAME_MAX) is RUNTIME_UNKNOWN.  Always returns 0 and fills *ret. */

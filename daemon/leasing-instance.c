@@ -106,6 +106,7 @@ void instance_free(struct instance *in, bool destroy) {
         else
                 mdir_close(in->dir);
         safe_close(in->pidfd);
+        instance_forget(in);
         free(in->leases);
         free(in->name);
         free(in);

@@ -13,7 +13,11 @@
 #include "materialize.h"
 
 struct peer;
+struct policy;
 
+/* One caller scope's directory (instance_name() in leasing.c): a
+ * container, a unit, a host uid, a rootless container.  Its leases all
+ * belong to one workload, that of its first (instance_workload()). */
 struct instance {
         char *name;
         size_t hash;  /* of name, for the lookup index */
@@ -31,6 +35,11 @@ struct instance {
         char *cgroup;
         int watch;  /* inotify wd on its cgroup.events, -1 when none */
         int rotate_signal; /* on_rotate owed once a rotation's files are all written */
+        /* the facts of each distinct caller that leased into it, judged
+         * again when the policy changes (none after a restart) */
+        struct peer **facts;
+        size_t n_facts;
+        bool facts_lost; /* more callers than kept, or no memory: fail closed */
 };
 
 struct leasing {
@@ -74,3 +83,17 @@ FILE *cgroup_procs_open(struct server *s, const char *cgroup);
 void instance_watch_cgroup(struct server *s, struct instance *in, const char *cgroup, size_t len);
 void audit_lease(struct server *s, const char *action, const struct peer *p, const struct lease *ls,
                  const char *reason);
+/* Audits, removes the record and the file, detaches ls; when it was the
+ * last, the instance goes too. */
+void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action, const char *reason);
+
+/* leasing-policy.c */
+/* The workload in is bound to (its leases'), NULL when it holds none. */
+const char *instance_workload(const struct instance *in);
+/* Keeps a copy of p's facts in in, once per distinct caller. */
+void instance_remember(struct instance *in, const struct peer *p);
+/* Frees the facts kept. */
+void instance_forget(struct instance *in);
+/* Whether pol grants ls as it was written: its workload, a grant of its
+ * secret, the same file, mode and any owner the grant sets. */
+bool lease_in_force(const struct policy *pol, const struct lease *ls);

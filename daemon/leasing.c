@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,28 @@ static void deadline_moved(struct leasing *l, int64_t before, int64_t after) {
                 arm_at(l, after);
 }
 
-/* "<runtime>-<id>": docker-3f2a…, systemd-backup.service, host-uid1000. */
+static bool is_container_id(const char *id) {
+        return strlen(id) == CONTAINER_ID_LEN && strspn(id, "0123456789abcdef") == CONTAINER_ID_LEN;
+}
+
+/* A delegated subtree's caller outside any container: its own cgroup
+ * directory, hashed (a path may be 4 KiB of any bytes), names it. */
+static void rootless_name(const struct peer *p, char *buf, size_t len) {
+        unsigned char h[16];
+        char hex[sizeof(h) * 2 + 1];
+
+        crypto_generichash(h, sizeof(h), (const unsigned char *) p->cgroup, strlen(p->cgroup), NULL, 0);
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        snprintf(buf, len, "rootless-uid%u-cg%s", (unsigned) p->delegated_owner, hex);
+}
+
+/* The caller's own scope, and so its directory: "<runtime>-<id>" for a
+ * container (docker-3f2a…, podman-…, crio-…, kubernetes-<id>: a container
+ * id is unique without its pod), systemd-backup.service, host-uid1000;
+ * rootless-uid1000-<id> for a rootless container, rootless-uid1000-cg<hash>
+ * for any other caller in a delegated subtree.  Two callers the cgroup tree
+ * tells apart never share one; callers of one scope that the policy tells
+ * apart are kept apart by the instance's one workload (leasing_grant). */
 static int instance_name(const struct peer *p, char *buf, size_t len) {
         const char *rt = runtime_to_string(p->cls.runtime);
 
@@ -186,7 +208,12 @@ static int instance_name(const struct peer *p, char *buf, size_t len) {
                 snprintf(buf, len, "host-uid%u", (unsigned) p->uid);
                 break;
         case RUNTIME_ROOTLESS:
-                snprintf(buf, len, "rootless-uid%u", (unsigned) p->delegated_owner);
+                if (is_container_id(p->cls.id))
+                        snprintf(buf, len, "rootless-uid%u-%s", (unsigned) p->delegated_owner, p->cls.id);
+                else if (p->cgroup)
+                        rootless_name(p, buf, len);
+                else
+                        return -EACCES;
                 break;
         case RUNTIME_UNKNOWN:
                 return -EACCES;
@@ -272,9 +299,6 @@ static int save_record(struct leasing *l, const struct lease *ls) {
                 .inject_path = in ? in->inject_path : NULL,
         });
 }
-
-static void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action,
-                       const char *reason);
 
 /* Revokes every lease of an instance whose workload is gone; the last
  * one takes the instance with it. */
@@ -432,6 +456,13 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         r = instance_name(p, iname, sizeof(iname));
         if (r < 0)
                 return r;
+        /* one scope, one workload: callers of one container that the policy
+         * places in two workloads never share its directory */
+        in = instance_find(l, iname);
+        if (in && instance_workload(in) && strcmp(instance_workload(in), w->name) != 0) {
+                *ret_bad = NULL;
+                return -EBUSY;
+        }
         r = instance_get(l, iname, p, &in);
         if (r < 0)
                 return r;
@@ -477,6 +508,7 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
                 json_decref(arr);
                 return r;
         }
+        instance_remember(in, p);
         for (size_t i = 0; i < n_made; i++)
                 audit_lease(s, "lease", p, made[i], NULL);
         for (size_t i = 0; i < n_got; i++)
@@ -485,21 +517,38 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         return 0;
 }
 
-static bool may_touch(const struct leasing *l, const struct peer *p, const struct lease *ls) {
+/* Whose leases a caller may see, renew and revoke: an admin's, all; else
+ * those of its own scope AND of the workload the policy in force places it
+ * in (the same container's process in another workload is someone else). */
+struct toucher {
+        bool admin;
+        bool placed; /* has a scope and a workload */
         char iname[256];
+        const char *workload;
+};
 
-        (void) l;
-        if (p->admin)
+static void toucher_of(struct server *s, const struct peer *p, struct toucher *ret) {
+        const struct workload *w = policy_match(s->config->policy, p);
+
+        *ret = (struct toucher) { .admin = attest_peer_admin(&s->attest, p) };
+        ret->placed = w && instance_name(p, ret->iname, sizeof(ret->iname)) >= 0;
+        ret->workload = w ? w->name : NULL;
+}
+
+static bool may_touch(const struct toucher *t, const struct lease *ls) {
+        if (t->admin)
                 return true;
-        return instance_name(p, iname, sizeof(iname)) >= 0 && strcmp(iname, ls->instance) == 0;
+        return t->placed && strcmp(t->iname, ls->instance) == 0 && strcmp(t->workload, ls->workload) == 0;
 }
 
 json_t *leasing_list(struct server *s, const struct peer *p) {
         struct leasing *l = s->leasing;
         json_t *arr = json_array();
+        struct toucher t;
 
+        toucher_of(s, p, &t);
         for (size_t i = 0; arr && i < l->table.n; i++)
-                if (may_touch(l, p, l->table.v[i]))
+                if (may_touch(&t, l->table.v[i]))
                         json_array_append_new(arr, lease_json(l, l->table.v[i], NULL));
         return json_pack("{s:o}", "leases", arr);
 }
@@ -508,19 +557,22 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
         struct leasing *l = s->leasing;
         struct lease *ls = lease_table_find(&l->table, id);
         const struct workload *w;
+        struct toucher t;
         int64_t old_expires;
         int r;
 
         if (!ls)
                 return -ENOENT;
-        if (!may_touch(l, p, ls))
+        toucher_of(s, p, &t);
+        if (!may_touch(&t, ls))
                 return -EACCES;
-        w = NULL;
-        for (size_t i = 0; s->config->policy && i < s->config->policy->n_workloads; i++)
-                if (strcmp(s->config->policy->workloads[i].name, ls->workload) == 0)
-                        w = &s->config->policy->workloads[i];
+        /* what the policy no longer grants is not renewed, by anyone (a
+         * reload ends such leases; this holds whatever the order) */
+        if (!lease_in_force(s->config->policy, ls))
+                return -EACCES;
+        w = policy_workload(s->config->policy, ls->workload);
         if (ttl_usec == 0)
-                ttl_usec = w ? w->ttl_usec : s->config->ttl_usec;
+                ttl_usec = w->ttl_usec;
         old_expires = ls->expires_usec;
         lease_extend(ls, leasing_now_usec(), ttl_usec);
         r = save_record(l, ls);
@@ -535,8 +587,7 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
 }
 
 /* Removes the file, the lease and, when it was the last, the instance. */
-static void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action,
-                       const char *reason) {
+void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action, const char *reason) {
         struct leasing *l = s->leasing;
         struct instance *in = ls->owner;
 
@@ -551,10 +602,12 @@ static void lease_drop(struct server *s, struct lease *ls, const struct peer *p,
 
 int leasing_revoke(struct server *s, const struct peer *p, const char *id) {
         struct lease *ls = lease_table_find(&s->leasing->table, id);
+        struct toucher t;
 
         if (!ls)
                 return -ENOENT;
-        if (!may_touch(s->leasing, p, ls))
+        toucher_of(s, p, &t);
+        if (!may_touch(&t, ls))
                 return -EACCES;
         lease_drop(s, ls, p, "revoke", NULL);
         leasing_rearm(s->leasing);
@@ -657,6 +710,9 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
                 struct instance *in = ls->owner;
 
                 if (strcmp(ls->secret, secret) != 0 || !in)
+                        continue;
+                /* never a new version into a right the policy took back */
+                if (!lease_in_force(s->config->policy, ls))
                         continue;
                 if (ls->on_rotate_signal)
                         in->rotate_signal = ls->on_rotate_signal;

@@ -362,7 +362,7 @@ static int server_reload(struct server *s, char **ret_reasons) {
         struct config_errors errs = {};
         struct config *fresh = NULL, *old = s->config;
         char *reasons = NULL;
-        size_t len = 0;
+        size_t len = 0, ended;
         FILE *f;
         int r;
 
@@ -391,8 +391,11 @@ static int server_reload(struct server *s, char **ret_reasons) {
                 config_free(fresh);
                 return r;
         }
+        /* what was granted is judged by the policy now in force */
+        ended = leasing_policy_changed(s, old->policy);
         config_free(old);
-        log_info("configuration reloaded: %zu workloads", fresh->policy ? fresh->policy->n_workloads : 0);
+        log_info("configuration reloaded: %zu workloads; %zu leases the new policy does not grant ended",
+                 fresh->policy ? fresh->policy->n_workloads : 0, ended);
         return 0;
 }
 
@@ -587,6 +590,7 @@ static int run_daemon(const struct options *o, struct config **cp) {
         }
         {
                 struct leasing_recovery rec;
+                size_t ended;
 
                 r = leasing_recover(&d.server, &rec);
                 if (r < 0) {
@@ -596,6 +600,10 @@ static int run_daemon(const struct options *o, struct config **cp) {
                 if (rec.kept || rec.expired || rec.dropped)
                         log_info("leases recovered: %u live, %u expired while down, %u dropped", rec.kept,
                                  rec.expired, rec.dropped);
+                /* the policy may have changed while we were down */
+                ended = rec.kept ? leasing_policy_changed(&d.server, NULL) : 0;
+                if (ended > 0)
+                        log_info("%zu recovered leases the policy no longer grants ended", ended);
         }
         if (!leasing_privileged(d.server.leasing))
                 log_warn("not running as root: secret files go to plain directories under '%s', without "

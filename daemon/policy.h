@@ -6,8 +6,8 @@
  * the secrets it is granted and how they are written, its lease times, and
  * what happens on injection and rotation.  Workloads are tried in order and
  * the first match wins; no match, or a caller the cgroup classifier could
- * not place, means no secrets.  Pure data and pure functions: never logs,
- * never touches the file system. */
+ * not place, means no secrets.  Pure data and pure functions: never logs;
+ * the only file system access is policy_match()'s stat of an `exe` path. */
 #pragma once
 
 #include <jansson.h>
@@ -79,8 +79,14 @@ void policy_freep(struct policy **p);
 /* The first workload whose every match key holds for peer; NULL when none
  * does, when p or peer is NULL, and always for a peer whose runtime is
  * RUNTIME_UNKNOWN (deny by default).  Container ids match only container
- * peers (docker, podman, kubernetes, crio); units only systemd ones. */
+ * peers (docker, podman, kubernetes, crio); units only systemd ones.  An
+ * `exe` glob matches a peer in the host's mount namespace whose executable
+ * path it matches and whose executable is the file found at that path here
+ * (stat: same device and inode); never a peer outside that namespace. */
 const struct workload *policy_match(const struct policy *p, const struct peer *peer);
+
+/* The workload called name, or NULL (also when p or name is NULL). */
+const struct workload *policy_workload(const struct policy *p, const char *name);
 
 /* The grant for secret in w, or NULL (also when w is NULL). */
 const struct grant *workload_grant(const struct workload *w, const char *secret);

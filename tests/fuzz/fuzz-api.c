@@ -23,6 +23,7 @@
 static struct server srv;
 static char dir[64];
 static struct peer admin_peer, workload_peer;
+static const uid_t admin_uids[] = { 0 };
 
 static int no_reload(struct server *s, char **ret) {
         (void) s;
@@ -38,9 +39,12 @@ static void init_once(void) {
                          "\"secrets\":[{\"name\":\"a\",\"file\":\"a.txt\",\"mode\":\"0440\"},\"b\"],"
                          "\"ttl\":\"1m\",\"max_ttl\":\"1h\"}]");
         srv.reload = no_reload;
+        /* admin is decided per request against the lists in force */
+        srv.attest.admin_uids = admin_uids;
+        srv.attest.n_admin_uids = 1;
         admin_peer = (struct peer) { .pid = 1, .identity = (char *) "host:uid0", .cgroup = (char *) "/",
-                                     .admin = true, .pidfd = -1, .same_mnt_ns = true, .same_pid_ns = true,
-                                     .cls = { .runtime = RUNTIME_HOST } };
+                                     .admin_capable = true, .pidfd = -1, .same_mnt_ns = true, .same_pid_ns = true,
+                                     .same_user_ns = true, .cls = { .runtime = RUNTIME_HOST } };
         workload_peer = (struct peer) { .pid = 2, .uid = 1000, .gid = 1000, .identity = (char *) "docker:" ID,
                                         .cgroup = (char *) "/docker/" ID, .pidfd = -1,
                                         .cls = { .runtime = RUNTIME_DOCKER, .id = ID,

@@ -52,10 +52,15 @@ grep -q '"workload":null' "$T/body" || fail "podman container matched a docker w
 whoami_in "/system.slice/$UNIT" 0 no
 grep -q "\"identity\":\"systemd:$UNIT\"" "$T/body" || fail "systemd service: $(cat "$T/body")"
 grep -q '"name":"backup"' "$T/body" || fail "service did not match 'backup'"
+# its root has a mount namespace of its own (whoami_in): not the host's, so not admin
+grep -q '"admin":false' "$T/body" || fail "a service's root outside the host's mount namespace is admin: $(cat "$T/body")"
 
 setpriv --reuid=65534 --regid=65534 --clear-groups curl -s --unix-socket "$WORK" http://secretd/v1/whoami >"$T/body"
 grep -q '"identity":"host:uid65534"' "$T/body" || fail "host user: $(cat "$T/body")"
 grep -q '"admin":false' "$T/body" || fail "nobody is admin"
+grep -q '"same_pid_namespace":true,"same_mount_namespace":true,"same_user_namespace":true' "$T/body" ||
+	fail "a host user is not in the host's namespaces: $(cat "$T/body")"
+grep -q '"reason"' "$T/body" && fail "a host user has a reason to be unknown: $(cat "$T/body")"
 
 # --- the admin endpoints ----------------------------------------------------
 head -c 3000 /dev/urandom >"$T/value1"

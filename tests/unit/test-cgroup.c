@@ -109,8 +109,23 @@ static const struct classify_case classify_cases[] = {
         { "/system.slice/systemd-fsck@dev-disk-by\\x2duuid-1234.service", RUNTIME_SYSTEMD,
           "systemd-fsck@dev-disk-by\\x2duuid-1234.service", NULL,
           "/system.slice/systemd-fsck@dev-disk-by\\x2duuid-1234.service" },
-        /* a container the service started in its own subtree is the service's */
-        { "/system.slice/k3s.service/docker/" ID1, RUNTIME_SYSTEMD, "k3s.service", NULL, "/system.slice/k3s.service" },
+        /* a container below a service is the container, not the unit
+         * (podman --cgroup-parent=/system.slice/x.service); the unit is
+         * the identity only when no container is below it */
+        { "/system.slice/k3s.service/docker/" ID1, RUNTIME_DOCKER, ID1, NULL, "/system.slice/k3s.service/docker/" ID1 },
+        { "/system.slice/x.service/libpod-" ID1, RUNTIME_PODMAN, ID1, NULL, "/system.slice/x.service/libpod-" ID1 },
+        { "/system.slice/x.service/libpod-" ID1 ".scope/container", RUNTIME_PODMAN, ID1, NULL,
+          "/system.slice/x.service/libpod-" ID1 ".scope" },
+        { "/system.slice/x.service/docker-" ID1 ".scope/docker-" ID2 ".scope", RUNTIME_DOCKER, ID1, NULL,
+          "/system.slice/x.service/docker-" ID1 ".scope" },
+        { "/system.slice/system-x.slice/x@1.service/sub/crio-" ID1 ".scope", RUNTIME_CRIO, ID1, NULL,
+          "/system.slice/system-x.slice/x@1.service/sub/crio-" ID1 ".scope" },
+        { "/system.slice/x.service/sub/y.service", RUNTIME_SYSTEMD, "x.service", NULL, "/system.slice/x.service" },
+        /* a runtime's helper below a service is the service's */
+        { "/system.slice/x.service/libpod-conmon-" ID1 ".scope", RUNTIME_SYSTEMD, "x.service", NULL,
+          "/system.slice/x.service" },
+        { "/system.slice/x.service/libpod-conmon-" ID1 ".scope/libpod-" ID2, RUNTIME_SYSTEMD, "x.service", NULL,
+          "/system.slice/x.service" },
         { "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", RUNTIME_HOST, NULL, NULL, NULL },
         { "/user.slice/user-1000.slice/user@1000.service", RUNTIME_HOST, NULL, NULL, NULL },
         { "/foo.slice/bar.service", RUNTIME_HOST, NULL, NULL, NULL },

@@ -1,8 +1,10 @@
 /* test-instance.c — workload instances (daemon/leasing-instance.c): lookup
  * by name through many creations and removals (the index's backward-shift
  * deletion), each instance's own lease list and the leases' way back to
- * it, and the directory going with the last lease.  Unprivileged mode:
- * plain directories under a temporary root, no tmpfs. */
+ * it, and the directory going with the last lease; the workload an
+ * instance is bound to, the callers' facts it keeps, and which leases the
+ * policy in force still grants as written (daemon/leasing-policy.c).
+ * Unprivileged mode: plain directories under a temporary root, no tmpfs. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,7 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attest.h"
 #include "leasing-internal.h"
+#include "policy.h"
 
 #define N_INSTANCES 600
 
@@ -145,8 +149,90 @@ static void test_leases_of_an_instance(void **state) {
         assert_ptr_equal(instance_find(&f->l, "docker-b"), b);
 }
 
+/* An instance is bound to its leases' workload, and keeps each distinct
+ * caller's facts once, up to a bound past which it says it lost some. */
+static void test_workload_and_facts(void **state) {
+        struct fixture *f = *state;
+        struct peer p = { .uid = 1000, .gid = 1000, .pidfd = -1, .cls = { .runtime = RUNTIME_DOCKER } };
+        char cgroup[] = "/system.slice/docker-x.scope", exe[] = "/app/server";
+        struct instance *in;
+        struct lease *ls;
+
+        assert_int_equal(instance_get(&f->l, "docker-x", NULL, &in), 0);
+        assert_null(instance_workload(in));
+        ls = lease_new("db", "db", "docker-x", "web");
+        assert_int_equal(instance_attach(&f->l, in, ls), 0);
+        assert_string_equal(instance_workload(in), "web");
+
+        p.cgroup = cgroup;
+        p.exe = exe;
+        instance_remember(in, &p);
+        p.pid = 77; /* another process with the same facts: nothing new */
+        instance_remember(in, &p);
+        assert_int_equal(in->n_facts, 1);
+        assert_ptr_not_equal(in->facts[0]->cgroup, p.cgroup); /* a copy */
+        assert_string_equal(in->facts[0]->exe, "/app/server");
+        assert_int_equal(in->facts[0]->pidfd, -1);
+        p.uid = 2000;
+        instance_remember(in, &p);
+        assert_int_equal(in->n_facts, 2);
+        assert_false(in->facts_lost);
+        for (uid_t u = 3000; u < 3100; u++) {
+                p.uid = u;
+                instance_remember(in, &p);
+        }
+        assert_true(in->facts_lost);
+        assert_true(in->n_facts < 100);
+        /* freed with the instance (the sanitizers would see a leak) */
+}
+
+/* Which leases a policy grants as they were written. */
+static void test_lease_in_force(void **state) {
+        static const char text[] =
+                "[{\"name\":\"web\",\"match\":{\"runtime\":\"docker\"},\"secrets\":[\"db\","
+                "{\"name\":\"tls\",\"file\":\"tls.key\",\"mode\":\"0440\",\"uid\":0,\"gid\":101}]}]";
+        struct {
+                const char *what, *secret, *file, *workload;
+                mode_t mode;
+                uid_t uid;
+                gid_t gid;
+                bool want;
+        } cases[] = {
+                { "as granted", "db", "db", "web", 0400, 1000, 1000, true },
+                { "with its owner override", "tls", "tls.key", "web", 0440, 0, 101, true },
+                { "another file", "db", "db.txt", "web", 0400, 1000, 1000, false },
+                { "another mode", "db", "db", "web", 0440, 1000, 1000, false },
+                { "another owner than the override", "tls", "tls.key", "web", 0440, 1000, 101, false },
+                { "another group than the override", "tls", "tls.key", "web", 0440, 0, 1000, false },
+                { "a secret not granted", "other", "other", "web", 0400, 1000, 1000, false },
+                { "a workload that is gone", "db", "db", "gone", 0400, 1000, 1000, false },
+        };
+        json_t *j = json_loads(text, 0, NULL);
+        struct policy *pol = NULL;
+
+        (void) state;
+        assert_non_null(j);
+        assert_int_equal(policy_parse(j, "test", 3600000000ULL, 7200000000ULL, &pol, NULL), 0);
+        json_decref(j);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct lease *ls = lease_new(cases[i].secret, cases[i].file, "docker-x", cases[i].workload);
+
+                assert_non_null(ls);
+                ls->mode = cases[i].mode;
+                ls->uid = cases[i].uid;
+                ls->gid = cases[i].gid;
+                if (lease_in_force(pol, ls) != cases[i].want)
+                        fail_msg("%s: lease_in_force() is %d", cases[i].what, !cases[i].want);
+                assert_false(lease_in_force(NULL, ls)); /* no policy grants nothing */
+                lease_free(ls);
+        }
+        policy_free(pol);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_workload_and_facts, setup, teardown),
+                cmocka_unit_test(test_lease_in_force),
                 cmocka_unit_test_setup_teardown(test_lookup_through_removals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_leases_of_an_instance, setup, teardown),
         };

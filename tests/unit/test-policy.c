@@ -1,7 +1,7 @@
 /* test-policy.c — the workloads array: the DESIGN example, defaults and
  * every accepted form, a table of bad arrays with the exact errors they
- * give, and a matrix of hand-built peers against a policy (which workload
- * wins, or none). */
+ * give, a matrix of hand-built peers against a policy (which workload
+ * wins, or none), and `exe` matched by the file, not the name. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "attest.h"
 #include "config.h"
@@ -409,7 +411,7 @@ static const char matrix_policy[] =
         "{\"name\":\"backup\",\"match\":{\"runtime\":\"systemd\",\"unit\":\"backup.service\"}},"
         "{\"name\":\"timers\",\"match\":{\"unit\":\"*-timer.service\"}},"
         "{\"name\":\"ops\",\"match\":{\"runtime\":\"host\",\"gids\":[4242]}},"
-        "{\"name\":\"tool\",\"match\":{\"runtime\":\"host\",\"exe\":\"/usr/local/bin/*\"}},"
+        "{\"name\":\"tool\",\"match\":{\"runtime\":\"host\",\"exe\":\"/usr/bin/*\"}},"
         "{\"name\":\"rootless-1000\",\"match\":{\"runtime\":\"rootless\",\"uids\":[1000]}},"
         "{\"name\":\"podman-any\",\"match\":{\"runtime\":\"podman\"}},"
         "{\"name\":\"crio-web\",\"match\":{\"runtime\":\"crio\",\"uids\":[1000,1001],\"exe\":\"/app/*\"}},"
@@ -432,8 +434,9 @@ static const struct peer_case peer_cases[] = {
         { "kubernetes, cgroup glob", RUNTIME_KUBERNETES, ID_E, 0, 0, {}, 0, POD_CGROUP, NULL, "pods" },
         { "kubernetes, sub-cgroup is one component too deep", RUNTIME_KUBERNETES, ID_E, 0, 0, {}, 0,
           POD_CGROUP "/init.scope", NULL, NULL },
-        { "crio, uid and exe", RUNTIME_CRIO, ID_D, 1001, 1001, {}, 0, "/crio-" ID_D ".scope", "/app/server",
-          "crio-web" },
+        /* a container's exe path names a file in its own mount namespace */
+        { "crio, uid and exe", RUNTIME_CRIO, ID_D, 1001, 1001, {}, 0, "/crio-" ID_D ".scope", "/usr/bin/env",
+          NULL },
         { "crio, exe outside the glob", RUNTIME_CRIO, ID_D, 1001, 1001, {}, 0, "/crio-" ID_D ".scope",
           "/app/bin/server", NULL },
         { "crio, no exe", RUNTIME_CRIO, ID_D, 1001, 1001, {}, 0, "/crio-" ID_D ".scope", NULL, NULL },
@@ -445,9 +448,11 @@ static const struct peer_case peer_cases[] = {
           NULL },
         { "host, supplementary group", RUNTIME_HOST, "", 1000, 1000, { 27, 4242 }, 2, "/user.slice", NULL, "ops" },
         { "host, primary group", RUNTIME_HOST, "", 1000, 4242, {}, 0, "/user.slice", NULL, "ops" },
-        { "host, exe glob", RUNTIME_HOST, "", 1000, 1000, { 27 }, 1, "/user.slice", "/usr/local/bin/tool", "tool" },
+        { "host, exe glob", RUNTIME_HOST, "", 1000, 1000, { 27 }, 1, "/user.slice", "/usr/bin/env", "tool" },
         { "host, exe glob stops at a slash", RUNTIME_HOST, "", 1000, 1000, {}, 0, "/user.slice",
-          "/usr/local/bin/sub/tool", NULL },
+          "/usr/bin/sub/tool", NULL },
+        { "host, exe path that is not there", RUNTIME_HOST, "", 1000, 1000, {}, 0, "/user.slice",
+          "/usr/bin/no-such-tool-here", NULL },
         { "host, no exe", RUNTIME_HOST, "", 1000, 1000, {}, 0, "/user.slice", NULL, NULL },
         { "host, uid", RUNTIME_HOST, "", 2000, 2000, {}, 0, "/user.slice", NULL, "uid-2000" },
         { "docker, uid", RUNTIME_DOCKER, ID_D, 2000, 2000, {}, 0, "/docker/" ID_D, NULL, "uid-2000" },
@@ -486,10 +491,21 @@ static void make_peer(const struct peer_case *c, struct test_peer *ret) {
         snprintf(ret->cgroup, sizeof(ret->cgroup), "%s", c->cgroup);
         ret->peer.cgroup = ret->cgroup;
         if (c->exe) {
+                struct stat st;
+
                 snprintf(ret->exe, sizeof(ret->exe), "%s", c->exe);
                 ret->peer.exe = ret->exe;
+                /* the file it runs is the one at the path, where there is one */
+                if (stat(c->exe, &st) == 0) {
+                        ret->peer.has_exe_id = true;
+                        ret->peer.exe_dev = st.st_dev;
+                        ret->peer.exe_ino = st.st_ino;
+                }
         }
         snprintf(ret->peer.cls.id, sizeof(ret->peer.cls.id), "%s", c->id);
+        /* what attestation says of each: only containers have their own */
+        ret->peer.same_mnt_ns = ret->peer.same_pid_ns = ret->peer.same_user_ns =
+                c->runtime == RUNTIME_HOST || c->runtime == RUNTIME_SYSTEMD || c->runtime == RUNTIME_ROOTLESS;
 }
 
 static void test_match_matrix(void **state) {
@@ -535,6 +551,59 @@ static void test_match_id_star(void **state) {
                 else if (w)
                         fail_msg("%s matched an id glob", cases[i].what);
         }
+}
+
+/* `exe` is the file the kernel runs for the peer (its device and inode),
+ * found at a path that matches the glob here: a bind mount over the path
+ * in the caller's own mount namespace, or a file put at the path since,
+ * matches nothing. */
+static void test_match_exe_identity(void **state) {
+        char dir[] = "/tmp/test-policy-exe.XXXXXX", a[64], b[64], text[256];
+        const struct peer_case c = { "host", RUNTIME_HOST, "", 1000, 1000, {}, 0, "/user.slice", NULL, NULL };
+        _cleanup_(policy_freep) struct policy *p = NULL;
+        struct test_peer t;
+        struct stat sa, sb;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(a, sizeof(a), "%s/allowed", dir);
+        snprintf(b, sizeof(b), "%s/other", dir);
+        for (const char *f = a; f; f = f == a ? b : NULL) {
+                FILE *fp = fopen(f, "w");
+
+                assert_non_null(fp);
+                fputs(f, fp);
+                fclose(fp);
+        }
+        assert_int_equal(stat(a, &sa), 0);
+        assert_int_equal(stat(b, &sb), 0);
+        snprintf(text, sizeof(text), "[{\"name\":\"tool\",\"match\":{\"runtime\":\"host\",\"exe\":\"%s/allow*\"}}]", dir);
+        p = parse_ok(text);
+        make_peer(&c, &t);
+        snprintf(t.exe, sizeof(t.exe), "%s", a);
+        t.peer.exe = t.exe;
+        t.peer.has_exe_id = true;
+        t.peer.exe_dev = sa.st_dev;
+        t.peer.exe_ino = sa.st_ino;
+        assert_non_null(policy_match(p, &t.peer));
+        /* the path says "allowed", the process runs another file */
+        t.peer.exe_ino = sb.st_ino;
+        assert_null(policy_match(p, &t.peer));
+        t.peer.exe_ino = sa.st_ino;
+        /* in a mount namespace of its own, the path proves nothing */
+        t.peer.same_mnt_ns = false;
+        assert_null(policy_match(p, &t.peer));
+        t.peer.same_mnt_ns = true;
+        /* no identity read: no match */
+        t.peer.has_exe_id = false;
+        assert_null(policy_match(p, &t.peer));
+        t.peer.has_exe_id = true;
+        /* the file at the path replaced since: not the one it runs */
+        assert_int_equal(rename(b, a), 0);
+        assert_null(policy_match(p, &t.peer));
+        assert_int_equal(unlink(a), 0);
+        assert_null(policy_match(p, &t.peer));
+        assert_int_equal(rmdir(dir), 0);
 }
 
 /* Workloads are tried in order: swapping two that both match swaps the
@@ -587,6 +656,7 @@ int main(void) {
                 cmocka_unit_test(test_too_many),
                 cmocka_unit_test(test_match_matrix),
                 cmocka_unit_test(test_match_id_star),
+                cmocka_unit_test(test_match_exe_identity),
                 cmocka_unit_test(test_match_first_wins),
                 cmocka_unit_test(test_match_deny_by_default),
         };
