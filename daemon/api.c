@@ -781,7 +781,7 @@ bool api_route_admit(struct server *s, const char *method, const char *path, con
                 api_handle(s, &req, rep);
                 return false;
         }
-        if (rt->access == ACCESS_ADMIN && !peer->admin) {
+        if (rt->access == ACCESS_ADMIN && !attest_peer_admin(&s->attest, peer)) {
                 *rep = (struct reply) { .route = rt->pattern };
                 api_error(rep, API_ERR_FORBIDDEN, "admin only; you are '%s'", peer->identity);
                 audit_route(s, &req, rt, name, rep, false);

@@ -229,7 +229,7 @@ static void conn_attest(struct http *h, struct conn *cn) {
                 audit_refused(s, cn->fd, r);
                 return conn_refuse(cn);
         }
-        if (cn->peer->admin)
+        if (attest_peer_admin(&s->attest, cn->peer))
                 return; /* trusted with the whole daemon: not bounded per peer */
         r = peer_count_add(h, cn);
         if (r >= 0)
@@ -496,7 +496,7 @@ static enum MHD_Result request_admit(struct server *s, struct MHD_Connection *c,
                 return send_error(s, c, ctx, API_ERR_TOO_LARGE, "this endpoint takes no request body");
         if (ctx->announced > max_body)
                 return send_error(s, c, ctx, API_ERR_TOO_LARGE, "request body is over the size limit");
-        ctx->admin = peer->admin;
+        ctx->admin = attest_peer_admin(&s->attest, peer);
         if (ctx->h->body_bytes[ctx->admin] + body_cost(1) > body_budget(ctx->h, ctx->admin))
                 return send_error(s, c, ctx, API_ERR_UNAVAILABLE, "too many request bodies in flight; try again");
         return MHD_YES;
