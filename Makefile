@@ -70,6 +70,7 @@ LIB_SRCS = \
 	daemon/leasing-recover.c \
 	daemon/leasing-instance.c \
 	daemon/leasing-policy.c \
+	daemon/leasing-target.c \
 	daemon/leasing.c \
 	daemon/listen.c \
 	daemon/log.c \

@@ -573,7 +573,17 @@ static void route_lease(struct server *s, const struct request *req, const char 
                 });
                 goto done;
         }
-        if (r < 0 && bad && bad == w->inject)
+        if (r == -EPERM && bad && bad == w->inject)
+                api_error(rep, API_ERR_FORBIDDEN, "secrets are injected only into the container's own mount "
+                          "namespace or, for a host process, one of the host's user namespace; not at '%s' here",
+                          w->inject);
+        else if (r == -ESRCH && bad && bad == w->inject)
+                api_error(rep, API_ERR_UNAVAILABLE, "cannot find the container's main process to mount the "
+                          "secrets at '%s' in its namespace", w->inject);
+        else if (r == -ETIMEDOUT && bad && bad == w->inject)
+                api_error(rep, API_ERR_UNAVAILABLE, "making the mount point '%s' inside the container did not "
+                          "finish in time (a mount that does not answer?); nothing was mounted", w->inject);
+        else if (r < 0 && bad && bad == w->inject)
                 api_error(rep, API_ERR_UNAVAILABLE, "cannot mount the secrets at '%s' inside the container: %s; "
                           "give it a writable parent (e.g. --tmpfs /run) or an image that has '%s'",
                           w->inject, strerror(-r), w->inject);

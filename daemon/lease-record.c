@@ -25,13 +25,14 @@ int lease_record_save(int dfd, const struct lease *l, const struct lease_where *
         size_t len;
         int r = 0;
 
-        o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s*,s:I,s:s*}", "id", l->id,
+        o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s*,s:I,s:s*,s:I,s:I}", "id", l->id,
                       "secret", l->secret, "file", l->file, "instance", l->instance, "workload", l->workload, "uid",
                       (json_int_t) l->uid, "gid", (json_int_t) l->gid, "mode", (json_int_t) l->mode, "version",
                       (json_int_t) l->version, "granted_usec", (json_int_t) l->granted_usec, "expires_usec",
                       (json_int_t) l->expires_usec, "max_expires_usec", (json_int_t) l->max_expires_usec,
                       "on_rotate", (json_int_t) l->on_rotate_signal, "cgroup", w->cgroup, "injected_ns",
-                      (json_int_t) w->injected_ns, "inject_path", w->inject_path);
+                      (json_int_t) w->injected_ns, "inject_path", w->inject_path, "main_pid",
+                      (json_int_t) w->main_pid, "main_start", (json_int_t) w->main_start);
         if (!o)
                 return -ENOMEM;
         text = json_dumps(o, JSON_COMPACT);
@@ -102,6 +103,11 @@ static struct lease *record_parse(json_t *o, const char *file_id, struct lease_w
         w->cgroup = get_str(o, "cgroup", &ok, true);
         w->inject_path = get_str(o, "inject_path", &ok, true);
         w->injected_ns = (uint64_t) get_int(o, "injected_ns", &ok);
+        /* records older than these fields have none: no main process known */
+        if (json_object_get(o, "main_pid")) {
+                w->main_pid = (pid_t) get_int(o, "main_pid", &ok);
+                w->main_start = (uint64_t) get_int(o, "main_start", &ok);
+        }
         if (!ok || strcmp(id, file_id) != 0 || !lease_id_valid(id) || strchr(instance, '/') || strchr(file, '/') ||
             instance[0] == '.' || file[0] == '.')
                 return NULL;

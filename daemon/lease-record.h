@@ -14,6 +14,8 @@ struct lease_where {
         const char *cgroup;      /* the workload's cgroup, or NULL */
         uint64_t injected_ns;    /* mount namespace the directory is in, or 0 */
         const char *inject_path; /* where, or NULL */
+        pid_t main_pid;          /* a container's main process, or 0 */
+        uint64_t main_start;     /* its start time: the same pid later is another */
 };
 
 int lease_record_save(int dfd, const struct lease *l, const struct lease_where *w);

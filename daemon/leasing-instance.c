@@ -92,12 +92,17 @@ static bool pidfd_alive(int pidfd) {
         return poll(&pfd, 1, 0) == 0; /* readable once it exits */
 }
 
+bool instance_is_container(const char *name) {
+        return strncmp(name, "host-", 5) != 0 && strncmp(name, "systemd-", 8) != 0;
+}
+
 void instance_free(struct instance *in, bool destroy) {
         if (!in)
                 return;
         /* the container's view goes first, while our mount still exists */
         if (destroy && in->ns_fd >= 0 && in->inject_path)
-                mdir_eject(in->ns_fd, in->inject_path);
+                mdir_eject(in->dir, in->ns_fd, in->inject_path);
+        target_close(&in->main);
         safe_close(in->ns_fd);
         free(in->inject_path);
         free(in->cgroup);
@@ -141,7 +146,8 @@ int instance_get(struct leasing *l, const char *name, const struct peer *p, stru
                 in->pidfd = -1;
                 in->ns_fd = -1;
                 in->watch = -1;
-                r = mdir_open(l->root_fd, name, l->tmpfs_size, l->privileged, &in->dir);
+                in->main = TARGET_NONE;
+                r = mdir_open(instance_is_container(name) ? l->containers_fd : l->root_fd, name, l->tmpfs_size, l->privileged, &in->dir);
                 if (r < 0) {
                         free(in->name);
                         free(in);

@@ -10,6 +10,7 @@
 
 #include "lease.h"
 #include "leasing.h"
+#include "leasing-target.h"
 #include "materialize.h"
 
 struct peer;
@@ -25,8 +26,10 @@ struct instance {
         struct lease **leases; /* the leases it holds (the table owns them) */
         size_t n_leases, cap_leases;
         struct mdir *dir;
-        int pidfd;  /* the latest leasing process: on_rotate goes to it */
+        int pidfd;  /* the latest leasing process: on_rotate goes to it
+                     * when the instance is not a container's */
         pid_t pid;  /* its pid */
+        struct target main; /* a container's main process (leasing-target.h) */
         /* where the directory is bind-mounted inside the container */
         uint64_t injected_ns;
         int ns_fd;  /* that mount namespace, to unmount from on release */
@@ -49,6 +52,7 @@ struct leasing {
         struct instance **slots; /* lookup by name: open addressing */
         size_t n_slots;
         int root_fd;
+        int containers_fd; /* root_fd's "containers", 0700: see instance_is_container() */
         int records_fd; /* runtime_dir/leases */
         int timer_fd;
         int64_t armed_usec; /* the deadline timer_fd is set for; INT64_MAX: disarmed */
@@ -61,6 +65,11 @@ struct leasing {
 int64_t leasing_now_usec(void);
 /* Re-arms the expiry timer for the earliest deadline in the table. */
 void leasing_rearm(struct leasing *l);
+/* Whether the instance called name is a container's (every name but a
+ * host user's and a unit's): its directory is then under secrets_root's
+ * "containers", which serves nobody but the daemon, and its files reach
+ * the container only through the clone injected into it. */
+bool instance_is_container(const char *name);
 /* The instance called name, or NULL. */
 struct instance *instance_find(struct leasing *l, const char *name);
 /* The instance called name, made (directory, tmpfs) when missing; p may be
@@ -76,9 +85,6 @@ int instance_attach(struct leasing *l, struct instance *in, struct lease *ls);
 void instance_detach(struct leasing *l, struct lease *ls);
 /* in's lease of secret, or NULL. */
 struct lease *instance_lease_of(const struct instance *in, const char *secret);
-/* The cgroup's cgroup.procs (cgroup relative to the cgroup2 root), open
- * for reading, or NULL. */
-FILE *cgroup_procs_open(struct server *s, const char *cgroup);
 /* Watches the workload's cgroup.events so its exit revokes its leases. */
 void instance_watch_cgroup(struct server *s, struct instance *in, const char *cgroup, size_t len);
 void audit_lease(struct server *s, const char *action, const struct peer *p, const struct lease *ls,

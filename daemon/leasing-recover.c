@@ -16,34 +16,47 @@
 #include "secretd/cleanup.h"
 #include "server.h"
 
-/* Everything under secrets_root that looks like ours ("<runtime>-…") but
- * belongs to no instance: left by a crash, with no record to revive it. */
-static void sweep_orphans(struct leasing *l) {
+static bool looks_like_ours(const char *name) {
+        for (int r = RUNTIME_HOST; r < _RUNTIME_MAX; r++) {
+                const char *rt = runtime_to_string(r);
+                size_t n = strlen(rt);
+
+                if (strncmp(name, rt, n) == 0 && name[n] == '-')
+                        return true;
+        }
+        return false;
+}
+
+/* Everything in dir_fd (secrets_root or its "containers") that looks like
+ * ours ("<runtime>-…") but belongs to no instance: left by a crash, with
+ * no record to revive it.  A container's directory directly in
+ * secrets_root is an older release's, and never an instance's now. */
+static void sweep_orphans_in(struct leasing *l, int dir_fd) {
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
-        int fd = dup(l->root_fd);
+        int fd = dup(dir_fd);
 
         d = fd >= 0 ? fdopendir(fd) : NULL;
         if (!d) {
                 safe_close(fd);
                 return;
         }
-        rewinddir(d); /* a dup shares the offset of root_fd: start at the top */
+        rewinddir(d); /* a dup shares the offset of dir_fd: start at the top */
         while ((de = readdir(d))) {
                 struct mdir *m = NULL;
-                bool ours = false;
+                bool container = instance_is_container(de->d_name);
 
-                for (int r = RUNTIME_HOST; r < _RUNTIME_MAX; r++) {
-                        const char *rt = runtime_to_string(r);
-                        size_t n = strlen(rt);
-
-                        ours = ours || (strncmp(de->d_name, rt, n) == 0 && de->d_name[n] == '-');
-                }
-                if (!ours || de->d_type != DT_DIR || instance_find(l, de->d_name))
+                if (!looks_like_ours(de->d_name) || de->d_type != DT_DIR ||
+                    (instance_find(l, de->d_name) && container == (dir_fd == l->containers_fd)))
                         continue;
-                if (mdir_open(l->root_fd, de->d_name, l->tmpfs_size, l->privileged, &m) >= 0)
+                if (mdir_open(dir_fd, de->d_name, l->tmpfs_size, l->privileged, &m) >= 0)
                         (void) mdir_destroy(m);
         }
+}
+
+static void sweep_orphans(struct leasing *l) {
+        sweep_orphans_in(l, l->root_fd);
+        sweep_orphans_in(l, l->containers_fd);
 }
 
 /* --- recovery after a restart -------------------------------------------- */
@@ -107,28 +120,6 @@ static void recovery_done(struct recovery *rc) {
         }
 }
 
-/* The container's mount namespace again, from a process still in its
- * cgroup, when it is the one we injected into. */
-static int find_ns_fd(struct server *s, const char *cgroup, uint64_t ns) {
-        char path[64];
-        struct stat st;
-        FILE *f;
-        int pid = 0, fd;
-
-        if (!cgroup || !ns || !(f = cgroup_procs_open(s, cgroup)))
-                return -1;
-        if (fscanf(f, "%d", &pid) != 1)
-                pid = 0;
-        fclose(f);
-        if (pid <= 0)
-                return -1;
-        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 && (fstat(fd, &st) < 0 || (uint64_t) st.st_ino != ns))
-                fd = safe_close(fd);
-        return fd;
-}
-
 static void recover_drop(struct leasing *l, struct instance *in, struct lease *ls) {
         if (in)
                 (void) mdir_remove(in->dir, ls->file);
@@ -171,10 +162,12 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
         }
         ls->version = v.version;
         instance_watch_cgroup(s, in, w->cgroup, w->cgroup ? strlen(w->cgroup) : 0);
+        if (w->main_pid && instance_is_container(in->name) && !target_alive(&in->main))
+                (void) target_reopen(w->main_pid, w->main_start, &in->main);
         if (w->injected_ns && w->inject_path && !in->inject_path) {
                 in->injected_ns = w->injected_ns;
                 in->inject_path = strdup(w->inject_path);
-                in->ns_fd = find_ns_fd(s, in->cgroup, w->injected_ns);
+                in->ns_fd = target_mnt_ns_fd(&s->attest, &in->main, in->cgroup, w->injected_ns);
         }
         rc->counts.kept++;
 }

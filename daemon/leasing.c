@@ -59,18 +59,44 @@ static int open_records(const char *runtime_dir) {
         return fd < 0 ? -errno : fd;
 }
 
+/* secrets_root is 0711: host users and units reach their own instance
+ * directories by name, nobody lists them.  Containers' directories sit
+ * one level further down, in a 0700 directory: a host user whose uid is
+ * a container app's (uid 1000 is both the first login user and the usual
+ * image user) must not read the files the container reads through its
+ * clone.  Modes are set on the open directories, whatever an older
+ * release left in a secrets_root of ours. */
+static int open_containers(int root_fd) {
+        struct stat st;
+        int fd;
+
+        /* one someone else made (and owns) keeps its mode */
+        if (fstat(root_fd, &st) < 0 || (st.st_uid == geteuid() && fchmod(root_fd, 0711) < 0))
+                return -errno;
+        if (mkdirat(root_fd, "containers", 0700) < 0 && errno != EEXIST)
+                return -errno;
+        fd = openat(root_fd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fchmod(fd, 0700) < 0) {
+                int r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        return fd;
+}
+
 int leasing_open(const struct config *c, struct leasing **ret) {
         struct leasing *l;
 
-        if (mkdir(c->secrets_root, 0755) == 0)
-                (void) chmod(c->secrets_root, 0755);
-        else if (errno != EEXIST)
+        if (mkdir(c->secrets_root, 0711) < 0 && errno != EEXIST)
                 return -errno;
         l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
         l->timer_fd = -1;
         l->records_fd = -1;
+        l->containers_fd = -1;
         l->armed_usec = INT64_MAX; /* the timer starts disarmed */
         l->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (l->inotify_fd < 0) {
@@ -81,6 +107,12 @@ int leasing_open(const struct config *c, struct leasing **ret) {
         l->root_path = strdup(c->secrets_root);
         if (l->root_fd < 0 || !l->root_path) {
                 int r = l->root_fd < 0 ? -errno : -ENOMEM;
+                leasing_close(l);
+                return r;
+        }
+        l->containers_fd = open_containers(l->root_fd);
+        if (l->containers_fd < 0) {
+                int r = l->containers_fd;
                 leasing_close(l);
                 return r;
         }
@@ -115,6 +147,7 @@ struct leasing *leasing_close(struct leasing *l) {
         safe_close(l->records_fd);
         safe_close(l->timer_fd);
         safe_close(l->inotify_fd);
+        safe_close(l->containers_fd);
         safe_close(l->root_fd);
         free(l->root_path);
         free(l);
@@ -228,7 +261,8 @@ static int instance_name(const struct peer *p, char *buf, size_t len) {
 static json_t *lease_json(const struct leasing *l, const struct lease *ls, const struct workload *w) {
         char host[4096], inside[4096], mode[8];
 
-        snprintf(host, sizeof(host), "%s/%s/%s", l->root_path, ls->instance, ls->file);
+        snprintf(host, sizeof(host), "%s/%s%s/%s", l->root_path, instance_is_container(ls->instance) ? "containers/" : "",
+                 ls->instance, ls->file);
         snprintf(inside, sizeof(inside), "%s/%s", w && w->inject ? w->inject : "", ls->file);
         snprintf(mode, sizeof(mode), "%04o", (unsigned) ls->mode);
         return json_pack("{s:s,s:s,s:s,s:I,s:s,s:s*,s:s,s:o,s:o,s:s,s:i,s:i}", "id", ls->id, "secret", ls->secret,
@@ -297,6 +331,8 @@ static int save_record(struct leasing *l, const struct lease *ls) {
                 .cgroup = in ? in->cgroup : NULL,
                 .injected_ns = in ? in->injected_ns : 0,
                 .inject_path = in ? in->inject_path : NULL,
+                .main_pid = in && in->main.pidfd >= 0 ? in->main.pid : 0,
+                .main_start = in ? in->main.start : 0,
         });
 }
 
@@ -355,28 +391,63 @@ void leasing_sweep(struct server *s) {
         }
 }
 
-/* Bind-mounts the instance directory into the caller's mount namespace
- * at the workload's inject path: once per namespace, never into ours, only
- * when we made a tmpfs to clone. */
-static int instance_inject(struct leasing *l, struct instance *in, const struct peer *p, const struct workload *w) {
-        char path[64];
-        int r, ns_fd;
+/* A container's main process (leasing-target.c), found once and held
+ * while it lives: where its files are injected and its signal goes.  It
+ * is looked for in the container's own cgroup, then in the caller's. */
+static int instance_main(struct server *s, struct instance *in, const struct peer *p) {
+        _cleanup_free_ char *scope = NULL;
+        int r = -ESRCH;
 
-        if (!w->inject || !l->privileged || p->same_mnt_ns || in->injected_ns == p->mnt_ns || !mdir_is_mount(in->dir))
+        if (!instance_is_container(in->name) || target_alive(&in->main))
                 return 0;
-        r = mdir_inject(in->dir, p->pidfd, p->pid, w->inject);
+        target_close(&in->main);
+        if (p->cgroup && p->cls.match_len > 0 && p->cls.runtime != RUNTIME_ROOTLESS) {
+                scope = strndup(p->cgroup, p->cls.match_len);
+                if (!scope)
+                        return -ENOMEM;
+                r = target_find(&s->attest, p, scope, &in->main);
+        }
+        if (r == -ESRCH && p->cgroup)
+                r = target_find(&s->attest, p, p->cgroup, &in->main);
+        return r;
+}
+
+/* Bind-mounts the instance directory at the workload's inject path in
+ * the mount namespace of a container's main process, or of the caller
+ * when it is a host process or a unit: once per namespace, never into the
+ * host's, only when we made a tmpfs to clone.  A container's other
+ * processes, whatever namespaces they made, get nothing of their own: a
+ * clone moved into a namespace its user namespace owns would not have its
+ * read-only flag locked. */
+static int instance_inject(struct server *s, struct instance *in, const struct peer *p, const struct workload *w) {
+        struct leasing *l = s->leasing;
+        bool container = instance_is_container(in->name);
+        const struct target *t = container ? &in->main : &(struct target) { .pidfd = p->pidfd, .pid = p->pid };
+        struct target_where where;
+        int r;
+
+        if (!w->inject || !l->privileged || !mdir_is_mount(in->dir))
+                return 0;
+        if (!target_alive(t))
+                return -ESRCH;
+        r = target_authority(&s->attest, t->pid, t->pidfd, container, &where);
         if (r < 0)
                 return r;
-        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) p->pid);
-        ns_fd = open(path, O_RDONLY | O_CLOEXEC);
-        /* keep it only if it is still the namespace of the attested process */
-        if (ns_fd >= 0 && !attest_peer_alive(p))
-                ns_fd = safe_close(ns_fd);
+        if (where.mnt_ns == s->attest.host_mnt_ns || where.mnt_ns == in->injected_ns) {
+                safe_close(where.mnt_fd);
+                return 0;
+        }
+        r = mdir_inject(in->dir, &(struct mdir_where) { .ns_fd = where.mnt_fd, .uid = where.uid, .gid = where.gid },
+                        w->inject);
+        if (r < 0) {
+                safe_close(where.mnt_fd);
+                return r;
+        }
         safe_close(in->ns_fd);
         free(in->inject_path);
-        in->ns_fd = ns_fd;
+        in->ns_fd = where.mnt_fd;
         in->inject_path = strdup(w->inject);
-        in->injected_ns = p->mnt_ns;
+        in->injected_ns = where.mnt_ns;
         return 0;
 }
 
@@ -398,7 +469,7 @@ static int grant_one(struct server *s, const struct peer *p, const struct worklo
          * it was written: only a new version or new owner, mode or a file
          * that went missing is written again. */
         if (!ls || ls->version != v.version ||
-            !mdir_file_current(in->dir, g->file, value->len, uid, gid, g->mode)) {
+            !mdir_file_current(in->dir, g->file, value->data, value->len, uid, gid, g->mode)) {
                 r = mdir_write(in->dir, g->file, value->data, value->len, uid, gid, g->mode);
                 if (r < 0)
                         return r;
@@ -432,6 +503,7 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         int64_t before[POLICY_GRANTS_MAX];
         size_t n_grants = 0, n_made = 0, n_got = 0;
         uint64_t injected_ns;
+        pid_t main_pid;
         bool where_changed;
         struct instance *in;
         char iname[256];
@@ -471,8 +543,13 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         where_changed = !in->cgroup;
         injected_ns = in->injected_ns;
         instance_watch(s, in, p);
-        r = instance_inject(l, in, p, w);
-        where_changed = (where_changed && in->cgroup) || in->injected_ns != injected_ns;
+        main_pid = in->main.pid;
+        r = instance_main(s, in, p);
+        if (r < 0 && !w->inject)
+                r = 0; /* then only its signal has nowhere to go */
+        if (r >= 0)
+                r = instance_inject(s, in, p, w);
+        where_changed = (where_changed && in->cgroup) || in->injected_ns != injected_ns || in->main.pid != main_pid;
         if (r < 0) {
                 *ret_bad = w->inject; /* tells the caller: the mount point failed */
                 instance_release_if_empty(l, in);
@@ -629,65 +706,17 @@ size_t leasing_revoke_secret(struct server *s, const char *secret) {
         return n;
 }
 
-FILE *cgroup_procs_open(struct server *s, const char *cgroup) {
-        char path[4300];
-        FILE *f;
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup + 1);
-        fd = openat(s->attest.cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
-        f = fd >= 0 ? fdopen(fd, "re") : NULL;
-        if (!f)
-                safe_close(fd);
-        return f;
-}
-
-/* The process that is pid 1 of its own pid namespace inside the cgroup:
- * a container's main process.  A pidfd to it, or -1. */
-static int container_init_pidfd(struct server *s, const char *cgroup) {
-        char path[4300], line[256];
-        FILE *procs = cgroup_procs_open(s, cgroup), *st;
-        int pid, pidfd = -1;
-
-        if (!procs)
-                return -1;
-        while (pidfd < 0 && fscanf(procs, "%d", &pid) == 1) {
-                snprintf(path, sizeof(path), "/proc/%d/status", pid);
-                st = fopen(path, "re");
-                while (st && fgets(line, sizeof(line), st)) {
-                        char *last;
-
-                        if (strncmp(line, "NSpid:", 6) != 0)
-                                continue;
-                        last = strrchr(line, '\t');
-                        /* more than one level, and 1 in the innermost */
-                        if (last && last != strchr(line, '\t') && atoi(last + 1) == 1)
-                                pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-                        break;
-                }
-                if (st)
-                        fclose(st);
-        }
-        fclose(procs);
-        return pidfd;
-}
-
-/* on_rotate goes to the container's main process (pid 1 in its pid
- * namespace): that is the application, while the process that leased may
- * be a helper or an agent (`secretctl lease --keep`) beside it.  Without a
- * pid namespace of its own (a service, a host process) it goes to the
+/* on_rotate goes to a container's main process (leasing-target.c): that
+ * is the application, while the process that leased may be a helper or
+ * an agent (`secretctl lease --keep`) beside it, or one that made a pid 1
+ * of its own to catch it.  For a unit or a host user it goes to the
  * process that leased, while it lives. */
-static void signal_instance(struct server *s, struct instance *in, int sig) {
-        struct pollfd pfd = { .fd = in->pidfd, .events = POLLIN };
-        int fd = in->cgroup ? container_init_pidfd(s, in->cgroup) : -1;
+static void signal_instance(struct instance *in, int sig) {
+        const struct target *t = instance_is_container(in->name) ? &in->main
+                                                                  : &(struct target) { .pidfd = in->pidfd };
 
-        if (fd >= 0) {
-                (void) syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
-                safe_close(fd);
-                return;
-        }
-        if (in->pidfd >= 0 && poll(&pfd, 1, 0) == 0)
-                (void) syscall(SYS_pidfd_send_signal, in->pidfd, sig, NULL, 0);
+        if (target_alive(t))
+                (void) syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0);
 }
 
 int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
@@ -732,7 +761,7 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
                 struct instance *in = l->inst[i];
 
                 if (in->rotate_signal) {
-                        signal_instance(s, in, in->rotate_signal);
+                        signal_instance(in, in->rotate_signal);
                         in->rotate_signal = 0;
                 }
         }

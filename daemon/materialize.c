@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,9 +16,10 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/fsuid.h>
 #include <sys/vfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "materialize.h"
@@ -227,11 +230,40 @@ int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len
         return r;
 }
 
-bool mdir_file_current(struct mdir *m, const char *file, size_t len, uid_t uid, gid_t gid, mode_t mode) {
+/* A scratch buffer in guarded, locked memory: what a file holds is a
+ * secret too, and passes through here only to be compared. */
+#define COMPARE_CHUNK 4096
+
+static bool same_content(int fd, const uint8_t *data, size_t len) {
+        static uint8_t *scratch;
+        size_t off = 0;
+
+        if (!scratch && !(scratch = sodium_malloc(COMPARE_CHUNK)))
+                return false;
+        while (off < len) {
+                size_t want = len - off < COMPARE_CHUNK ? len - off : COMPARE_CHUNK;
+                ssize_t n = pread(fd, scratch, want, (off_t) off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0 || sodium_memcmp(scratch, data + off, (size_t) n) != 0)
+                        break;
+                off += (size_t) n;
+        }
+        sodium_memzero(scratch, COMPARE_CHUNK);
+        return off == len;
+}
+
+bool mdir_file_current(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid,
+                       mode_t mode) {
+        _cleanup_close_ int fd = -1;
         struct stat st;
 
-        return mdir_name_valid(file) && fstatat(m->dfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-               (size_t) st.st_size == len && st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == mode;
+        if (!mdir_name_valid(file))
+                return false;
+        fd = openat(m->dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t) st.st_size == len &&
+               st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == mode && same_content(fd, data, len);
 }
 
 int mdir_remove(struct mdir *m, const char *file) {
@@ -240,33 +272,12 @@ int mdir_remove(struct mdir *m, const char *file) {
         return unlinkat(m->dfd, file, 0) < 0 ? -errno : 0;
 }
 
-/* The host uid that is root in the peer's user namespace ("0 200000 65536"
- * → 200000), or (uid_t) -1 when root is not mapped. */
-static uid_t mapped_root(pid_t pid, const char *file) {
-        char path[64];
-        unsigned long inside, outside, count;
-        uid_t ret = (uid_t) -1;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, file);
-        f = fopen(path, "re");
-        if (!f)
-                return ret;
-        while (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
-                if (inside == 0 && count > 0) {
-                        ret = (uid_t) outside;
-                        break;
-                }
-        fclose(f);
-        return ret;
-}
-
 /* In the child: walks path from "/" one component at a time, never
  * following a symlink, creating what is missing; returns the last
- * directory's fd.  A tmpfs owned by a user namespace refuses mkdir from
- * host root (EOVERFLOW): then we act as that namespace's root.  No malloc:
- * the child shares our memory (see in_mount_ns). */
-static int make_mount_point(const char *path, uid_t ns_root, gid_t ns_root_gid) {
+ * directory's fd.  It runs with the file-system identity of the mount
+ * namespace's owner (see mdir_where), so it creates nothing that owner
+ * could not.  No malloc: the child shares our memory (see in_mount_ns). */
+static int make_mount_point(const char *path) {
         char copy[PATH_MAX], *save = NULL;
         int dfd, nfd;
 
@@ -277,12 +288,11 @@ static int make_mount_point(const char *path, uid_t ns_root, gid_t ns_root_gid) 
         if (dfd < 0)
                 return -errno;
         for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-                if (mkdirat(dfd, c, 0755) < 0 && errno == EOVERFLOW && ns_root != (uid_t) -1) {
-                        setfsuid(ns_root);
-                        setfsgid(ns_root_gid);
-                        (void) mkdirat(dfd, c, 0755);
-                        setfsuid(0);
-                        setfsgid(0);
+                if (mkdirat(dfd, c, 0755) < 0 && errno != EEXIST) {
+                        int r = -errno;
+
+                        safe_close(dfd);
+                        return r;
                 }
                 nfd = openat(dfd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 safe_close(dfd);
@@ -295,58 +305,142 @@ static int make_mount_point(const char *path, uid_t ns_root, gid_t ns_root_gid) 
 
 /* The child's stack: it runs one short job and never calls malloc. */
 #define CHILD_STACK_SIZE (64 * 1024)
+/* How long a job may take, and how long a killed child may take to go: a
+ * mount point on a FUSE file system that never answers, or a hung NFS
+ * server, blocks the walk forever; the daemon serves everyone else. */
+#define CHILD_DEADLINE_MSEC 2000
+#define CHILD_KILL_WAIT_MSEC 1000
+/* Children that did not go within CHILD_KILL_WAIT_MSEC, reaped later. */
+#define CHILDREN_ABANDONED_MAX 16
 
 struct ns_child {
-        int pidfd;
+        int ns_fd; /* a pidfd or a namespace fd */
+        uid_t uid;
+        gid_t gid;
         int (*job)(void *);
         void *arg;
 };
 
+/* Joins the mount namespace, then takes the owner's file-system identity:
+ * no supplementary groups (root's would grant what the owner lacks), and
+ * fsuid/fsgid, which also drops the file-system capabilities.  Raw system
+ * calls: glibc's setgroups() would signal "all threads" of a process this
+ * child is not a thread of. */
 static int ns_child_main(void *arg) {
         const struct ns_child *c = arg;
-        int r = setns(c->pidfd, CLONE_NEWNS) < 0 ? -errno : c->job(c->arg);
+        int r = 0;
 
+        if (setns(c->ns_fd, CLONE_NEWNS) < 0)
+                r = -errno;
+        else if (c->uid != 0 || c->gid != 0) {
+                if (syscall(SYS_setgroups, 0, NULL) < 0)
+                        r = -errno;
+                else {
+                        (void) syscall(SYS_setfsgid, c->gid);
+                        (void) syscall(SYS_setfsuid, c->uid);
+                        if ((gid_t) syscall(SYS_setfsgid, -1) != c->gid || (uid_t) syscall(SYS_setfsuid, -1) != c->uid)
+                                r = -EPERM;
+                }
+        }
+        if (r >= 0)
+                r = c->job(c->arg);
         _exit(r < 0 ? (-r & 0xff) : 0);
 }
 
-/* Runs job(arg) in a child inside pidfd's mount namespace; its result
- * (0 or an errno) comes back as the exit status.  The child shares our
- * memory and we wait while it runs (CLONE_VM | CLONE_VFORK, as
- * posix_spawn does): a fork() copied the page tables of the whole daemon
- * and left every page copy-on-write behind it, most of a first lease's
- * cost.  It does not share our filesystem context (no CLONE_FS), which
- * setns(CLONE_NEWNS) requires, so our own root and namespace stay ours. */
-static int in_mount_ns(int pidfd, int (*job)(void *), void *arg) {
+static struct {
+        int pidfd[CHILDREN_ABANDONED_MAX];
+        size_t n;
+} abandoned;
+
+static void reap_abandoned(void) {
+        for (size_t i = 0; i < abandoned.n;) {
+                siginfo_t si = {};
+
+                if (waitid(P_PIDFD, (id_t) abandoned.pidfd[i], &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0) {
+                        i++;
+                        continue;
+                }
+                safe_close(abandoned.pidfd[i]);
+                abandoned.pidfd[i] = abandoned.pidfd[--abandoned.n];
+        }
+}
+
+/* Whether the child behind pidfd exited within msec.  Its errno is ours
+ * (it shares our memory, thread-local storage included), so the wait
+ * trusts only return values and its own clock. */
+static bool wait_exit(int pidfd, int msec) {
+        struct timespec start, now;
+
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+                int64_t spent;
+
+                if (poll(&pfd, 1, msec) > 0)
+                        return true;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+                if (spent >= msec)
+                        return false;
+        }
+}
+
+/* Runs job(arg) in a child inside a mount namespace with c's identity;
+ * its result (0 or an errno) comes back as the exit status, -ETIMEDOUT
+ * when it did not finish in time (then it is killed).  The child shares
+ * our memory (CLONE_VM, as posix_spawn does): a fork() copied the page
+ * tables of the whole daemon and left every page copy-on-write behind it,
+ * most of a first lease's cost.  It does not share our filesystem context
+ * (no CLONE_FS), which setns(CLONE_NEWNS) requires, so our own root and
+ * namespace stay ours.  A killed child never runs our code again; one the
+ * kernel has not let go of yet keeps its stack, and is reaped later. */
+static int in_mount_ns(struct ns_child *c) {
         static uint8_t *stack;
-        struct ns_child c = { .pidfd = pidfd, .job = job, .arg = arg };
-        int status;
+        siginfo_t si = {};
+        int pidfd = -1;
         pid_t child;
 
+        reap_abandoned();
+        if (abandoned.n == CHILDREN_ABANDONED_MAX)
+                return -EAGAIN;
         if (!stack && !(stack = malloc(CHILD_STACK_SIZE)))
                 return -ENOMEM;
         /* the stack grows down: hand over its top, aligned */
         child = clone(ns_child_main, (void *) (((uintptr_t) (stack + CHILD_STACK_SIZE)) & ~(uintptr_t) 15),
-                      CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+                      CLONE_VM | CLONE_PIDFD | SIGCHLD, c, &pidfd);
         if (child < 0)
                 return -errno;
-        while (waitpid(child, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (!WIFEXITED(status))
+        if (!wait_exit(pidfd, CHILD_DEADLINE_MSEC)) {
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                if (!wait_exit(pidfd, CHILD_KILL_WAIT_MSEC)) {
+                        stack = NULL; /* still the child's */
+                        abandoned.pidfd[abandoned.n++] = pidfd;
+                        return -ETIMEDOUT;
+                }
+                (void) waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED);
+                safe_close(pidfd);
+                return -ETIMEDOUT;
+        }
+        if (waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED) < 0) {
+                int r = -errno;
+
+                safe_close(pidfd);
+                return r;
+        }
+        safe_close(pidfd);
+        if (si.si_code != CLD_EXITED)
                 return -EIO;
-        return WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
+        return si.si_status ? -si.si_status : 0;
 }
 
 struct inject_job {
         int clone_fd;
         const char *path;
-        uid_t ns_root;
-        gid_t ns_root_gid;
 };
 
 static int inject_job(void *arg) {
         struct inject_job *j = arg;
-        int dfd = make_mount_point(j->path, j->ns_root, j->ns_root_gid);
+        int dfd = make_mount_point(j->path);
 
         if (dfd < 0)
                 return dfd;
@@ -355,7 +449,7 @@ static int inject_job(void *arg) {
         return 0;
 }
 
-int mdir_inject(struct mdir *m, int pidfd, pid_t pid, const char *path) {
+int mdir_inject(struct mdir *m, const struct mdir_where *where, const char *path) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
         };
@@ -372,25 +466,36 @@ int mdir_inject(struct mdir *m, int pidfd, pid_t pid, const char *path) {
         if (mount_setattr(clone_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
                 return -errno;
         j.clone_fd = clone_fd;
-        j.ns_root = mapped_root(pid, "uid_map");
-        j.ns_root_gid = (gid_t) mapped_root(pid, "gid_map");
-        return in_mount_ns(pidfd, inject_job, &j);
+        return in_mount_ns(&(struct ns_child) {
+                .ns_fd = where->ns_fd, .uid = where->uid, .gid = where->gid, .job = inject_job, .arg = &j,
+        });
 }
 
 struct eject_job {
         const char *path;
+        dev_t dev;
 };
 
+/* Only our clone goes: whatever the container put at path is its own. */
 static int eject_job(void *arg) {
         const struct eject_job *j = arg;
+        struct stat st;
 
+        if (lstat(j->path, &st) < 0)
+                return -errno;
+        if (st.st_dev != j->dev)
+                return -ENOENT;
         return umount2(j->path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
 }
 
-void mdir_eject(int pidfd, const char *path) {
+void mdir_eject(struct mdir *m, int ns_fd, const char *path) {
         struct eject_job j = { .path = path };
+        struct stat st;
 
-        (void) in_mount_ns(pidfd, eject_job, &j);
+        if (fstat(m->dfd, &st) < 0)
+                return;
+        j.dev = st.st_dev;
+        (void) in_mount_ns(&(struct ns_child) { .ns_fd = ns_fd, .job = eject_job, .arg = &j });
 }
 
 int mdir_fd(const struct mdir *m) {

@@ -25,18 +25,32 @@ bool mdir_name_valid(const char *name);
 int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode);
 /* -ENOENT when the file is not there. */
 int mdir_remove(struct mdir *m, const char *file);
-/* Whether file is there as mdir_write(len, uid, gid, mode) left it: a
- * renewal of an unchanged version need not write it again. */
-bool mdir_file_current(struct mdir *m, const char *file, size_t len, uid_t uid, gid_t gid, mode_t mode);
+/* Whether file is there as mdir_write(data, len, uid, gid, mode) left
+ * it, content included (anyone who could write it must not make a renewal
+ * keep what they wrote): a renewal of an unchanged version need not write
+ * it again. */
+bool mdir_file_current(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid,
+                       mode_t mode);
+/* Where and as whom a clone is mounted: in the mount namespace of ns_fd
+ * (a pidfd or a namespace fd), with the file-system identity uid:gid
+ * there, the namespace owner's (0:0 for one of the host's user namespace,
+ * else the host uid and gid its root maps to). */
+struct mdir_where {
+        int ns_fd;
+        uid_t uid;
+        gid_t gid;
+};
 /* Bind-mounts a read-only (nosuid, nodev, noexec) clone of the tmpfs at
- * path inside the mount namespace of the process behind pidfd, creating
- * the mount point, in a short-lived child (setns refuses threaded callers).
- * -EROFS / -EACCES / … when the mount point cannot be made there; nothing
- * is left half-made.  Only for a tmpfs instance (-EOPNOTSUPP otherwise). */
-int mdir_inject(struct mdir *m, int pidfd, pid_t pid, const char *path);
-/* Best effort: unmounts path in that namespace again (the container may
- * be gone already, which is fine). */
-void mdir_eject(int pidfd, const char *path);
+ * path there, creating the mount point, in a short-lived child (setns
+ * refuses threaded callers) given two seconds (-ETIMEDOUT, then it is
+ * killed).  -EROFS / -EACCES / … when the mount point cannot be made
+ * there; nothing is left half-made.  Only for a tmpfs instance
+ * (-EOPNOTSUPP otherwise). */
+int mdir_inject(struct mdir *m, const struct mdir_where *where, const char *path);
+/* Best effort: unmounts m's clone at path in that namespace again (the
+ * container may be gone already, which is fine; what else is at path
+ * stays). */
+void mdir_eject(struct mdir *m, int ns_fd, const char *path);
 /* Unmounts and removes the directory; frees m. */
 int mdir_destroy(struct mdir *m);
 /* Closes without removing anything (daemon exit: leases outlive us). */

@@ -68,12 +68,12 @@ new_container tiny; C=$ID
 st=$(lease_in "$C" 1000 '{"secrets":["big"]}')
 [ "$st" = 503 ] || fail "lease of a too-big secret: status $st, expected 503: $(cat "$T/lease.json")"
 grep -q 'is full; nothing was changed' "$T/lease.json" || fail "unclear error: $(cat "$T/lease.json")"
-[ "$(ls -A "$T/secrets/docker-$C")" = small ] || fail "a failed lease left files: $(ls -A "$T/secrets/docker-$C")"
-[ "$(cat "$T/secrets/docker-$C/small")" = small-v1 ] || fail "small damaged by a failed lease"
+[ "$(ls -A "$T/secrets/containers/docker-$C")" = small ] || fail "a failed lease left files: $(ls -A "$T/secrets/containers/docker-$C")"
+[ "$(cat "$T/secrets/containers/docker-$C/small")" = small-v1 ] || fail "small damaged by a failed lease"
 # both at once: all or nothing
 st=$(lease_in "$C" 1000 '{"secrets":["other","big"]}')
 [ "$st" = 503 ] || fail "lease of other+big: status $st"
-[ "$(ls -A "$T/secrets/docker-$C")" = small ] || fail "a failed lease left files: $(ls -A "$T/secrets/docker-$C")"
+[ "$(ls -A "$T/secrets/containers/docker-$C")" = small ] || fail "a failed lease left files: $(ls -A "$T/secrets/containers/docker-$C")"
 expect_status 200 "$A" GET /v1/leases
 [ "$(grep -o '"id":' "$T/body" | wc -l)" = 1 ] || fail "failed leases were recorded: $(cat "$T/body")"
 [ "$(ls "$T/run/leases" | wc -l)" = 1 ] || fail "records of failed leases: $(ls "$T/run/leases")"
@@ -81,20 +81,20 @@ expect_status 200 "$A" GET /v1/leases
 new_container empty; E=$ID
 st=$(lease_in "$E" 1000 '{"secrets":["big"]}')
 [ "$st" = 503 ] || fail "first lease too big: status $st"
-[ ! -e "$T/secrets/docker-$E" ] || fail "a failed first lease left its directory"
-grep -q " $T/secrets/docker-$E " /proc/self/mountinfo && fail "a failed first lease left its mount"
+[ ! -e "$T/secrets/containers/docker-$E" ] || fail "a failed first lease left its directory"
+grep -q " $T/secrets/containers/docker-$E " /proc/self/mountinfo && fail "a failed first lease left its mount"
 # others still work
 [ "$(lease_in "$E" 1000 '{"secrets":["other"]}')" = 201 ] || fail "lease other after a failure: $(cat "$T/lease.json")"
-cmp -s "$T/secrets/docker-$E/other" "$T/v" || fail "other's file is wrong"
+cmp -s "$T/secrets/containers/docker-$E/other" "$T/v" || fail "other's file is wrong"
 # a rotation that no longer fits: the old file stays whole, and the reply says so
 value 20000 >"$T/v2"
 expect_status 500 "$A" POST /v1/secrets/other/rotate --data-binary @"$T/v2"
 grep -q 'could not be updated' "$T/body" || fail "rotation into a full tmpfs: unclear: $(cat "$T/body")"
-cmp -s "$T/secrets/docker-$E/other" "$T/v" || fail "other's file torn by a rotation that did not fit"
-no_temps "$T/secrets/docker-$E"
-no_temps "$T/secrets/docker-$C"
+cmp -s "$T/secrets/containers/docker-$E/other" "$T/v" || fail "other's file torn by a rotation that did not fit"
+no_temps "$T/secrets/containers/docker-$E"
+no_temps "$T/secrets/containers/docker-$C"
 expect_status 200 "$A" POST /v1/secrets/other/rotate --data-binary 'short'
-[ "$(cat "$T/secrets/docker-$E/other")" = short ] || fail "rotation after a failed one did not reach the file"
+[ "$(cat "$T/secrets/containers/docker-$E/other")" = short ] || fail "rotation after a failed one did not reach the file"
 echo "full instance tmpfs: ok"
 
 # --- peers whose /proc entry vanishes mid-attestation -----------------------
@@ -113,8 +113,8 @@ CT_DIRS+=("$CG/system.slice/docker-$G.scope")
 	fail "leases from vanishing cgroups: $(cat "$T/out")"
 echo "leases from cgroups removed mid-request: $(cat "$T/out")"
 # whatever was granted goes with the cgroup
-wait_gone "$T/secrets/docker-$G"
-grep -q " $T/secrets/docker-$G " /proc/self/mountinfo && fail "a removed cgroup's tmpfs is still mounted"
+wait_gone "$T/secrets/containers/docker-$G"
+grep -q " $T/secrets/containers/docker-$G " /proc/self/mountinfo && fail "a removed cgroup's tmpfs is still mounted"
 expect_status 200 "$A" GET /v1/leases
 grep -q "docker-$G" "$T/body" && fail "leases of a removed cgroup live on: $(cat "$T/body")"
 grep -l "docker-$G" "$T"/run/leases/*.json 2>/dev/null && fail "records of a removed cgroup live on"
@@ -123,13 +123,13 @@ new_container brief; B=$ID; B_KEEPER=$KEEPER
 [ "$(lease_in "$B" 1000 '{"secrets":["small"],"ttl":"1h"}')" = 201 ] || fail "lease brief"
 kill "$B_KEEPER"; wait "$B_KEEPER" 2>/dev/null || true
 rmdir "$CG/system.slice/docker-$B.scope"
-wait_gone "$T/secrets/docker-$B"
+wait_gone "$T/secrets/containers/docker-$B"
 expect_status 200 "$A" GET /v1/leases
 grep -q "docker-$B" "$T/body" && fail "leases of an ended container live on: $(cat "$T/body")"
 # a container of the same id comes back at once: it starts from nothing
 new_container brief; [ "$ID" = "$B" ] || fail "hex64 not stable"
 [ "$(lease_in "$B" 1000 '{"secrets":["small"],"ttl":"1h"}')" = 201 ] || fail "lease brief again: $(cat "$T/lease.json")"
-[ "$(cat "$T/secrets/docker-$B/small")" = small-v1 ] || fail "brief's new lease has no file"
+[ "$(cat "$T/secrets/containers/docker-$B/small")" = small-v1 ] || fail "brief's new lease has no file"
 kill -0 "$DAEMON_PID" || fail "the daemon died"
 echo "cgroups removed mid-request: ok"
 
@@ -147,7 +147,7 @@ if [ "$st" = 201 ]; then
 	grep -q "docker-$N" "$T/body" || fail "a lease acknowledged on a full runtime_dir was lost in a crash"
 else
 	[ "$st" = 503 ] || fail "lease on a full runtime_dir: status $st: $(cat "$T/lease.json")"
-	[ ! -e "$T/secrets/docker-$N" ] || fail "a refused lease left its directory"
+	[ ! -e "$T/secrets/containers/docker-$N" ] || fail "a refused lease left its directory"
 	rm "$T/run/filler"
 	[ "$(lease_in "$N" 1000 '{"secrets":["small"],"ttl":"1h"}')" = 201 ] || fail "lease after space was freed"
 fi

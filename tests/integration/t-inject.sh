@@ -80,7 +80,7 @@ $APP curl -s -w "\n%{http_code}\n" --unix-socket "$WORK" -X POST --data "{}" htt
 grep -q '^503$' "$T/out-c" || fail "read-only /run: $(cat "$T/out-c")"
 expect_in "cannot mount the secrets at '/run/secrets' inside the container" "$T/out-c"
 expect_in "--tmpfs /run" "$T/out-c"
-[ ! -e "$T/secrets/docker-$B" ] || fail "a failed injection left a directory"
+[ ! -e "$T/secrets/containers/docker-$B" ] || fail "a failed injection left a directory"
 expect_status 200 "$T/run/admin.sock" GET /v1/leases
 grep -q "docker-$B" "$T/body" && fail "a failed injection left a lease"
 

@@ -37,7 +37,7 @@ field() { grep -o "\"$1\":\"[^\"]*\"" "$T/lease.json" | head -n1 | cut -d'"' -f4
 new_id a; A=$ID
 code=$(lease "$A" 1000 '{"secrets":["db-password","tls-key"]}')
 [ "$code" = 201 ] || fail "lease: $code $(cat "$T/lease.json")"
-dir=$T/secrets/docker-$A
+dir=$T/secrets/containers/docker-$A
 cmp -s "$dir/db-password" "$T/pw" || fail "file content differs"
 [ "$(stat -c '%a %u %g' "$dir/db-password")" = "400 1000 1000" ] || fail "db-password: $(stat -c '%a %u %g' "$dir/db-password")"
 [ "$(stat -c '%a %u %g' "$dir/tls.key")" = "440 0 101" ] || fail "tls.key: $(stat -c '%a %u %g' "$dir/tls.key")"
@@ -47,9 +47,14 @@ case $opts in *size=64k*) ;; *) fail "tmpfs not size-limited: $opts" ;; esac
 case $opts in *nr_inodes=256*) ;; *) fail "tmpfs not inode-limited: $opts" ;; esac
 grep -q "\"host_path\":\"$dir/db-password\"" "$T/lease.json" || fail "reply: $(cat "$T/lease.json")"
 LEASE_A=$(field id)
-# the container user can read its file but not write there
-in_cgroup "/$PFX/docker-$A.scope" 1000 yes cat "$dir/db-password" >"$T/read" || fail "owner cannot read"
-cmp -s "$T/read" "$T/pw" || fail "owner read differs"
+# the host-side tree serves the daemon alone: the container reads its
+# files through the clone injected into it (t-inject), while its uid seen
+# from the host (uid 1000 is also the first login user) reads nothing here
+[ "$(stat -c '%a %u' "$T/secrets")" = "711 0" ] || fail "secrets_root: $(stat -c '%a %u' "$T/secrets")"
+[ "$(stat -c '%a %u' "$T/secrets/containers")" = "700 0" ] || fail "containers/: $(stat -c '%a %u' "$T/secrets/containers")"
+in_cgroup "/$PFX/docker-$A.scope" 1000 yes cat "$dir/db-password" >/dev/null 2>&1 && fail "the app's uid read the host-side file"
+setpriv --reuid=1000 --regid=1000 --clear-groups cat "$dir/db-password" >/dev/null 2>&1 && fail "host uid 1000 read a container's file"
+setpriv --reuid=1000 --regid=1000 --clear-groups ls "$T/secrets/containers" >/dev/null 2>&1 && fail "host uid 1000 listed the containers' directories"
 in_cgroup "/$PFX/docker-$A.scope" 1000 yes sh -c "echo x >'$dir/db-password'" 2>/dev/null && fail "owner could write"
 in_cgroup "/$PFX/docker-$A.scope" 1000 yes sh -c "echo x >'$dir/new'" 2>/dev/null && fail "owner could create files"
 in_cgroup "/$PFX/docker-$A.scope" 1000 yes cat "$dir/tls.key" >/dev/null 2>&1 && fail "uid 1000 read a 0440 root:101 file"
@@ -59,7 +64,7 @@ in_cgroup "/$PFX/docker-$A.scope" 1000 yes cat "$dir/tls.key" >/dev/null 2>&1 &&
 [ ! -e "$dir/not-granted" ] || fail "ungranted secret materialized"
 new_id b; B=$ID
 [ "$(lease "$B" 1000 '{"secrets":["db-password","not-granted"]}')" = 403 ] || fail "partly ungranted request leased"
-[ ! -e "$T/secrets/docker-$B" ] || fail "a refused request left a directory"
+[ ! -e "$T/secrets/containers/docker-$B" ] || fail "a refused request left a directory"
 [ "$(lease "$B" 1000 '{"secrets":["nonexistent"]}')" = 403 ] || fail "ungranted unknown secret"
 [ "$(lease "$B" 3000 '{}')" = 403 ] || fail "a caller matching no workload got a lease"
 [ "$(lease "$B" 1000 '{"secrets":"db-password"}')" = 400 ] || fail "secrets as a string"
@@ -67,7 +72,7 @@ new_id b; B=$ID
 [ "$(lease "$B" 1000 '{"ttl":"-5s"}')" = 400 ] || fail "bad ttl"
 [ "$(lease "$B" 1000 'not json')" = 400 ] || fail "not JSON"
 [ "$(lease "$B" 1000 '{"secrets":["big"]}')" = 404 ] || fail "granted but missing secret"
-[ ! -e "$T/secrets/docker-$B" ] || fail "failed requests left a directory"
+[ ! -e "$T/secrets/containers/docker-$B" ] || fail "failed requests left a directory"
 
 # --- all grants when none are named; leasing again renews ---------------------
 expect_status 201 "$ADMIN" PUT /v1/secrets/big --data-binary 'small for now'
@@ -122,7 +127,7 @@ for v in $(seq 3 12); do
 	grep -q '"leases_updated":200' "$T/body" || fail "rotate $v: $(cat "$T/body")"
 	# every file holds the new value the moment the call returned
 	for id in "${IDS[@]}"; do
-		f=$T/secrets/docker-$id/rotating
+		f=$T/secrets/containers/docker-$id/rotating
 		[ -e "$f" ] || continue
 		[ "$(cat "$f")" = "version-$v-value" ] || fail "$f not updated by rotate $v"
 	done
@@ -134,26 +139,26 @@ wait "$reader"
 expect_status 200 "$ADMIN" DELETE /v1/secrets/rotating
 grep -q '"leases_revoked":200' "$T/body" || fail "delete: $(cat "$T/body")"
 [ ! -e "$dir/rotating" ] || fail "file of a deleted secret still there"
-[ ! -e "$T/secrets/docker-${IDS[5]}" ] || fail "instance with no leases left still mounted"
+[ ! -e "$T/secrets/containers/docker-${IDS[5]}" ] || fail "instance with no leases left still mounted"
 
 # --- a full tmpfs refuses one file and harms no other ----------------------------
 head -c 15000 /dev/urandom >"$T/bigval"
 expect_status 200 "$ADMIN" POST /v1/secrets/big/rotate --data-binary @"$T/bigval"
 new_id c; C=$ID
 [ "$(lease "$C" 1000 '{"secrets":["big"]}')" = 201 ] || fail "lease big: $(cat "$T/lease.json")"
-dd if=/dev/zero of="$T/secrets/docker-$C/filler" bs=4k 2>/dev/null || true
-cp "$T/secrets/docker-$C/big" "$T/big.before"
+dd if=/dev/zero of="$T/secrets/containers/docker-$C/filler" bs=4k 2>/dev/null || true
+cp "$T/secrets/containers/docker-$C/big" "$T/big.before"
 code=$(api "$ADMIN" POST /v1/secrets/big/rotate --data-binary @"$T/bigval")
 [ "$code" = 500 ] || fail "rotate into a full tmpfs gave $code: $(cat "$T/body")"
-cmp -s "$T/secrets/docker-$C/big" "$T/big.before" || fail "the old file was harmed by a failed write"
+cmp -s "$T/secrets/containers/docker-$C/big" "$T/big.before" || fail "the old file was harmed by a failed write"
 cmp -s "$dir/big" "$T/bigval" || fail "another instance did not get the new value"
-ls -A "$T/secrets/docker-$C" | grep -q '^\.tmp-' && fail "temp file left behind"
+ls -A "$T/secrets/containers/docker-$C" | grep -q '^\.tmp-' && fail "temp file left behind"
 
 # --- expiry, renew, revoke, max_ttl ------------------------------------------------
 new_id d; D=$ID
 [ "$(lease "$D" 2000 '{"ttl":"2s"}')" = 201 ] || fail "short lease: $(cat "$T/lease.json")"
 LEASE_D=$(field id)
-f=$T/secrets/docker-$D/db-password
+f=$T/secrets/containers/docker-$D/db-password
 [ -e "$f" ] || fail "short lease file missing"
 expect_status 200 "$ADMIN" POST "/v1/leases/$LEASE_D/renew" --data '{"ttl":"1h"}'
 # renewal is capped by max_ttl (3 s from the first grant)
@@ -161,14 +166,14 @@ start=$(date +%s%N)
 for _ in $(seq 80); do [ -e "$f" ] || break; sleep 0.05; done
 gone_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ ! -e "$f" ] || fail "lease not expired 4 s after a 3 s max_ttl"
-[ ! -e "$T/secrets/docker-$D" ] || fail "expired instance directory left"
+[ ! -e "$T/secrets/containers/docker-$D" ] || fail "expired instance directory left"
 echo "max_ttl lease gone ${gone_ms} ms after renewal"
 new_id e; E=$ID
 [ "$(lease "$E" 2000 '{"ttl":"2s"}')" = 201 ] || fail "lease E"
 exp_at=$(( $(date +%s%N) / 1000000 + 2000 ))
-for _ in $(seq 200); do [ -e "$T/secrets/docker-$E/db-password" ] || break; sleep 0.02; done
+for _ in $(seq 200); do [ -e "$T/secrets/containers/docker-$E/db-password" ] || break; sleep 0.02; done
 late=$(( $(date +%s%N) / 1000000 - exp_at ))
-[ ! -e "$T/secrets/docker-$E/db-password" ] || fail "2 s lease still there"
+[ ! -e "$T/secrets/containers/docker-$E/db-password" ] || fail "2 s lease still there"
 [ "$late" -lt 1000 ] || fail "2 s lease went ${late} ms after its deadline"
 echo "2 s lease gone ${late} ms after its deadline"
 grep -q '"action":"expire"' "$T/audit.jsonl" || fail "expiry not audited"
@@ -180,13 +185,13 @@ new_id h; H=$ID
 g_at=$(( $(date +%s%N) / 1000000 + 2000 ))
 [ "$(lease "$H" 2000 '{"ttl":"1s"}')" = 201 ] || fail "lease H"
 [ "$(lease "$H" 2000 '{"ttl":"3s"}')" = 201 ] || fail "renew H"
-for _ in $(seq 200); do [ -e "$T/secrets/docker-$G/db-password" ] || break; sleep 0.02; done
+for _ in $(seq 200); do [ -e "$T/secrets/containers/docker-$G/db-password" ] || break; sleep 0.02; done
 late=$(( $(date +%s%N) / 1000000 - g_at ))
-[ ! -e "$T/secrets/docker-$G/db-password" ] || fail "G outlived its deadline after H's renewal"
+[ ! -e "$T/secrets/containers/docker-$G/db-password" ] || fail "G outlived its deadline after H's renewal"
 [ "$late" -lt 500 ] || fail "G went ${late} ms after its deadline"
-[ -e "$T/secrets/docker-$H/db-password" ] || fail "H went before its renewed deadline"
-for _ in $(seq 150); do [ -e "$T/secrets/docker-$H/db-password" ] || break; sleep 0.02; done
-[ ! -e "$T/secrets/docker-$H/db-password" ] || fail "H outlived its renewed deadline"
+[ -e "$T/secrets/containers/docker-$H/db-password" ] || fail "H went before its renewed deadline"
+for _ in $(seq 150); do [ -e "$T/secrets/containers/docker-$H/db-password" ] || break; sleep 0.02; done
+[ ! -e "$T/secrets/containers/docker-$H/db-password" ] || fail "H outlived its renewed deadline"
 expect_status 200 "$ADMIN" DELETE "/v1/leases/$LEASE_A"
 [ ! -e "$dir/db-password" ] || fail "revoked file still there"
 [ -e "$dir/tls.key" ] || fail "revoking one lease removed another's file"
@@ -194,7 +199,7 @@ expect_status 200 "$ADMIN" DELETE "/v1/leases/$LEASE_A"
 # --- a container that exits loses its leases, files, mount and directory ---------
 new_id f; F=$ID
 [ "$(lease "$F" 1000 '{"secrets":["db-password"]}')" = 201 ] || fail "lease F"
-fdir=$T/secrets/docker-$F
+fdir=$T/secrets/containers/docker-$F
 [ -e "$fdir/db-password" ] || fail "F's file missing"
 sleep 0.3
 [ -e "$fdir/db-password" ] || fail "leases revoked while the container still runs"
@@ -213,7 +218,7 @@ for id in $(grep -o '"id":"[0-9a-f]*"' "$T/body" | cut -d'"' -f4); do
 	expect_status 200 "$ADMIN" DELETE "/v1/leases/$id"
 done
 grep -q " $T/secrets/" /proc/self/mountinfo && fail "mounts left: $(grep " $T/secrets/" /proc/self/mountinfo | head -3)"
-[ -z "$(ls -A "$T/secrets")" ] || fail "directories left: $(ls -A "$T/secrets" | head -3)"
+[ "$(ls -A "$T/secrets")" = containers ] && [ -z "$(ls -A "$T/secrets/containers")" ] || fail "directories left: $(ls -A "$T/secrets" "$T/secrets/containers" | head -5)"
 [ -z "$(ls -A "$T/run/leases")" ] || fail "lease records left: $(ls -A "$T/run/leases" | head -3)"
 stop_daemon
 ! grep -qF "$(cat "$T/pw")" "$T/daemon.log" "$T/audit.jsonl" || fail "a value leaked into logs"

@@ -103,7 +103,7 @@ curl -s --cacert "$T/cert2.pem" "https://127.0.0.1:$PORT/" >/dev/null && fail "c
 BEFORE=$(state)
 MAIN=$(echo "$BEFORE" | cut -d'|' -f2)
 [ "$(cat "/proc/$MAIN/comm")" = nginx ] || fail "the container's main process is $(cat "/proc/$MAIN/comm"), not nginx"
-[ -f "$T/secrets/podman-$CID/web.key" ] || fail "no host directory podman-$CID"
+[ -f "$T/secrets/containers/podman-$CID/web.key" ] || fail "no host directory podman-$CID"
 
 # rotate the certificate, then the key: each rotation signals nginx; the
 # first reload sees a new certificate with the old key, which nginx refuses
@@ -131,14 +131,14 @@ HUPS=$(grep -c 'signal 1 (SIGHUP) received' "$T/nginx.log" || true)
 [ "$HUPS" -ge 1 ] || fail "nginx got no SIGHUP: $(tail -n 5 "$T/nginx.log")"
 # the 3 s leases outlived several TTLs: secretctl --keep renewed them
 while [ $((SECONDS - LEASED_AT)) -lt 8 ]; do sleep 0.5; done
-[ -f "$T/secrets/podman-$CID/web.key" ] || fail "the kept leases expired: $(podman_log nginx | grep -v "\[notice\]" | tail -n 5)"
+[ -f "$T/secrets/containers/podman-$CID/web.key" ] || fail "the kept leases expired: $(podman_log nginx | grep -v "\[notice\]" | tail -n 5)"
 "$SECRETCTL" --socket "$ADMIN" --json leases | jq -e '.leases | length == 2' >/dev/null ||
 	fail "expected 2 kept leases: $("$SECRETCTL" --socket "$ADMIN" leases)"
 # podman rm -f: the directory, its mount and the leases go
 podman rm -f -t 0 "secretd-t-$$-nginx" >/dev/null
-for _ in $(seq 100); do [ -e "$T/secrets/podman-$CID" ] || break; sleep 0.05; done
-[ ! -e "$T/secrets/podman-$CID" ] || fail "directory left after podman rm -f"
-grep -q " $T/secrets/podman-$CID " /proc/self/mountinfo && fail "mount left after podman rm -f"
+for _ in $(seq 100); do [ -e "$T/secrets/containers/podman-$CID" ] || break; sleep 0.05; done
+[ ! -e "$T/secrets/containers/podman-$CID" ] || fail "directory left after podman rm -f"
+grep -q " $T/secrets/containers/podman-$CID " /proc/self/mountinfo && fail "mount left after podman rm -f"
 expect_status 200 "$ADMIN" GET /v1/leases
 grep -q '"leases":\[\]' "$T/body" || fail "leases left after podman rm -f: $(cat "$T/body")"
 echo "t-podman-nginx: ok (1 container; nginx got $HUPS SIGHUP, refused $(grep -c 'key values mismatch' "$T/nginx.log" || true) mismatched pair)"

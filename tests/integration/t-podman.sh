@@ -91,7 +91,7 @@ probe() {
 	podman_wait "$name" '^ready'
 	LOG=$T/$name.log
 	podman_log "$name" >"$LOG"
-	DIR=$T/secrets/podman-$CID
+	DIR=$T/secrets/containers/podman-$CID
 }
 # has LINE — LOG has exactly this line
 has() { grep -qx -- "$1" "$LOG" || fail "expected '$1' in $(basename "$LOG"): $(cat "$LOG")"; }
@@ -150,7 +150,7 @@ ISO_DEV=$(sed -n 's/^dev=//p' "$LOG")
 kill -USR2 "$(podman inspect -f '{{.State.Pid}}' "secretd-t-$$-plain")"
 podman_wait plain '^shown 1$'
 [ "$(podman_log plain | grep '^files=' | tail -n 1)" = "files=db " ] || fail "plain sees other files: $(podman_log plain)"
-[ -f "$T/secrets/podman-$ISO/api" ] && [ ! -e "$T/secrets/podman-$PLAIN/api" ] || fail "host directories mixed up"
+[ -f "$T/secrets/containers/podman-$ISO/api" ] && [ ! -e "$T/secrets/containers/podman-$PLAIN/api" ] || fail "host directories mixed up"
 
 # expiry: iso leases tmp for 2 s (on SIGUSR2), sees the file come and go;
 # db and api stay
@@ -161,7 +161,7 @@ grep -q '^lease=HTTP/1.1 201 .*"secret":"tmp"' "$LOG" || fail "lease of tmp: $(c
 grep -qx 'file=tmp 400 1000 short-lived' "$LOG" || fail "iso never saw tmp: $(cat "$LOG")"
 [ "$(grep '^now=' "$LOG" | tail -n 1)" = "now= api db " ] || fail "iso after expiry: $(cat "$LOG")"
 grep '^gone=' "$LOG" | grep -qvx 'gone=tmp' && fail "more went with tmp: $(cat "$LOG")"
-[ ! -e "$T/secrets/podman-$ISO/tmp" ] || fail "expired tmp still on the host"
+[ ! -e "$T/secrets/containers/podman-$ISO/tmp" ] || fail "expired tmp still on the host"
 
 # rotation reaches the four running containers holding db at once, then
 # their main process gets on_rotate (SIGUSR1) and reads the new value
@@ -176,13 +176,13 @@ podman_log ro-bare | grep -q '^got USR1' && fail "a container without a lease go
 podman rm -f -t 0 "secretd-t-$$-plain" "secretd-t-$$-userns" "secretd-t-$$-ro" "secretd-t-$$-iso" \
 	"secretd-t-$$-ro-bare" >/dev/null
 for _ in $(seq 100); do
-	[ -z "$(ls "$T/secrets")" ] && ! grep -q " $T/secrets/" /proc/self/mountinfo && break
+	[ -z "$(ls "$T/secrets/containers")" ] && ! grep -q " $T/secrets/" /proc/self/mountinfo && break
 	sleep 0.05
 done
 for id in "$PLAIN" "$USERNS" "$RO" "$ISO"; do
-	[ ! -e "$T/secrets/podman-$id" ] || fail "directory left after podman rm -f: podman-$id"
+	[ ! -e "$T/secrets/containers/podman-$id" ] || fail "directory left after podman rm -f: podman-$id"
 done
-[ -z "$(ls "$T/secrets")" ] || fail "left in the secrets root: $(ls "$T/secrets")"
+[ "$(ls "$T/secrets")" = containers ] && [ -z "$(ls "$T/secrets/containers")" ] || fail "left in the secrets root: $(ls "$T/secrets" "$T/secrets/containers")"
 grep " $T/secrets/" /proc/self/mountinfo && fail "mounts left after podman rm -f"
 expect_status 200 "$ADMIN" GET /v1/leases
 grep -q '"leases":\[\]' "$T/body" || fail "leases left after podman rm -f: $(cat "$T/body")"

@@ -175,7 +175,7 @@ grep -q STILL-THERE "$T/ct.out" && fail "revoked file still there: $(cat "$T/ct.
 # --- lease --keep: renews past several TTLs, survives a daemon restart, revokes on stop
 new_container keeper
 K=$ID
-hostfile=$T/secrets/docker-$K/api-token
+hostfile=$T/secrets/containers/docker-$K/api-token
 # no pid namespace: every exec keeps this pid, so $! is the client itself
 sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG/system.slice/docker-$K.scope" \
 	unshare -m sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run && exec "$@"' sh \

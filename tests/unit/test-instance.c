@@ -4,7 +4,8 @@
  * it, and the directory going with the last lease; the workload an
  * instance is bound to, the callers' facts it keeps, and which leases the
  * policy in force still grants as written (daemon/leasing-policy.c).
- * Unprivileged mode: plain directories under a temporary root, no tmpfs. */
+ * Unprivileged mode: plain directories under a temporary root, no tmpfs;
+ * containers' directories under its "containers". */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,6 +39,9 @@ static int setup(void **state) {
         assert_non_null(mkdtemp(f->root));
         f->l.root_fd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(f->l.root_fd >= 0);
+        assert_int_equal(mkdirat(f->l.root_fd, "containers", 0700), 0);
+        f->l.containers_fd = openat(f->l.root_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(f->l.containers_fd >= 0);
         f->l.inotify_fd = -1;
         f->l.records_fd = -1;
         f->l.timer_fd = -1;
@@ -59,8 +63,11 @@ static int teardown(void **state) {
         free(f->l.inst);
         free(f->l.slots);
         lease_table_clear(&f->l.table);
+        close(f->l.containers_fd);
+        /* every directory went with its instance */
+        assert_int_equal(unlinkat(f->l.root_fd, "containers", AT_REMOVEDIR), 0);
         close(f->l.root_fd);
-        assert_int_equal(rmdir(f->root), 0); /* every directory went with its instance */
+        assert_int_equal(rmdir(f->root), 0);
         free(f);
         return 0;
 }
@@ -69,10 +76,39 @@ static void name_of(unsigned i, char *buf, size_t len) {
         snprintf(buf, len, "docker-%08x%056u", i * 2654435761u, i);
 }
 
+/* A container's directory is in "containers", anyone else's in the root. */
 static bool dir_exists(const struct fixture *f, const char *name) {
         struct stat st;
+        int dfd = instance_is_container(name) ? f->l.containers_fd : f->l.root_fd;
 
-        return fstatat(f->l.root_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Only a unit's and a host user's directories are outside "containers":
+ * every runtime's, a rootless container's and any name not known here
+ * are a container's (the host-side tree then serves the daemon alone). */
+static void test_where_directories_live(void **state) {
+        struct fixture *f = *state;
+        const char *host[] = { "host-uid1000", "systemd-backup.service" };
+        const char *containers[] = { "docker-3f2a", "podman-3f2a", "crio-3f2a", "kubernetes-3f2a",
+                                     "rootless-uid1000-3f2a", "rootless-uid1000-cg00ff", "future-3f2a" };
+        struct instance *in;
+        struct stat st;
+
+        for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
+                assert_false(instance_is_container(host[i]));
+                assert_int_equal(instance_get(&f->l, host[i], NULL, &in), 0);
+                assert_int_equal(fstatat(f->l.root_fd, host[i], &st, AT_SYMLINK_NOFOLLOW), 0);
+                assert_int_not_equal(fstatat(f->l.containers_fd, host[i], &st, AT_SYMLINK_NOFOLLOW), 0);
+                instance_release_if_empty(&f->l, in);
+        }
+        for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++) {
+                assert_true(instance_is_container(containers[i]));
+                assert_int_equal(instance_get(&f->l, containers[i], NULL, &in), 0);
+                assert_int_equal(fstatat(f->l.containers_fd, containers[i], &st, AT_SYMLINK_NOFOLLOW), 0);
+                assert_int_not_equal(fstatat(f->l.root_fd, containers[i], &st, AT_SYMLINK_NOFOLLOW), 0);
+                instance_release_if_empty(&f->l, in);
+        }
 }
 
 /* Every third instance removed, in an order unlike the creation order: each
@@ -235,6 +271,7 @@ int main(void) {
                 cmocka_unit_test(test_lease_in_force),
                 cmocka_unit_test_setup_teardown(test_lookup_through_removals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_leases_of_an_instance, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_where_directories_live, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,7 +140,7 @@ static const char *check_listed_lease(struct listing *l, const char *p) {
         if (jint(p, e, "version") != (long) sec[i].version)
                 fail("lease %s of %s says version %ld, current is %lu", id, secret, jint(p, e, "version"),
                      (unsigned long) sec[i].version);
-        snprintf(want_host, sizeof(want_host), "%s/%s/%s", secrets_root, inst, secret);
+        snprintf(want_host, sizeof(want_host), "%s/containers/%s/%s", secrets_root, inst, secret);
         if (strcmp(host, want_host) != 0)
                 fail("lease %s host_path %s, expected %s", id, host, want_host);
         for (int k = 0; k < snap.n_files; k++)

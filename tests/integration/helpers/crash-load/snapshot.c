@@ -67,22 +67,38 @@ static void snapshot_files(DIR *root, const char *inst) {
                 closedir(d);
 }
 
-/* The instance directories under the secrets root, and their files. */
-static void snapshot_secrets_root(void) {
+/* The instance directories in root, and their files. */
+static void snapshot_dirs(DIR *root, bool top) {
         struct dirent *de;
-        DIR *root;
 
-        root = opendir(secrets_root);
-        if (!root)
-                fail("opendir %s: %m", secrets_root);
         while ((de = readdir(root))) {
                 if (is_dot(de->d_name))
                         continue;
+                /* containers' directories are one level down (0700) */
+                if (top && strcmp(de->d_name, "containers") == 0) {
+                        int fd = openat(dirfd(root), "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        DIR *sub = fd >= 0 ? fdopendir(fd) : NULL;
+
+                        if (!sub)
+                                fail("%s/containers is not a directory", secrets_root);
+                        snapshot_dirs(sub, false);
+                        closedir(sub);
+                        continue;
+                }
                 if (snap.n_dirs == 64)
                         fail("too many directories under %s", secrets_root);
                 copy(snap.dirs[snap.n_dirs++], sizeof(snap.dirs[0]), de->d_name);
                 snapshot_files(root, de->d_name);
         }
+}
+
+static void snapshot_secrets_root(void) {
+        DIR *root;
+
+        root = opendir(secrets_root);
+        if (!root)
+                fail("opendir %s: %m", secrets_root);
+        snapshot_dirs(root, true);
         closedir(root);
 }
 
@@ -104,7 +120,8 @@ static void snapshot_mounts(void) {
                         continue;
                 if (snap.n_mounts == 64)
                         fail("too many mounts under %s", secrets_root);
-                copy(snap.mounts[snap.n_mounts++], sizeof(snap.mounts[0]), mp + rl + 1);
+                copy(snap.mounts[snap.n_mounts++], sizeof(snap.mounts[0]),
+                     mp + rl + 1 + (strncmp(mp + rl + 1, "containers/", 11) == 0 ? 11 : 0));
         }
         fclose(f);
 }
