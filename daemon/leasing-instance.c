@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -90,6 +92,53 @@ static bool pidfd_alive(int pidfd) {
         struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
         return poll(&pfd, 1, 0) == 0; /* readable once it exits */
+}
+
+static bool is_container_id(const char *id) {
+        return strlen(id) == CONTAINER_ID_LEN && strspn(id, "0123456789abcdef") == CONTAINER_ID_LEN;
+}
+
+/* A delegated subtree's caller outside any container: its own cgroup
+ * directory, hashed (a path may be 4 KiB of any bytes), names it. */
+static void rootless_name(const struct peer *p, char *buf, size_t len) {
+        unsigned char h[16];
+        char hex[sizeof(h) * 2 + 1];
+
+        crypto_generichash(h, sizeof(h), (const unsigned char *) p->cgroup, strlen(p->cgroup), NULL, 0);
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        snprintf(buf, len, "rootless-uid%u-cg%s", (unsigned) p->delegated_owner, hex);
+}
+
+/* The caller's own scope, and so its directory: "<runtime>-<id>" for a
+ * container (docker-3f2a…, podman-…, crio-…, kubernetes-<id>: a container
+ * id is unique without its pod), systemd-backup.service, host-uid1000;
+ * rootless-uid1000-<id> for a rootless container, rootless-uid1000-cg<hash>
+ * for any other caller in a delegated subtree.  Two callers the cgroup tree
+ * tells apart never share one; callers of one scope that the policy tells
+ * apart are kept apart by the instance's one workload (leasing_grant). */
+int instance_name(const struct peer *p, char *buf, size_t len) {
+        const char *rt = runtime_to_string(p->cls.runtime);
+
+        switch (p->cls.runtime) {
+        case RUNTIME_HOST:
+                snprintf(buf, len, "host-uid%u", (unsigned) p->uid);
+                break;
+        case RUNTIME_ROOTLESS:
+                if (is_container_id(p->cls.id))
+                        snprintf(buf, len, "rootless-uid%u-%s", (unsigned) p->delegated_owner, p->cls.id);
+                else if (p->cgroup)
+                        rootless_name(p, buf, len);
+                else
+                        return -EACCES;
+                break;
+        case RUNTIME_UNKNOWN:
+                return -EACCES;
+        default:
+                if (snprintf(buf, len, "%s-%s", rt, p->cls.id) >= (int) len)
+                        return -EINVAL;
+                break;
+        }
+        return mdir_name_valid(buf) ? 0 : -EINVAL;
 }
 
 bool instance_is_container(const char *name) {

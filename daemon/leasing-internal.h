@@ -16,7 +16,7 @@
 struct peer;
 struct policy;
 
-/* One caller scope's directory (instance_name() in leasing.c): a
+/* One caller scope's directory (instance_name() in leasing-instance.c): a
  * container, a unit, a host uid, a rootless container.  Its leases all
  * belong to one workload, that of its first (instance_workload()). */
 struct instance {
@@ -65,6 +65,9 @@ struct leasing {
 int64_t leasing_now_usec(void);
 /* Re-arms the expiry timer for the earliest deadline in the table. */
 void leasing_rearm(struct leasing *l);
+/* The name of p's instance, its own scope (see leasing-instance.c):
+ * -EACCES for a caller that has none. */
+int instance_name(const struct peer *p, char *buf, size_t len);
 /* Whether the instance called name is a container's (every name but a
  * host user's and a unit's): its directory is then under secrets_root's
  * "containers", which serves nobody but the daemon, and its files reach

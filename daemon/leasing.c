@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,53 +208,6 @@ static void deadline_moved(struct leasing *l, int64_t before, int64_t after) {
                 leasing_rearm(l);
         else if (after < l->armed_usec)
                 arm_at(l, after);
-}
-
-static bool is_container_id(const char *id) {
-        return strlen(id) == CONTAINER_ID_LEN && strspn(id, "0123456789abcdef") == CONTAINER_ID_LEN;
-}
-
-/* A delegated subtree's caller outside any container: its own cgroup
- * directory, hashed (a path may be 4 KiB of any bytes), names it. */
-static void rootless_name(const struct peer *p, char *buf, size_t len) {
-        unsigned char h[16];
-        char hex[sizeof(h) * 2 + 1];
-
-        crypto_generichash(h, sizeof(h), (const unsigned char *) p->cgroup, strlen(p->cgroup), NULL, 0);
-        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-        snprintf(buf, len, "rootless-uid%u-cg%s", (unsigned) p->delegated_owner, hex);
-}
-
-/* The caller's own scope, and so its directory: "<runtime>-<id>" for a
- * container (docker-3f2a…, podman-…, crio-…, kubernetes-<id>: a container
- * id is unique without its pod), systemd-backup.service, host-uid1000;
- * rootless-uid1000-<id> for a rootless container, rootless-uid1000-cg<hash>
- * for any other caller in a delegated subtree.  Two callers the cgroup tree
- * tells apart never share one; callers of one scope that the policy tells
- * apart are kept apart by the instance's one workload (leasing_grant). */
-static int instance_name(const struct peer *p, char *buf, size_t len) {
-        const char *rt = runtime_to_string(p->cls.runtime);
-
-        switch (p->cls.runtime) {
-        case RUNTIME_HOST:
-                snprintf(buf, len, "host-uid%u", (unsigned) p->uid);
-                break;
-        case RUNTIME_ROOTLESS:
-                if (is_container_id(p->cls.id))
-                        snprintf(buf, len, "rootless-uid%u-%s", (unsigned) p->delegated_owner, p->cls.id);
-                else if (p->cgroup)
-                        rootless_name(p, buf, len);
-                else
-                        return -EACCES;
-                break;
-        case RUNTIME_UNKNOWN:
-                return -EACCES;
-        default:
-                if (snprintf(buf, len, "%s-%s", rt, p->cls.id) >= (int) len)
-                        return -EINVAL;
-                break;
-        }
-        return mdir_name_valid(buf) ? 0 : -EINVAL;
 }
 
 static json_t *lease_json(const struct leasing *l, const struct lease *ls, const struct workload *w) {
@@ -495,36 +447,41 @@ static int grant_one(struct server *s, const struct peer *p, const struct worklo
         return 0;
 }
 
-int leasing_grant(struct server *s, const struct peer *p, const struct workload *w, const char *const *names,
-                  size_t n, uint64_t ttl_usec, json_t **ret, const char **ret_bad) {
-        struct leasing *l = s->leasing;
-        const struct grant *grants[POLICY_GRANTS_MAX];
-        struct lease *made[POLICY_GRANTS_MAX], *got[POLICY_GRANTS_MAX];
-        int64_t before[POLICY_GRANTS_MAX];
-        size_t n_grants = 0, n_made = 0, n_got = 0;
-        uint64_t injected_ns;
-        pid_t main_pid;
-        bool where_changed;
-        struct instance *in;
-        char iname[256];
-        int64_t now = leasing_now_usec();
-        json_t *arr;
-        int r;
+/* The grants a request names (all of the workload's when it names none);
+ * every name must be granted before anything is touched. */
+static int grants_named(const struct workload *w, const char *const *names, size_t n,
+                        const struct grant *ret[static POLICY_GRANTS_MAX], size_t *ret_n, const char **ret_bad) {
+        size_t k = 0;
 
-        /* Every name must be granted before anything is touched. */
         if (n == 0)
                 for (size_t i = 0; i < w->n_grants && i < POLICY_GRANTS_MAX; i++)
-                        grants[n_grants++] = &w->grants[i];
-        for (size_t i = 0; i < n && n_grants < POLICY_GRANTS_MAX; i++) {
-                grants[n_grants] = workload_grant(w, names[i]);
-                if (!grants[n_grants]) {
+                        ret[k++] = &w->grants[i];
+        for (size_t i = 0; i < n && k < POLICY_GRANTS_MAX; i++) {
+                ret[k] = workload_grant(w, names[i]);
+                if (!ret[k]) {
                         *ret_bad = names[i];
                         return -EACCES;
                 }
-                n_grants++;
+                k++;
         }
-        if (ttl_usec == 0 || ttl_usec > w->max_ttl_usec)
-                ttl_usec = ttl_usec == 0 ? w->ttl_usec : w->max_ttl_usec;
+        *ret_n = k;
+        return 0;
+}
+
+/* The caller's instance, made when missing, watched, its main process
+ * found and its directory injected.  *ret_moved: whether what every record
+ * of the instance repeats (its cgroup, main process, where it is injected)
+ * changed, so that all of them are written again. */
+static int instance_prepare(struct server *s, const struct peer *p, const struct workload *w, struct instance **ret,
+                            bool *ret_moved, const char **ret_bad) {
+        struct leasing *l = s->leasing;
+        struct instance *in;
+        char iname[256];
+        uint64_t injected_ns;
+        pid_t main_pid;
+        bool had_cgroup;
+        int r;
+
         r = instance_name(p, iname, sizeof(iname));
         if (r < 0)
                 return r;
@@ -538,23 +495,46 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         r = instance_get(l, iname, p, &in);
         if (r < 0)
                 return r;
-        /* what every record of the instance repeats: its cgroup and where
-         * it is injected */
-        where_changed = !in->cgroup;
+        had_cgroup = in->cgroup;
         injected_ns = in->injected_ns;
-        instance_watch(s, in, p);
         main_pid = in->main.pid;
+        instance_watch(s, in, p);
         r = instance_main(s, in, p);
         if (r < 0 && !w->inject)
                 r = 0; /* then only its signal has nowhere to go */
         if (r >= 0)
                 r = instance_inject(s, in, p, w);
-        where_changed = (where_changed && in->cgroup) || in->injected_ns != injected_ns || in->main.pid != main_pid;
         if (r < 0) {
                 *ret_bad = w->inject; /* tells the caller: the mount point failed */
                 instance_release_if_empty(l, in);
                 return r;
         }
+        *ret_moved = (!had_cgroup && in->cgroup) || in->injected_ns != injected_ns || in->main.pid != main_pid;
+        *ret = in;
+        return 0;
+}
+
+int leasing_grant(struct server *s, const struct peer *p, const struct workload *w, const char *const *names,
+                  size_t n, uint64_t ttl_usec, json_t **ret, const char **ret_bad) {
+        struct leasing *l = s->leasing;
+        const struct grant *grants[POLICY_GRANTS_MAX];
+        struct lease *made[POLICY_GRANTS_MAX], *got[POLICY_GRANTS_MAX];
+        int64_t before[POLICY_GRANTS_MAX];
+        size_t n_grants = 0, n_made = 0, n_got = 0;
+        bool moved = false;
+        struct instance *in;
+        int64_t now = leasing_now_usec();
+        json_t *arr;
+        int r;
+
+        r = grants_named(w, names, n, grants, &n_grants, ret_bad);
+        if (r < 0)
+                return r;
+        if (ttl_usec == 0 || ttl_usec > w->max_ttl_usec)
+                ttl_usec = ttl_usec == 0 ? w->ttl_usec : w->max_ttl_usec;
+        r = instance_prepare(s, p, w, &in, &moved, ret_bad);
+        if (r < 0)
+                return r;
         arr = json_array();
         for (size_t i = 0; i < n_grants; i++) {
                 struct lease *ls;
@@ -569,10 +549,9 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
                 got[n_got++] = ls;
                 json_array_append_new(arr, lease_json(l, ls, w));
         }
-        /* the leases of this request; all of the instance's when where it
-         * lives changed */
-        for (size_t i = 0; r >= 0 && i < (where_changed ? in->n_leases : n_got); i++)
-                r = save_record(l, where_changed ? in->leases[i] : got[i]);
+        /* the leases of this request; all of the instance's when it moved */
+        for (size_t i = 0; r >= 0 && i < (moved ? in->n_leases : n_got); i++)
+                r = save_record(l, moved ? in->leases[i] : got[i]);
         if (r < 0) {
                 /* Undo what this request created; renewals stay renewed. */
                 for (size_t i = 0; i < n_made; i++) {
