@@ -540,6 +540,51 @@ static gid_t admin_socket_gid(const struct daemon_ctx *d) {
         return d->server.attest.n_admin_gids > 0 ? d->server.attest.admin_gids[0] : (gid_t) -1;
 }
 
+/* The secrets root and the leases a previous run left (leasing_recover):
+ * judged again by the policy in force, which may have changed while we
+ * were down. */
+static int open_leasing(struct daemon_ctx *d) {
+        struct leasing_recovery rec;
+        size_t ended;
+        int r;
+
+        r = leasing_open(d->server.config, &d->server.leasing);
+        if (r < 0)
+                return log_error_errno(r, "cannot prepare secrets root '%s': %m", d->server.config->secrets_root);
+        r = leasing_recover(&d->server, &rec);
+        if (r < 0)
+                return log_error_errno(r, "cannot read lease records in '%s': %m", d->server.config->runtime_dir);
+        if (rec.kept || rec.expired || rec.dropped)
+                log_info("leases recovered: %u live, %u expired while down, %u dropped", rec.kept, rec.expired,
+                         rec.dropped);
+        ended = rec.kept ? leasing_policy_changed(&d->server, NULL) : 0;
+        if (ended > 0)
+                log_info("%zu recovered leases the policy no longer grants ended", ended);
+        if (!leasing_privileged(d->server.leasing))
+                log_warn("not running as root: secret files go to plain directories under '%s', without "
+                         "their own tmpfs and without injection into containers", d->server.config->secrets_root);
+        return 0;
+}
+
+/* The two sockets (made, or handed over by systemd) and the HTTP server
+ * on them. */
+static int open_http(struct daemon_ctx *d) {
+        const struct config *c = d->server.config;
+        int r;
+
+        r = listen_open(c->admin_socket, c->workload_socket, admin_socket_gid(d), &d->listeners);
+        if (r == -EADDRINUSE) {
+                log_error("another secretd is listening on '%s' or '%s'", c->admin_socket, c->workload_socket);
+                return r;
+        }
+        if (r < 0)
+                return log_error_errno(r, "cannot listen on '%s' and '%s': %m", c->admin_socket, c->workload_socket);
+        r = http_start(&d->server, d->listeners.admin_fd, d->listeners.workload_fd, &d->http);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the HTTP server: %m");
+        return 0;
+}
+
 static int run_daemon(const struct options *o, struct config **cp) {
         struct daemon_ctx d = { .options = o, .listeners = { -1, -1, false } };
         _cleanup_close_ int sfd = -1, wdfd = -1;
@@ -583,48 +628,11 @@ static int run_daemon(const struct options *o, struct config **cp) {
                 goto finish;
         }
         raise_fd_limit();
-        r = leasing_open(d.server.config, &d.server.leasing);
-        if (r < 0) {
-                log_error_errno(r, "cannot prepare secrets root '%s': %m", d.server.config->secrets_root);
+        r = open_leasing(&d);
+        if (r >= 0)
+                r = open_http(&d);
+        if (r < 0)
                 goto finish;
-        }
-        {
-                struct leasing_recovery rec;
-                size_t ended;
-
-                r = leasing_recover(&d.server, &rec);
-                if (r < 0) {
-                        log_error_errno(r, "cannot read lease records in '%s': %m", d.server.config->runtime_dir);
-                        goto finish;
-                }
-                if (rec.kept || rec.expired || rec.dropped)
-                        log_info("leases recovered: %u live, %u expired while down, %u dropped", rec.kept,
-                                 rec.expired, rec.dropped);
-                /* the policy may have changed while we were down */
-                ended = rec.kept ? leasing_policy_changed(&d.server, NULL) : 0;
-                if (ended > 0)
-                        log_info("%zu recovered leases the policy no longer grants ended", ended);
-        }
-        if (!leasing_privileged(d.server.leasing))
-                log_warn("not running as root: secret files go to plain directories under '%s', without "
-                         "their own tmpfs and without injection into containers", d.server.config->secrets_root);
-        r = listen_open(d.server.config->admin_socket, d.server.config->workload_socket, admin_socket_gid(&d),
-                        &d.listeners);
-        if (r == -EADDRINUSE) {
-                log_error("another secretd is listening on '%s' or '%s'", d.server.config->admin_socket,
-                          d.server.config->workload_socket);
-                goto finish;
-        }
-        if (r < 0) {
-                log_error_errno(r, "cannot listen on '%s' and '%s': %m", d.server.config->admin_socket,
-                                d.server.config->workload_socket);
-                goto finish;
-        }
-        r = http_start(&d.server, d.listeners.admin_fd, d.listeners.workload_fd, &d.http);
-        if (r < 0) {
-                log_error_errno(r, "cannot start the HTTP server: %m");
-                goto finish;
-        }
         sfd = signals_open();
         wd = service_watchdog_interval_usec();
         wdfd = wd ? watchdog_timer(wd) : -1;
