@@ -330,6 +330,10 @@ static int ns_child_main(void *arg) {
         const struct ns_child *c = arg;
         int r = 0;
 
+        /* directories made on the way (a missing /run) must be traversable
+         * by the container's users; the daemon's own umask is 077 (the
+         * child has its own file-system context: no CLONE_FS) */
+        umask(0022);
         if (setns(c->ns_fd, CLONE_NEWNS) < 0)
                 r = -errno;
         else if (c->uid != 0 || c->gid != 0) {
