@@ -172,7 +172,7 @@ check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	SECRETD=$(abspath $(SECRETD)) SECRETCTL=$(abspath $(SECRETCTL)) SANITIZE=$(SANITIZE) \
 	PEER_HANDOFF=$(abspath $(BUILD)/helpers/peer-handoff) SLOW_CLIENT=$(abspath $(BUILD)/helpers/slow-client) \
 	LEASE_CLIENT=$(abspath $(BUILD)/helpers/lease-client) CRASH_LOAD=$(abspath $(BUILD)/helpers/crash-load) \
-	FAULT_PEER=$(abspath $(BUILD)/helpers/fault-peer) \
+	FAULT_PEER=$(abspath $(BUILD)/helpers/fault-peer) HELPER_DIR=$(abspath $(BUILD)/helpers) \
 	UNIT_DIR=$(abspath $(BUILD)/systemd) \
 		sh tests/run.sh $(UNIT_TESTS)
 	@$(if $(filter 1,$(SANITIZE)),,$(MAKE) --no-print-directory memcheck)
@@ -193,7 +193,7 @@ memcheck: $(UNIT_TESTS)
 	@test "$(SANITIZE)" != 1 || { echo "memcheck: not with SANITIZE=1" >&2; exit 1; }
 	@n=0; for t in $(UNIT_TESTS); do \
 		n=$$((n + 1)); log=$(BUILD)/memcheck-$${t##*/}.log; \
-		$(VALGRIND) --log-file=$$log.vg $$t >$$log 2>&1 || { \
+		HELPER_DIR=$(abspath $(BUILD)/helpers) $(VALGRIND) --log-file=$$log.vg $$t >$$log 2>&1 || { \
 			echo "memcheck: $${t##*/} FAILED"; cat $$log $$log.vg; exit 1; }; \
 		printf 'memcheck: %-20s %s\n' "$${t##*/}" "$$(grep -o 'ERROR SUMMARY: .*' $$log.vg)"; \
 	done; echo "memcheck: $$n unit test binaries, no memory errors, no leaks"
