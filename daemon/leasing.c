@@ -403,29 +403,36 @@ static int instance_inject(struct server *s, struct instance *in, const struct p
         return 0;
 }
 
+/* The current version of secret into the instance's file, unless the file
+ * already holds it as granted (version had, owner, mode, content): a
+ * renewal of an unchanged version costs a compare, not a write, and a
+ * file someone managed to change is put right. */
+static int file_put(struct server *s, struct instance *in, const char *secret, const char *file, uid_t uid, gid_t gid,
+                    mode_t mode, uint64_t had_version, struct store_version *ret_v) {
+        _cleanup_(secbuf_freep) struct secbuf *value = NULL;
+        int r;
+
+        r = store_read(s->store, secret, 0, &value, ret_v);
+        if (r < 0)
+                return r;
+        if (had_version == ret_v->version && mdir_file_current(in->dir, file, value->data, value->len, uid, gid, mode))
+                return 0;
+        return mdir_write(in->dir, file, value->data, value->len, uid, gid, mode);
+}
+
 /* One grant: value from the store into the file, lease created or renewed. */
 static int grant_one(struct server *s, const struct peer *p, const struct workload *w, const struct grant *g,
                      struct instance *in, uint64_t ttl, int64_t now, struct lease **ret, int64_t *ret_before) {
         struct leasing *l = s->leasing;
-        _cleanup_(secbuf_freep) struct secbuf *value = NULL;
         struct store_version v;
         struct lease *ls = instance_lease_of(in, g->name);
         uid_t uid = g->has_uid ? g->uid : p->uid;
         gid_t gid = g->has_gid ? g->gid : p->gid;
         int r;
 
-        r = store_read(s->store, g->name, 0, &value, &v);
+        r = file_put(s, in, g->name, g->file, uid, gid, g->mode, ls ? ls->version : 0, &v);
         if (r < 0)
                 return r;
-        /* A renewal (the same container leasing again) finds the file as
-         * it was written: only a new version or new owner, mode or a file
-         * that went missing is written again. */
-        if (!ls || ls->version != v.version ||
-            !mdir_file_current(in->dir, g->file, value->data, value->len, uid, gid, g->mode)) {
-                r = mdir_write(in->dir, g->file, value->data, value->len, uid, gid, g->mode);
-                if (r < 0)
-                        return r;
-        }
         *ret_before = ls ? ls->expires_usec : INT64_MAX;
         if (!ls) {
                 ls = lease_new(g->name, g->file, in->name, w->name);
@@ -613,6 +620,7 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
         struct leasing *l = s->leasing;
         struct lease *ls = lease_table_find(&l->table, id);
         const struct workload *w;
+        struct store_version v;
         struct toucher t;
         int64_t old_expires;
         int r;
@@ -629,6 +637,10 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
         w = policy_workload(s->config->policy, ls->workload);
         if (ttl_usec == 0)
                 ttl_usec = w->ttl_usec;
+        r = file_put(s, ls->owner, ls->secret, ls->file, ls->uid, ls->gid, ls->mode, ls->version, &v);
+        if (r < 0)
+                return r;
+        ls->version = v.version;
         old_expires = ls->expires_usec;
         lease_extend(ls, leasing_now_usec(), ttl_usec);
         r = save_record(l, ls);
