@@ -27,6 +27,7 @@
 #include "keys.h"
 #include "leasing.h"
 #include "listen.h"
+#include "materialize.h"
 #include "policy.h"
 #include "privilege.h"
 #include "server.h"
@@ -536,6 +537,19 @@ static void raise_fd_limit(void) {
         }
 }
 
+/* Said once, at start-up: each tmpfs made later asks for noswap again
+ * only if this kernel took it (materialize.c remembers the answer). */
+static void log_noswap(void) {
+        int r = mdir_noswap_supported();
+
+        if (r == 0)
+                log_warn("the kernel refuses tmpfs 'noswap' (Linux 6.4+, initial user namespace): pages of the "
+                         "instance tmpfs, secret files with them, may be swapped out");
+        else if (r < 0)
+                log_warn_errno(r, "cannot tell whether the kernel takes tmpfs 'noswap': %m, ignoring (each "
+                                  "instance tmpfs still asks for it)");
+}
+
 static gid_t admin_socket_gid(const struct daemon_ctx *d) {
         return d->server.attest.n_admin_gids > 0 ? d->server.attest.admin_gids[0] : (gid_t) -1;
 }
@@ -608,6 +622,8 @@ static int run_daemon(const struct options *o, struct config **cp) {
         if (!leasing_privileged(d.server.leasing))
                 log_warn("not running as root: secret files go to plain directories under '%s', without "
                          "their own tmpfs and without injection into containers", d.server.config->secrets_root);
+        else
+                log_noswap();
         r = listen_open(d.server.config->admin_socket, d.server.config->workload_socket, admin_socket_gid(&d),
                         &d.listeners);
         if (r == -EADDRINUSE) {
