@@ -644,6 +644,8 @@ static int run_daemon(const struct options *o, struct config **cp) {
                 log_error_errno(r, "cannot prepare secrets root '%s': %m", d.server.config->secrets_root);
                 goto finish;
         }
+        if (leasing_privileged(d.server.leasing))
+                log_noswap(); /* before recovery mounts any tmpfs */
         {
                 struct leasing_recovery rec;
                 size_t ended;
@@ -664,8 +666,6 @@ static int run_daemon(const struct options *o, struct config **cp) {
         if (!leasing_privileged(d.server.leasing))
                 log_warn("not running as root: secret files go to plain directories under '%s', without "
                          "their own tmpfs and without injection into containers", d.server.config->secrets_root);
-        else
-                log_noswap();
         r = listen_open(d.server.config->admin_socket, d.server.config->workload_socket, admin_socket_gid(&d),
                         &d.listeners);
         if (r == -EADDRINUSE) {
