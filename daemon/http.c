@@ -466,18 +466,29 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
         return MHD_YES;
 }
 
-static size_t body_budget(const struct http *h, bool admin) {
-        uint64_t v = 4 * h->s->config->max_value_size;
+static size_t admin_bodies_budget(uint64_t max_value_size) {
+        uint64_t v = 4 * max_value_size;
 
-        if (!admin)
-                return JSON_BODIES_BUDGET;
         return v < 1024 * 1024 ? 1024 * 1024 : (size_t) v;
+}
+
+static size_t body_budget(const struct http *h, bool admin) {
+        return admin ? admin_bodies_budget(h->s->config->max_value_size) : JSON_BODIES_BUDGET;
 }
 
 /* What a body buffer of cap bytes costs: sodium_malloc() rounds to pages
  * and adds one for its canary (the guard pages are never resident). */
 static size_t body_cost(size_t cap) {
         return (cap + 4095) / 4096 * 4096 + 4096;
+}
+
+uint64_t http_locked_max(const struct config *c) {
+        /* a value reply stays in its secbuf until MHD has sent it all, and
+         * an admin may read on either socket: two listeners, each with up
+         * to max_connections connections */
+        uint64_t replies = 2 * c->max_connections * (uint64_t) body_cost(c->max_value_size);
+
+        return replies + admin_bodies_budget(c->max_value_size) + JSON_BODIES_BUDGET;
 }
 
 /* Judges an announced body (Content-Length > 0) before a byte of it is

@@ -21,3 +21,6 @@ size_t http_epoll_fds(const struct http *h, int fds[static 2]);
 int http_timeout_ms(const struct http *h);
 void http_run(struct http *h);
 struct http *http_stop(struct http *h);
+/* The most guarded (locked) memory request bodies and value replies can
+ * hold at once under c's limits, in bytes. */
+uint64_t http_locked_max(const struct config *c);

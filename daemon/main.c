@@ -27,6 +27,7 @@
 #include "keys.h"
 #include "leasing.h"
 #include "listen.h"
+#include "materialize.h"
 #include "policy.h"
 #include "privilege.h"
 #include "server.h"
@@ -536,6 +537,61 @@ static void raise_fd_limit(void) {
         }
 }
 
+/* Said once, at start-up: each tmpfs made later asks for noswap again
+ * only if this kernel took it (materialize.c remembers the answer). */
+static void log_noswap(void) {
+        int r = mdir_noswap_supported();
+
+        if (r == 0)
+                log_warn("the kernel refuses tmpfs 'noswap' (Linux 6.4+, initial user namespace): pages of the "
+                         "instance tmpfs, secret files with them, may be swapped out");
+        else if (r < 0)
+                log_warn_errno(r, "cannot tell whether the kernel takes tmpfs 'noswap': %m, ignoring (each "
+                                  "instance tmpfs still asks for it)");
+}
+
+/* What the daemon may hold in guarded memory (sodium_malloc: locked) at
+ * once under c's limits.  A value costs its size rounded up to pages and
+ * a page for the canary, as http.c counts bodies:
+ *  - HTTP (http_locked_max): a value reply in flight on every connection
+ *    of both listeners, and both body budgets full;
+ *  - the larger of start-up lease recovery (up to 16 values kept,
+ *    leasing-recover.c) and the one request being handled (one thread:
+ *    the record read and the record written, two versions each, and the
+ *    value copied out): 16 values;
+ *  - the secbuf free list (32 pages), the master key and slack: 64 pages.
+ * At the defaults (64 KiB values, 1024 connections) about 140 MiB, nearly
+ * all of it replies.  Not counted: values stored under a larger
+ * max_value_size than the one now configured. */
+static uint64_t memlock_estimate(const struct config *c) {
+        uint64_t value = (c->max_value_size + 4095) / 4096 * 4096 + 4096;
+
+        return http_locked_max(c) + 16 * value + 64 * 4096;
+}
+
+/* Locked memory keeps values out of swap; a daemon that cannot lock at
+ * all would hold them swappable without a word, so as root it refuses to
+ * start.  Unprivileged (development) it only warns: its secret files lie
+ * in plain directories on disk anyway. */
+static int check_memlock(const struct config *c) {
+        uint64_t want = memlock_estimate(c), limit;
+        int r;
+
+        r = privilege_memlock(want, &limit);
+        if (r < 0 && geteuid() == 0)
+                return log_error_errno(r, "cannot lock even one page of memory (RLIMIT_MEMLOCK, LimitMEMLOCK=): %m; "
+                                          "refusing to hold secrets in swappable memory");
+        if (r < 0)
+                return log_warn_errno(r, "cannot lock memory (RLIMIT_MEMLOCK): %m; not root, so going on with "
+                                         "values in swappable memory"), 0;
+        if (r > 0)
+                log_warn("RLIMIT_MEMLOCK is %llu KiB, below the %llu KiB the configured limits may hold locked: "
+                         "values past it are held unlocked and may be swapped out; raise LimitMEMLOCK= "
+                         "(ulimit -l) or lower limits.max_connections or limits.max_value_size",
+                         (unsigned long long) (limit / 1024), (unsigned long long) ((want + 1023) / 1024));
+        return 0;
+}
+
 static gid_t admin_socket_gid(const struct daemon_ctx *d) {
         return d->server.attest.n_admin_gids > 0 ? d->server.attest.admin_gids[0] : (gid_t) -1;
 }
@@ -551,6 +607,8 @@ static int open_leasing(struct daemon_ctx *d) {
         r = leasing_open(d->server.config, &d->server.leasing);
         if (r < 0)
                 return log_error_errno(r, "cannot prepare secrets root '%s': %m", d->server.config->secrets_root);
+        if (leasing_privileged(d->server.leasing))
+                log_noswap(); /* before recovery mounts any tmpfs */
         r = leasing_recover(&d->server, &rec);
         if (r < 0)
                 return log_error_errno(r, "cannot read lease records in '%s': %m", d->server.config->runtime_dir);
@@ -697,5 +755,8 @@ int main(int argc, char **argv) {
 
         if (privilege_drop() < 0)
                 return log_error("cannot drop privileges: %m"), EXIT_FAILURE;
+        /* after the drop: root without CAP_IPC_LOCK is held to the limit */
+        if (check_memlock(c) < 0)
+                return EXIT_FAILURE;
         return run_daemon(&o, &c) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

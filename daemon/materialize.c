@@ -50,10 +50,44 @@ bool mdir_name_valid(const char *name) {
         return true;
 }
 
+/* Whether the kernel takes tmpfs's "noswap" (Linux 6.4+, and only in the
+ * initial user namespace): -1 not known yet, then 1 or 0.  Learnt from the
+ * first fsconfig that tries it; one thread, so a static will do. */
+static int noswap_known = -1;
+
+/* Asks for noswap on fs unless the kernel refused it before; a refusal
+ * (EINVAL) is remembered and is no error: the tmpfs is made without. */
+static int set_noswap(int fs) {
+        if (noswap_known == 0)
+                return 0;
+        if (fsconfig(fs, FSCONFIG_SET_FLAG, "noswap", NULL, 0) < 0) {
+                if (errno != EINVAL)
+                        return -errno;
+                noswap_known = 0;
+                return 0;
+        }
+        noswap_known = 1;
+        return 0;
+}
+
+int mdir_noswap_supported(void) {
+        _cleanup_close_ int fs = -1;
+        int r;
+
+        if (noswap_known >= 0)
+                return noswap_known;
+        /* a context never created: nothing is mounted */
+        fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return -errno;
+        r = set_noswap(fs);
+        return r < 0 ? r : noswap_known;
+}
+
 static int make_tmpfs(uint64_t size, int *ret_mnt) {
         _cleanup_close_ int fs = -1;
         char sz[32];
-        int mnt;
+        int mnt, r;
 
         fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
         if (fs < 0)
@@ -61,8 +95,12 @@ static int make_tmpfs(uint64_t size, int *ret_mnt) {
         snprintf(sz, sizeof(sz), "%llu", (unsigned long long) size);
         if (fsconfig(fs, FSCONFIG_SET_STRING, "size", sz, 0) < 0 ||
             fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", MDIR_INODES, 0) < 0 ||
-            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0)
+                return -errno;
+        r = set_noswap(fs);
+        if (r < 0)
+                return r;
+        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return -errno;
         mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (mnt < 0)

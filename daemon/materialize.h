@@ -2,7 +2,7 @@
  *
  * One directory per instance under secrets_root, named "<runtime>-<id>".
  * As root it is its own tmpfs (size- and inode-limited, nosuid, nodev,
- * noexec) made with fsopen/fsmount and kept open as a mount fd; without
+ * noexec, and noswap where the kernel has it) made with fsopen/fsmount and kept open as a mount fd; without
  * root it is a plain directory.  Files are written temp → owner → mode →
  * rename, all relative to the opened directory, refusing symlinks.  Never
  * logs. */
@@ -19,6 +19,11 @@ struct mdir;
  * directory is adopted only when it is the tmpfs we would make (after a
  * restart); otherwise -EEXIST. */
 int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privileged, struct mdir **ret);
+/* Whether the tmpfs we make is noswap: 1; 0 when the kernel refuses the
+ * option (before Linux 6.4, or outside the initial user namespace) and
+ * its pages may be swapped out; -errno when that cannot be told (no tmpfs
+ * can be opened).  Cheap after the first call. */
+int mdir_noswap_supported(void);
 /* Whether name is fit to be an instance directory: one path component. */
 bool mdir_name_valid(const char *name);
 /* Atomically puts len bytes at file, owned uid:gid with mode. */

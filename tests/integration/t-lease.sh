@@ -45,6 +45,16 @@ opts=$(findmnt -n -o FSTYPE,OPTIONS --mountpoint "$dir") || fail "no mount at $d
 case $opts in tmpfs*nosuid*nodev*noexec*) ;; *) fail "mount options: $opts" ;; esac
 case $opts in *size=64k*) ;; *) fail "tmpfs not size-limited: $opts" ;; esac
 case $opts in *nr_inodes=256*) ;; *) fail "tmpfs not inode-limited: $opts" ;; esac
+# noswap is a super option (Linux 6.4+); an older kernel gets a swappable
+# tmpfs and one warning at start-up
+sopts=$(findmnt -n -o FS-OPTIONS --mountpoint "$dir")
+IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "${kmin%%[!0-9]*}" -ge 4 ]; }; then
+	case ,$sopts, in *,noswap,*) ;; *) fail "tmpfs not noswap: $sopts" ;; esac
+	grep -q "refuses tmpfs 'noswap'" "$T/daemon.log" && fail "noswap refused on Linux $(uname -r)"
+else
+	[ "$(grep -c "refuses tmpfs 'noswap'" "$T/daemon.log")" = 1 ] || fail "no single noswap warning on Linux $(uname -r)"
+fi
 grep -q "\"host_path\":\"$dir/db-password\"" "$T/lease.json" || fail "reply: $(cat "$T/lease.json")"
 LEASE_A=$(field id)
 # the host-side tree serves the daemon alone: the container reads its
