@@ -30,6 +30,7 @@ struct instance {
                      * when the instance is not a container's */
         pid_t pid;  /* its pid */
         struct target main; /* a container's main process (leasing-target.h) */
+        bool main_sought;   /* recovery looked for the recorded one (once) */
         /* where the directory is bind-mounted inside the container */
         uint64_t injected_ns;
         int ns_fd;  /* that mount namespace, to unmount from on release */

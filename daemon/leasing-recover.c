@@ -162,8 +162,12 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
         }
         ls->version = v.version;
         instance_watch_cgroup(s, in, w->cgroup, w->cgroup ? strlen(w->cgroup) : 0);
-        if (w->main_pid && instance_is_container(in->name) && !target_alive(&in->main))
+        /* once per instance, not per record: ten thousand records of a
+         * thousand instances at a start-up */
+        if (w->main_pid && !in->main_sought && instance_is_container(in->name)) {
+                in->main_sought = true;
                 (void) target_reopen(w->main_pid, w->main_start, &in->main);
+        }
         if (w->injected_ns && w->inject_path && !in->inject_path) {
                 in->injected_ns = w->injected_ns;
                 in->inject_path = strdup(w->inject_path);

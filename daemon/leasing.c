@@ -380,6 +380,10 @@ static int instance_inject(struct server *s, struct instance *in, const struct p
 
         if (!w->inject || !l->privileged || !mdir_is_mount(in->dir))
                 return 0;
+        /* once per namespace: a container's is its main process's, a unit's
+         * or host user's the caller's (attested) */
+        if (container ? in->injected_ns != 0 : p->same_mnt_ns || p->mnt_ns == in->injected_ns)
+                return 0;
         if (!target_alive(t))
                 return -ESRCH;
         r = target_authority(&s->attest, t->pid, t->pidfd, container, &where);

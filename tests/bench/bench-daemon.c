@@ -161,11 +161,16 @@ double daemon_cpu_us(void) {
         return (double) (ut + st) * 1e6 / (double) sysconf(_SC_CLK_TCK);
 }
 
-/* Instance directories under the secrets root whose name starts so. */
+/* Containers' instance directories (in the secrets root's containers/)
+ * whose name starts so. */
 static size_t count_instances(const char *prefix) {
-        DIR *d = opendir(P.secrets);
+        char path[sizeof(P.secrets) + 16];
         struct dirent *de;
         size_t n = 0;
+        DIR *d;
+
+        snprintf(path, sizeof(path), "%s/containers", P.secrets);
+        d = opendir(path);
 
         while (d && (de = readdir(d)))
                 n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;

@@ -172,7 +172,7 @@ void rotation(struct container *cts, unsigned n_cts, int *ret_quit_fd, pid_t *wo
                         die("rotate: status %d: %.*s", status, (int) (blen > 300 ? 300 : blen), status > 0 ? body : "");
                 /* not timed: every file holds the new value */
                 for (unsigned i = 0; i < n_cts; i++) {
-                        snprintf(path, sizeof(path), "%s/docker-%s/rot", P.secrets, cts[i].id);
+                        snprintf(path, sizeof(path), "%s/containers/docker-%s/rot", P.secrets, cts[i].id);
                         if (!file_is(path, value))
                                 die("%s does not hold the rotated value", path);
                 }
