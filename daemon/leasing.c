@@ -77,7 +77,7 @@ static int open_containers(int root_fd) {
         fd = openat(root_fd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        if (fchmod(fd, 0700) < 0) {
+        if (fstat(fd, &st) < 0 || (st.st_uid == geteuid() && fchmod(fd, 0700) < 0)) {
                 int r = -errno;
                 safe_close(fd);
                 return r;

@@ -103,6 +103,9 @@ static inline void fuzz_server_init(struct server *s, char dir[static 64], const
             mkdir(path, 0755) < 0 || chmod(s->config->secrets_root, 0755) < 0 ||
             chmod(s->config->runtime_dir, 0755) < 0 || chmod(path, 0755) < 0)
                 abort();
+        snprintf(path, sizeof(path), "%s/containers", s->config->secrets_root);
+        if (mkdir(path, 0755) < 0 || chmod(path, 0755) < 0)
+                abort();
         if (fuzz_open_leasing(s) < 0)
                 abort();
         s->attest.cgroup2_fd = -1;
