@@ -11,11 +11,14 @@ containers_init
 A=$(hex64 "inject-a-$$")
 B=$(hex64 "inject-b-$$")
 C=$(hex64 "inject-c-$$")
-for id in "$A" "$B" "$C"; do CT_DIRS+=("$CG/system.slice/docker-$id.scope"); done
+D=$(hex64 "inject-d-$$")
+for id in "$A" "$B" "$C" "$D"; do CT_DIRS+=("$CG/system.slice/docker-$id.scope"); done
 
 write_config "\"workloads\": [
     { \"name\": \"web\", \"match\": { \"runtime\": \"docker\", \"uids\": [1000] },
-      \"inject\": \"/run/secrets\", \"secrets\": [ \"db-password\", \"api-token\" ] } ]"
+      \"inject\": \"/run/secrets\", \"secrets\": [ \"db-password\", \"api-token\" ] },
+    { \"name\": \"deep\", \"match\": { \"runtime\": \"docker\", \"uids\": [1001] },
+      \"inject\": \"/run/app/secrets\", \"secrets\": [ \"api-token\" ] } ]"
 expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
 start_daemon --config "$T/secretd.json"
 printf 'inj-%s' "$$" >"$T/pw"
@@ -83,6 +86,17 @@ expect_in "--tmpfs /run" "$T/out-c"
 [ ! -e "$T/secrets/containers/docker-$B" ] || fail "a failed injection left a directory"
 expect_status 200 "$T/run/admin.sock" GET /v1/leases
 grep -q "docker-$B" "$T/body" && fail "a failed injection left a lease"
+
+# a mount point whose parents are missing: they are made for the
+# container's users to pass (0755), whatever the daemon's own umask
+container "$D" '
+mount -t tmpfs -o mode=0755 tmpfs /run
+setpriv --reuid=1001 --regid=1001 --clear-groups curl -s -o /dev/null --unix-socket "$WORK" -X POST --data "{}" http://x/v1/leases
+echo "parent=$(stat -c %a /run/app)"
+echo "token=$(setpriv --reuid=1001 --regid=1001 --clear-groups cat /run/app/secrets/api-token)"
+' >"$T/out-d" 2>&1 || fail "container D: $(cat "$T/out-d")"
+expect_in "parent=755" "$T/out-d"
+expect_in "token=tok" "$T/out-d"
 
 stop_daemon
 grep -q " $T/secrets/" /proc/self/mountinfo && fail "mounts left after stop"
