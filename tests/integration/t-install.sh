@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 make -s -C "$top" install PREFIX=/usr DESTDIR="$T/root" >"$T/make.log" 2>&1 || fail "make install: $(cat "$T/make.log")"
-for f in usr/sbin/secretd usr/bin/secretctl; do
+for f in usr/sbin/secretd usr/bin/secretctl usr/bin/secretctl-static; do
 	[ -x "$T/root/$f" ] || fail "$f not installed executable"
 	[ "$(mode_of "$T/root/$f")" = 755 ] || fail "$f mode $(mode_of "$T/root/$f")"
 done
@@ -176,4 +176,5 @@ fi
 
 make -s -C "$top" uninstall PREFIX=/usr DESTDIR="$T/root" >"$T/make.log" 2>&1 || fail "make uninstall"
 [ -z "$(find "$T/root" -type f)" ] || fail "uninstall left: $(find "$T/root" -type f)"
+[ ! -e "$T/root/usr/share/doc/secretd" ] || fail "uninstall left the empty doc directory"
 echo "t-install: ok"
