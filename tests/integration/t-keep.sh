@@ -1,6 +1,7 @@
 # t-keep.sh — the `secretctl lease --keep` agent: a kept file is never
 # missing over several TTLs (sampled every ~20 ms), max_ttl ends the agent
-# (it says so, stops its command, exits 1, and does not lease again), and
+# (it says so, stops its command, exits 1, and does not lease again), a
+# kept connection the daemon closed is reconnected unseen, and
 # `lease --keep -- CMD` starts CMD only once the files are in place, passes
 # on the signals it gets (a rotation's on_rotate SIGHUP to the agent as the
 # container's pid 1 reaches the app), and exits with CMD's status, its
@@ -10,7 +11,11 @@ need_root
 
 containers_init
 CTL=$SECRETCTL
-write_config "\"workloads\": [
+# an idle timeout shorter than the time between renewals: the agent's kept
+# connection is closed by the daemon before most renewals, which go out
+# again on a new one
+write_config "\"limits\": { \"idle_timeout\": \"1s\" },
+  \"workloads\": [
     { \"name\": \"kept\", \"match\": { \"runtime\": \"docker\", \"uids\": [1000] }, \"inject\": \"/run/secrets\",
       \"ttl\": \"2s\", \"max_ttl\": \"1h\", \"on_rotate\": { \"signal\": \"SIGHUP\" }, \"secrets\": [ \"db\" ] },
     { \"name\": \"capped\", \"match\": { \"runtime\": \"docker\", \"uids\": [2000] }, \"inject\": \"/run/secrets\",
