@@ -8,9 +8,11 @@
  * it) is leased anew; while the daemon is away the agent retries every
  * second.
  *
- * max_ttl bounds the agent as it bounds any lease: once a renewal no longer
- * extends a lease, the agent says so on stderr, keeps the lease to its end,
- * and then stops (its command first) and exits 1.  It does not lease again
+ * max_ttl bounds the agent as it bounds any lease: once a lease's expiry is
+ * as far as max_ttl lets it go (its first grant plus the workload's max_ttl
+ * as whoami gives it, or a reply's "max_expires", or a renewal that no
+ * longer moves it), the agent says so on stderr, keeps the lease to its
+ * end, and then stops (its command first) and exits 1.  It does not lease again
  * after the end: that would make max_ttl a gap instead of a bound.
  *
  * With a command, the agent starts it only once the files are in place,
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include "secretctl.h"
+#include "secretd/parse.h"
 
 /* Retry period while the daemon is away; the least time between two
  * looks at the clock (a lease of 1 s is renewed about every 0.6 s). */
@@ -39,6 +42,7 @@ struct held {
         json_t *lease;       /* as the daemon last described it */
         int64_t expires_ms;  /* its "expires" (whole seconds), in ms */
         int64_t replied_ms;  /* when that description came */
+        int64_t expires_since_ms; /* when expires_ms was first reported */
         int64_t renew_at_ms; /* two thirds of the way to expires_ms */
         bool final;          /* at max_ttl: renewing no longer extends it */
 };
@@ -49,6 +53,7 @@ struct agent {
         struct held *held;
         size_t n_held;
         sigset_t waited; /* the forwarded signals and SIGCHLD, all blocked */
+        int64_t max_ttl_ms; /* the workload's max_ttl (whoami), or 0 */
         pid_t child;     /* the command while it runs, else 0 */
         int child_exit;  /* its exit code once it ended */
 };
@@ -91,24 +96,36 @@ void agent_block_signals(sigset_t *ret_old) {
         sigaction(SIGCHLD, &sa, NULL);
 }
 
-/* Takes a reference to lease.  A renewal that did not move the expiry
- * although a second or more went by since the last one hit max_ttl (the
- * reply has whole seconds: a shorter wait proves nothing); a daemon that
- * says "max_expires" is believed directly. */
-static void held_update(struct held *h, json_t *lease, int64_t now, bool renewal) {
+/* Whether a lease's expiry is as far as max_ttl lets it go: the reply
+ * says so ("max_expires"), or it is the first grant plus the workload's
+ * max_ttl (whoami's), or a renewal left it where it has been for a second
+ * or more (the reply has whole seconds: a shorter wait proves nothing). */
+static bool at_max_ttl(const struct agent *a, const struct held *h, json_t *lease, int64_t expires, int64_t now,
+                       bool renewal) {
+        int64_t max = parse_utc_ms(json_str(lease, "max_expires")), granted = parse_utc_ms(json_str(lease, "granted"));
+
+        if (max >= 0)
+                return expires >= max;
+        if (a->max_ttl_ms > 0 && granted >= 0 && expires >= granted + a->max_ttl_ms)
+                return true;
+        return renewal && expires == h->expires_ms && now - h->expires_since_ms >= 1000;
+}
+
+/* Takes a reference to lease, the daemon's latest word on it. */
+static void held_update(const struct agent *a, struct held *h, json_t *lease, int64_t now, bool renewal) {
         int64_t expires = parse_utc_ms(json_str(lease, "expires"));
-        int64_t max = parse_utc_ms(json_str(lease, "max_expires"));
 
         if (expires < 0)
                 expires = now + RETRY_MS; /* unreadable: look again soon */
-        if (!h->final && ((renewal && expires == h->expires_ms && now - h->replied_ms >= 1000) ||
-                          (max >= 0 && expires >= max))) {
+        if (!h->final && at_max_ttl(a, h, lease, expires, now, renewal)) {
                 h->final = true;
                 fprintf(stderr,
                         "secretctl: lease: the lease of '%s' is at its max_ttl and ends at %s; "
                         "the agent stops then\n",
                         json_str(lease, "secret"), json_str(lease, "expires"));
         }
+        if (!renewal || expires != h->expires_ms)
+                h->expires_since_ms = now;
         json_decref(h->lease);
         h->lease = json_incref(lease);
         h->expires_ms = expires;
@@ -123,7 +140,7 @@ static int held_add(struct agent *a, json_t *lease, int64_t now) {
                 return -ENOMEM;
         a->held = n;
         a->held[a->n_held] = (struct held) {};
-        held_update(&a->held[a->n_held++], lease, now, false);
+        held_update(a, &a->held[a->n_held++], lease, now, false);
         return 0;
 }
 
@@ -156,8 +173,11 @@ static int lease_again(struct agent *a, const size_t *lost, size_t n_lost, int64
         size_t i;
         int x;
 
-        for (i = 0; i < n_lost; i++)
+        for (i = 0; i < n_lost; i++) {
                 json_array_append_new(names, json_string(json_str(a->held[lost[i]].lease, "secret")));
+                /* one the daemon does not give back is asked for again later */
+                a->held[lost[i]].renew_at_ms = now + RETRY_MS;
+        }
         json_object_set(body, "secrets", names);
         x = ctl_json(a->c, "POST", "/v1/leases", body, &j);
         if (x != EXIT_OK)
@@ -166,7 +186,7 @@ static int lease_again(struct agent *a, const size_t *lost, size_t n_lost, int64
         json_array_foreach(fresh, i, l)
                 for (size_t k = 0; k < n_lost; k++)
                         if (strcmp(json_str(l, "secret") ?: "", json_str(a->held[lost[k]].lease, "secret") ?: "") == 0)
-                                held_update(&a->held[lost[k]], l, now, false);
+                                held_update(a, &a->held[lost[k]], l, now, false);
         fprintf(stderr, "secretctl: lease: leased %zu secret%s again\n", json_array_size(fresh),
                 json_array_size(fresh) == 1 ? "" : "s");
         return EXIT_OK;
@@ -195,7 +215,7 @@ static int renew_due(struct agent *a, int64_t now) {
                 else if (x != EXIT_OK)
                         return x;
                 else
-                        held_update(h, fresh, now_ms(), true);
+                        held_update(a, h, fresh, now_ms(), true);
         }
         return n_lost ? lease_again(a, lost, n_lost, now_ms()) : EXIT_OK;
 }
@@ -337,8 +357,19 @@ static int loop(struct agent *a) {
         }
 }
 
+/* The workload's max_ttl as whoami says it; 0 when it cannot be had. */
+static int64_t workload_max_ttl_ms(struct ctl *c) {
+        _cleanup_json_ json_t *me = NULL;
+        uint64_t usec;
+
+        if (ctl_json(c, "GET", "/v1/whoami", NULL, &me) != EXIT_OK ||
+            parse_duration_usec(json_str(json_object_get(me, "workload"), "max_ttl") ?: "", &usec) < 0)
+                return 0;
+        return (int64_t) (usec / 1000);
+}
+
 int agent_run(struct ctl *c, const struct keep_options *opt, json_t *leases, const sigset_t *old_mask) {
-        struct agent a = { .c = c, .opt = opt };
+        struct agent a = { .c = c, .opt = opt, .max_ttl_ms = workload_max_ttl_ms(c) };
         int64_t now = now_ms();
         json_t *l;
         size_t i;

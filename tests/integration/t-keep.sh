@@ -19,7 +19,9 @@ write_config "\"limits\": { \"idle_timeout\": \"1s\" },
     { \"name\": \"kept\", \"match\": { \"runtime\": \"docker\", \"uids\": [1000] }, \"inject\": \"/run/secrets\",
       \"ttl\": \"2s\", \"max_ttl\": \"1h\", \"on_rotate\": { \"signal\": \"SIGHUP\" }, \"secrets\": [ \"db\" ] },
     { \"name\": \"capped\", \"match\": { \"runtime\": \"docker\", \"uids\": [2000] }, \"inject\": \"/run/secrets\",
-      \"ttl\": \"2s\", \"max_ttl\": \"5s\", \"secrets\": [ \"db\" ] } ]"
+      \"ttl\": \"2s\", \"max_ttl\": \"5s\", \"secrets\": [ \"db\" ] },
+    { \"name\": \"tight\", \"match\": { \"runtime\": \"docker\", \"uids\": [3000] }, \"inject\": \"/run/secrets\",
+      \"ttl\": \"3s\", \"max_ttl\": \"4s\", \"secrets\": [ \"db\" ] } ]"
 expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
 start_daemon --config "$T/secretd.json"
 export SECRETD_SOCKET=$T/run/admin.sock
@@ -97,6 +99,17 @@ expect_in "app-stopped" "$T/cap.out"
 grep -q "again" "$T/cap.err" && fail "the agent leased again past max_ttl: $(cat "$T/cap.err")"
 [ ! -e "$HOSTDIR/db" ] || fail "the file outlived max_ttl"
 echo "max_ttl: the agent stopped after $took s, exit 1"
+# max_ttl reached by the first renewal, less than a second before the end
+# of the lease: still the end, not a lease again (no command: exit 1 too)
+start=$SECONDS
+in_container tight 3000 no "$CTL" --socket "$T/run/workload.sock" lease db --keep >/dev/null 2>"$T/tight.err"
+rc=0
+wait "$AGENT" || rc=$?
+took=$((SECONDS - start))
+[ "$rc" = 1 ] || fail "at max_ttl (tight) the agent exited $rc: $(cat "$T/tight.err")"
+[ "$took" -ge 3 ] && [ "$took" -le 7 ] || fail "max_ttl 4s ended the agent after $took s"
+expect_in "ended at its max_ttl" "$T/tight.err"
+grep -q "again" "$T/tight.err" && fail "the agent leased again past max_ttl: $(cat "$T/tight.err")"
 
 # --- -- CMD: files first, signals passed on, the command's status -------------------------
 # pid 1 of its own pid namespace, as an image's entrypoint is; the app's

@@ -1,6 +1,7 @@
 # t-static.sh — the client for containers: secretctl-static needs no loader
-# and no library (no PT_INTERP, no DT_NEEDED), runs in a busybox-only chroot
-# where the dynamic secretctl fails, and in a real busybox Podman container
+# and no library (no PT_INTERP, no DT_NEEDED), is a static PIE with full
+# RELRO, runs in a busybox-only chroot where the dynamic secretctl fails,
+# and in a real busybox Podman container
 # it is the whole agent: `secretctl lease --keep -- app` as the entrypoint,
 # the app reads its file at once, gets on_rotate's SIGHUP through the agent
 # (the container's pid 1), and `podman stop` ends the app, whose exit status
@@ -14,6 +15,11 @@ podman_init
 # --- no loader, no library ----------------------------------------------------------
 readelf -lW "$SECRETCTL_STATIC" | grep -q INTERP && fail "secretctl-static names a loader"
 readelf -dW "$SECRETCTL_STATIC" | grep -q NEEDED && fail "secretctl-static needs libraries: $(readelf -dW "$SECRETCTL_STATIC" | grep NEEDED)"
+# hardened like the dynamic one: a static PIE, full RELRO, no executable stack
+readelf -dW "$SECRETCTL_STATIC" | grep -Eq 'FLAGS_1.*PIE' || fail "secretctl-static is not a static PIE"
+readelf -dW "$SECRETCTL_STATIC" | grep -Eq 'FLAGS.*BIND_NOW' || fail "secretctl-static: no BIND_NOW"
+readelf -lW "$SECRETCTL_STATIC" | grep -q GNU_RELRO || fail "secretctl-static: no GNU_RELRO"
+readelf -lW "$SECRETCTL_STATIC" | grep GNU_STACK | grep -q RWE && fail "secretctl-static: executable stack"
 ldd "$SECRETCTL" | grep -q libcurl && fail "secretctl still links libcurl"
 echo "secretctl links: $(ldd "$SECRETCTL" | awk '/=>/ { print $1 }' | tr '\n' ' ')"
 
