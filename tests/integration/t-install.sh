@@ -119,6 +119,9 @@ grep -q -- '-F _secretctl' "$T/offers" || fail "the completion does not register
 expect_offers put secretctl pu
 expect_offers --ttl secretctl lease --t
 expect_offers "renew revoke reload" secretctl re
+# after lease's "--": a command to run, then its arguments (files)
+offers secretctl lease --keep -- ech | grep -qx echo || fail "no command offered after 'lease --keep --'"
+expect_offers "$T/root/usr/share/bash-completion" secretctl lease --keep -- cat "$T/root/usr/share/bash-comp"
 expect_offers --socket secretctl --so
 expect_offers "base64 hex raw" secretctl rotate db --encoding ''
 expect_offers "$T/root/usr/share/bash-completion" secretctl get db -o "$T/root/usr/share/bash-comp"
