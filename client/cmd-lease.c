@@ -11,17 +11,20 @@
 #include "secretctl.h"
 
 /* Splits off "-- CMD..." before getopt sees it (GNU getopt would mix CMD's
- * words with the secret names). */
-static char **command_after_dashes(int *argc, char **argv) {
+ * words with the secret names): *ret_cmd is CMD, or NULL without "--".  A
+ * "--" with nothing after it is a usage error. */
+static int command_after_dashes(const struct ctl *c, int *argc, char **argv, char ***ret_cmd) {
+        *ret_cmd = NULL;
         for (int i = 1; i < *argc; i++)
                 if (strcmp(argv[i], "--") == 0) {
-                        char **cmd = i + 1 < *argc ? argv + i + 1 : NULL;
-
+                        if (i + 1 == *argc)
+                                return usage_error(c, "'--' must be followed by a command");
+                        *ret_cmd = argv + i + 1;
                         argv[i] = NULL;
                         *argc = i;
-                        return cmd;
+                        break;
                 }
-        return NULL;
+        return EXIT_OK;
 }
 
 static int run(struct ctl *c, int argc, char **argv) {
@@ -31,17 +34,16 @@ static int run(struct ctl *c, int argc, char **argv) {
                 {},
         };
         _cleanup_json_ json_t *body = json_object(), *renew = json_object(), *names = json_array(), *j = NULL;
-        bool keep_going = false, dashes;
+        bool keep_going = false;
         struct keep_options ko = {};
         sigset_t old_mask;
         json_t *leases;
         uint64_t ttl;
         int opt, x;
 
-        dashes = false;
-        for (int i = 1; i < argc && !dashes; i++)
-                dashes = strcmp(argv[i], "--") == 0;
-        ko.argv = command_after_dashes(&argc, argv);
+        x = command_after_dashes(c, &argc, argv, &ko.argv);
+        if (x != EXIT_OK)
+                return x;
         while ((opt = getopt_long(argc, argv, "t:k", options, NULL)) >= 0) {
                 if (opt == 'k') {
                         keep_going = true;
@@ -55,8 +57,6 @@ static int run(struct ctl *c, int argc, char **argv) {
                         return usage_error(c, "unknown option");
                 }
         }
-        if (dashes && !ko.argv)
-                return usage_error(c, "'--' must be followed by a command");
         if (ko.argv && !keep_going)
                 return usage_error(c, "a command after '--' needs --keep");
         for (int i = optind; i < argc; i++) {
