@@ -18,9 +18,9 @@ MANDIR     ?= $(PREFIX)/share/man
 BASHCOMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 PKGS      = libsodium jansson libsystemd libmicrohttpd
-# The client speaks HTTP with libcurl and needs nothing of the daemon's
-# server side.
-CLIENT_PKGS = libsodium jansson libcurl
+# The client speaks its few HTTP requests itself (client/transport.c) and
+# needs nothing of the daemon's server side: libsodium, jansson and libc.
+CLIENT_PKGS = libsodium jansson
 TEST_PKGS = cmocka
 
 CC       ?= cc
@@ -28,6 +28,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLIENT_CFLAGS := $(shell pkg-config --cflags $(CLIENT_PKGS) 2>/dev/null)
 CLIENT_LIBS   := $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null)
+CLIENT_STATIC_LIBS := $(shell pkg-config --static --libs $(CLIENT_PKGS) 2>/dev/null)
 TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS   := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
@@ -98,17 +99,22 @@ DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 CLIENT_OBJS = $(CLIENT_SRCS:%.c=$(BUILD)/%.o) $(CLIENT_LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB         = $(BUILD)/libsecretd.a
 
+# secretctl-static: the same client as one static PIE (glibc, libsodium
+# and jansson inside; it opens no other file), to bind-mount or copy into a
+# container.  Not in a sanitizer build: ASan has no static runtime.
 ifeq ($(SANITIZE),1)
 SECRETD   = $(BIN_DIR)/secretd
 SECRETCTL = $(BIN_DIR)/secretctl
+SECRETCTL_STATIC =
 else
 SECRETD   = daemon/secretd
 SECRETCTL = client/secretctl
+SECRETCTL_STATIC = client/secretctl-static
 endif
 
 .PHONY: all check install uninstall clean run bench deps fuzz memcheck FORCE
 
-all: $(SECRETD) $(SECRETCTL)
+all: $(SECRETD) $(SECRETCTL) $(SECRETCTL_STATIC)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -129,6 +135,10 @@ $(BUILD)/client/%.o: client/%.c
 $(SECRETCTL): $(CLIENT_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLIENT_LIBS) -o $@
+
+client/secretctl-static: $(CLIENT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static-pie -Wl,-z,relro,-z,now,-z,noexecstack $^ $(CLIENT_STATIC_LIBS) -o $@
 
 $(BUILD)/tests/test-%.o: tests/unit/test-%.c
 	@mkdir -p $(dir $@)
@@ -170,6 +180,7 @@ deps:
 
 check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	SECRETD=$(abspath $(SECRETD)) SECRETCTL=$(abspath $(SECRETCTL)) SANITIZE=$(SANITIZE) \
+	SECRETCTL_STATIC=$(if $(SECRETCTL_STATIC),$(abspath $(SECRETCTL_STATIC))) \
 	PEER_HANDOFF=$(abspath $(BUILD)/helpers/peer-handoff) SLOW_CLIENT=$(abspath $(BUILD)/helpers/slow-client) \
 	LEASE_CLIENT=$(abspath $(BUILD)/helpers/lease-client) CRASH_LOAD=$(abspath $(BUILD)/helpers/crash-load) \
 	FAULT_PEER=$(abspath $(BUILD)/helpers/fault-peer) HELPER_DIR=$(abspath $(BUILD)/helpers) \
@@ -252,6 +263,7 @@ bench: all $(BUILD)/bench/bench $(BUILD)/helpers/lease-client
 install: all $(UNITS)
 	install -Dm0755 daemon/secretd $(DESTDIR)$(SBINDIR)/secretd
 	install -Dm0755 client/secretctl $(DESTDIR)$(BINDIR)/secretctl
+	install -Dm0755 client/secretctl-static $(DESTDIR)$(BINDIR)/secretctl-static
 	install -Dm0644 config/secretd.json $(DESTDIR)$(SYSCONFDIR)/secretd/secretd.json.example
 	install -Dm0644 systemd/secretd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/secretd.conf
 	install -Dm0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
@@ -261,14 +273,16 @@ install: all $(UNITS)
 	install -Dm0644 client/secretctl.bash-completion $(DESTDIR)$(BASHCOMPLETIONDIR)/secretctl
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/secretd $(DESTDIR)$(BINDIR)/secretctl \
+	rm -f $(DESTDIR)$(SBINDIR)/secretd $(DESTDIR)$(BINDIR)/secretctl $(DESTDIR)$(BINDIR)/secretctl-static \
 	      $(DESTDIR)$(SYSCONFDIR)/secretd/secretd.json.example $(DESTDIR)$(TMPFILESDIR)/secretd.conf \
 	      $(DESTDIR)$(UNITDIR)/secretd.service $(DESTDIR)$(UNITDIR)/secretd.socket \
 	      $(DESTDIR)$(UNITDIR)/secretd-admin.socket $(DESTDIR)$(DOCDIR)/README.md \
 	      $(DESTDIR)$(MANDIR)/man1/secretctl.1 $(DESTDIR)$(MANDIR)/man8/secretd.8 \
 	      $(DESTDIR)$(BASHCOMPLETIONDIR)/secretctl
+	@# the directory that is secretd's alone goes too, when nothing else is in it
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
-	rm -rf build daemon/secretd client/secretctl
+	rm -rf build daemon/secretd client/secretctl client/secretctl-static
 
 -include $(LIB_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(UNIT_TESTS:=.d)

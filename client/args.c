@@ -13,6 +13,7 @@
 
 #include "secretctl.h"
 #include "secretd/parse.h"
+#include "secretd/protocol.h"
 
 int usage_error(const struct ctl *c, const char *fmt, ...) {
         va_list ap;
@@ -49,10 +50,10 @@ int one_arg(const struct ctl *c, int argc, char **argv, const char *kind) {
         return EXIT_OK;
 }
 
+/* The daemon's grammar (protocol.h): an id it could never have made is a
+ * usage error here (exit 2), not a request that fails with 400. */
 bool lease_id_valid(const char *id) {
-        size_t n = strlen(id);
-
-        return n > 0 && n <= 64 && strspn(id, "0123456789abcdef") == n;
+        return strlen(id) == LEASE_ID_LEN && strspn(id, "0123456789abcdef") == LEASE_ID_LEN;
 }
 
 int duration_arg(const struct ctl *c, const char *s, uint64_t *ret_sec) {

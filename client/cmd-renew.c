@@ -36,7 +36,7 @@ static int run(struct ctl *c, int argc, char **argv) {
                 return EXIT_OK;
         }
         one = json_pack("[O]", j);
-        return print_leases(one);
+        return print_leases(one, false);
 }
 
 const struct command cmd_renew = {

@@ -107,11 +107,24 @@ void format_bytes(uint64_t n, char *buf, size_t len) {
                 snprintf(buf, len, "%.1f MiB", (double) n / (1024 * 1024));
 }
 
+/* Who holds a lease, shortly: its instance, with a container id cut to 12
+ * characters as `docker ps` shows it (--json has it whole). */
+static void owner_of(json_t *l, char *buf, size_t len) {
+        const char *in = json_str(l, "instance") ?: "-";
+        const char *dash = strrchr(in, '-');
+
+        if (dash && strlen(dash + 1) == 64 && strspn(dash + 1, "0123456789abcdef") == 64)
+                snprintf(buf, len, "%.*s%.12s", (int) (dash + 1 - in), in, dash + 1);
+        else
+                snprintf(buf, len, "%s", in);
+}
+
 /* The lease table shared by lease, leases and renew.  PATH is where the
  * caller reads the file (inside its container when injected), else the
  * host path. */
-int print_leases(json_t *leases) {
-        struct table *t = table_new(5, "ID", "SECRET", "VERSION", "EXPIRES", "PATH");
+int print_leases(json_t *leases, bool owner) {
+        struct table *t = owner ? table_new(6, "ID", "SECRET", "VERSION", "EXPIRES", "OWNER", "PATH")
+                                : table_new(5, "ID", "SECRET", "VERSION", "EXPIRES", "PATH");
         json_t *l;
         size_t i;
         int r = t ? 0 : -1;
@@ -122,11 +135,17 @@ int print_leases(json_t *leases) {
                 return EXIT_OK;
         }
         json_array_foreach(leases, i, l) {
-                char version[24];
+                const char *path = json_str(l, "path") ?: json_str(l, "host_path");
+                char version[24], who[160];
 
                 snprintf(version, sizeof(version), "%lld", json_int(l, "version"));
-                r = r ?: table_add(t, json_str(l, "id"), json_str(l, "secret"), version, json_str(l, "expires"),
-                                   json_str(l, "path") ?: json_str(l, "host_path"));
+                owner_of(l, who, sizeof(who));
+                if (r == 0 && owner)
+                        r = table_add(t, json_str(l, "id"), json_str(l, "secret"), version, json_str(l, "expires"),
+                                      who, path);
+                else if (r == 0)
+                        r = table_add(t, json_str(l, "id"), json_str(l, "secret"), version, json_str(l, "expires"),
+                                      path);
         }
         if (r == 0)
                 table_print(t, stdout);

@@ -89,27 +89,42 @@ static void configured_sockets(char **ret_admin, char **ret_workload) {
         *ret_workload = strdup(w ? w : DEFAULT_WORKLOAD_SOCKET);
 }
 
-static char *choose_socket(const char *option) {
+static char *choose_socket(const char *option, bool *ret_from_env) {
         _cleanup_free_ char *admin = NULL, *workload = NULL;
         const char *env = getenv("SECRETD_SOCKET");
 
+        *ret_from_env = false;
         if (option)
                 return strdup(option);
-        if (env && env[0])
+        if (env && env[0]) {
+                *ret_from_env = true;
                 return strdup(env);
+        }
         configured_sockets(&admin, &workload);
         if (admin && can_connect(admin))
                 return TAKE_PTR(admin);
         return TAKE_PTR(workload);
 }
 
+static struct rlimit saved_core;
+
 /* A client holding secret values in memory must not leave them in a core
- * file, and must not be readable through ptrace by the same uid. */
+ * file, and must not be readable through ptrace by the same uid.  The
+ * hard limit stays, so that the command `lease --keep -- CMD` starts gets
+ * its own limit back (exec makes it dumpable again by itself). */
 static void protect_process(void) {
         struct rlimit no_core = { 0, 0 };
 
         (void) prctl(PR_SET_DUMPABLE, 0);
+        if (getrlimit(RLIMIT_CORE, &saved_core) == 0)
+                no_core.rlim_max = saved_core.rlim_max;
+        else
+                saved_core = no_core;
         (void) setrlimit(RLIMIT_CORE, &no_core);
+}
+
+void ctl_restore_limits(void) {
+        (void) setrlimit(RLIMIT_CORE, &saved_core);
 }
 
 static bool wants_help(int argc, char **argv) {
@@ -130,7 +145,7 @@ int main(int argc, char **argv) {
         _cleanup_free_ char *socket_path = NULL;
         const char *socket_option = NULL;
         const struct command *cmd;
-        struct ctl c = { .command = "secretctl" };
+        struct ctl c = { .command = "secretctl", .fd = -1 };
         int opt, x;
 
         protect_process();
@@ -180,7 +195,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "secretctl: libsodium failed to initialise\n");
                 return EXIT_ERROR;
         }
-        socket_path = choose_socket(socket_option);
+        socket_path = choose_socket(socket_option, &c.socket_from_env);
         if (!socket_path || ctl_open(&c) < 0) {
                 fprintf(stderr, "secretctl: out of memory\n");
                 return EXIT_ERROR;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,9 +31,11 @@ enum {
 
 struct ctl {
         const char *socket; /* the Unix socket every request goes to */
+        bool socket_from_env; /* it came from $SECRETD_SOCKET (errors say so) */
         bool json;          /* --json: print the daemon's JSON as is */
         const char *command; /* for error messages */
-        void *curl;          /* one easy handle: keeps the connection alive */
+        int fd;              /* the connection, kept open across requests; -1 */
+        json_t *warned;      /* when set, the warnings already printed (each once) */
 };
 
 struct reply {
@@ -49,10 +52,27 @@ struct command {
         int (*run)(struct ctl *c, int argc, char **argv);
 };
 
+/* What `lease --keep` keeps doing after the first lease (agent.c). */
+struct keep_options {
+        json_t *request; /* the body of the first POST /v1/leases */
+        json_t *renew;   /* {"ttl": ...} or {} */
+        char **argv;     /* the command after "--", NULL-terminated; or NULL */
+};
+
 extern const struct command cmd_put, cmd_get, cmd_rotate, cmd_rm, cmd_ls, cmd_info, cmd_lease, cmd_renew,
         cmd_revoke, cmd_leases, cmd_whoami, cmd_status, cmd_reload;
 
-/* transport.c — HTTP over the Unix socket (libcurl). */
+/* secretctl.c — puts back, in a child about to exec, the limits the client
+ * lowered for itself (no core files). */
+void ctl_restore_limits(void);
+
+/* agent.c — `lease --keep`.  agent_block_signals() comes before the first
+ * lease (no signal is lost); agent_run() returns the agent's exit code. */
+void agent_block_signals(sigset_t *ret_old);
+int agent_run(struct ctl *c, const struct keep_options *opt, json_t *leases, const sigset_t *old_mask);
+
+/* transport.c — HTTP/1.1 over the Unix socket, no library: the client
+ * links libsodium, jansson and libc only, and builds static. */
 int ctl_open(struct ctl *c);
 void ctl_close(struct ctl *c);
 void reply_done(struct reply *r);
@@ -62,7 +82,8 @@ void reply_done(struct reply *r);
 int ctl_call(struct ctl *c, const char *method, const char *path, const void *body, size_t len,
              const char *content_type, struct reply *ret);
 /* A JSON request whose answer must be 2xx JSON: returns EXIT_OK with
- * *ret_json set, or prints the failure and returns its exit code.
+ * *ret_json set, or prints the failure and returns its exit code.  The
+ * reply's "warnings" go to stderr as "secretctl: warning: TEXT".
  * body may be NULL (no body). */
 int ctl_json(struct ctl *c, const char *method, const char *path, json_t *body, json_t **ret_json);
 /* The shape of most commands: one JSON request, then either the daemon's
@@ -101,4 +122,5 @@ struct table *table_free(struct table *t);
 const char *json_str(json_t *o, const char *key);
 long long json_int(json_t *o, const char *key);
 void format_bytes(uint64_t n, char *buf, size_t len);
-int print_leases(json_t *leases);
+/* The lease table; with owner, an OWNER column (the lease's instance). */
+int print_leases(json_t *leases, bool owner);

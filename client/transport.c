@@ -1,42 +1,56 @@
-/* transport.c — HTTP/1.1 to secretd over its Unix socket, with libcurl.
+/* transport.c — HTTP/1.1 to secretd over its Unix socket, by hand.
  *
- * One easy handle per run keeps the connection open across requests
- * (`lease --keep` renews on it for hours).  Reply bodies land in guarded
- * memory because `get` brings a secret's value; request bodies are sent
- * straight from the caller's guarded buffer (CURLOPT_POSTFIELDS does not
- * copy). */
-#include <curl/curl.h>
+ * The client needs one thing of HTTP: a request with a Content-Length body
+ * and a reply the daemon frames with Content-Length (libmicrohttpd does for
+ * every reply it builds from a buffer, which is all of secretd's).  Doing
+ * that here instead of with libcurl leaves the client linking libsodium,
+ * jansson and libc only, so it builds as one static binary for containers
+ * (Makefile: secretctl-static).
+ *
+ * One connection per run is kept open across requests (`lease --keep`
+ * renews on it for hours); a request on a kept connection that the daemon
+ * closed meanwhile is sent once more on a new one, before any byte of an
+ * answer.  Every byte read lands in guarded memory, the header block too,
+ * because `get` brings a secret's value; request bodies are sent straight
+ * from the caller's buffer.  The socket is O_CLOEXEC: a command the agent
+ * starts does not inherit it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "secretctl.h"
 #include "secretd/protocol.h"
 
 /* Far above any value the daemon accepts: bounds a confused peer. */
 #define REPLY_MAX (64u * 1024 * 1024)
+#define HEADER_MAX 16384
+/* A daemon that takes this long to answer one request is stuck. */
+#define REPLY_TIMEOUT_SEC 60
 
-struct sink {
-        struct secbuf *buf; /* ->len is the capacity */
-        size_t used;
-        bool overflow;
+struct head {
+        long status;
         uint64_t version;
+        size_t length;
+        bool has_length, chunked, close;
 };
 
 int ctl_open(struct ctl *c) {
-        if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
-                return -ENOMEM;
-        c->curl = curl_easy_init();
-        return c->curl ? 0 : -ENOMEM;
+        c->fd = -1;
+        return 0;
 }
 
 void ctl_close(struct ctl *c) {
-        if (c->curl)
-                curl_easy_cleanup(c->curl);
-        c->curl = NULL;
-        curl_global_cleanup();
+        if (c->fd >= 0)
+                close(c->fd);
+        c->fd = -1;
+        json_decref(c->warned);
+        c->warned = NULL;
 }
 
 void reply_done(struct reply *r) {
@@ -45,128 +59,257 @@ void reply_done(struct reply *r) {
         r->version = 0;
 }
 
-/* Grows by doubling into a fresh guarded buffer; the old one is wiped. */
-static int sink_reserve(struct sink *s, size_t more) {
-        struct secbuf *n;
-        size_t cap = s->buf ? s->buf->len : 0, want;
+static const char *socket_origin(const struct ctl *c) {
+        return c->socket_from_env ? " (from $SECRETD_SOCKET)" : "";
+}
 
-        if (more > REPLY_MAX - s->used)
-                return -EFBIG;
-        want = s->used + more;
-        if (want <= cap)
-                return 0;
-        cap = cap ? cap : 4096;
-        while (cap < want)
-                cap *= 2;
-        n = secbuf_new(cap);
-        if (!n)
-                return -ENOMEM;
-        if (s->used)
-                memcpy(n->data, s->buf->data, s->used);
-        secbuf_free(s->buf);
-        s->buf = n;
+static int connect_daemon(struct ctl *c) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct timeval tv = { .tv_sec = REPLY_TIMEOUT_SEC };
+        _cleanup_close_ int fd = -1;
+
+        if (strlen(c->socket) >= sizeof(sa.sun_path)) {
+                fprintf(stderr, "secretctl: the socket path %s%s is too long\n", c->socket, socket_origin(c));
+                return EXIT_ERROR;
+        }
+        strcpy(sa.sun_path, c->socket);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                fprintf(stderr, "secretctl: cannot reach secretd at %s%s: %s\n", c->socket, socket_origin(c),
+                        strerror(errno));
+                return EXIT_UNREACHABLE;
+        }
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        c->fd = TAKE_FD(fd);
+        return EXIT_OK;
+}
+
+static int send_all(int fd, const void *p, size_t n) {
+        const uint8_t *b = p;
+
+        while (n > 0) {
+                ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                b += k;
+                n -= (size_t) k;
+        }
         return 0;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
-        struct sink *s = userdata;
-        size_t n = size * nmemb;
+/* >0 bytes, 0 at the end of the stream, or -errno (-ETIMEDOUT). */
+static ssize_t recv_some(int fd, void *p, size_t n) {
+        ssize_t k;
 
-        if (sink_reserve(s, n) < 0) {
-                s->overflow = true;
-                return 0; /* aborts the transfer */
-        }
-        memcpy(s->buf->data + s->used, data, n);
-        s->used += n;
-        return n;
+        do
+                k = recv(fd, p, n, 0);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+        return k;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
-        struct sink *s = userdata;
-        size_t n = size * nmemb, k = strlen(SECRET_VERSION_HEADER);
+static bool field_is(const char *line, size_t n, const char *name, const char **ret_value) {
+        size_t k = strlen(name);
 
-        if (n > k + 1 && strncasecmp(data, SECRET_VERSION_HEADER, k) == 0 && data[k] == ':')
-                s->version = strtoull(data + k + 1, NULL, 10);
-        return n;
+        if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
+                return false;
+        *ret_value = line + k + 1;
+        while (**ret_value == ' ' || **ret_value == '\t')
+                (*ret_value)++;
+        return true;
 }
 
-static int transport_error(const struct ctl *c, CURLcode code) {
-        long os_errno = 0;
+/* The status line and the fields that matter; s is NUL-terminated. */
+static int parse_head(const char *s, struct head *ret) {
+        const char *line = s, *v;
+        struct head h = {};
+        char *end;
 
-        curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
-        if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST) {
-                fprintf(stderr, "secretctl: cannot reach secretd at %s: %s\n", c->socket,
-                        os_errno ? strerror((int) os_errno) : curl_easy_strerror(code));
-                return EXIT_UNREACHABLE;
+        if (strncmp(s, "HTTP/1.", 7) != 0 || !strchr("01", s[7]) || s[8] != ' ')
+                return -EBADMSG;
+        h.close = s[7] == '0';
+        h.status = strtol(s + 9, &end, 10);
+        if (end != s + 12 || h.status < 100 || h.status > 599)
+                return -EBADMSG;
+        while ((line = strstr(line, "\r\n")) && line[2] != '\r') {
+                size_t n;
+
+                line += 2;
+                n = strcspn(line, "\r");
+                if (field_is(line, n, "Content-Length", &v)) {
+                        errno = 0;
+                        h.length = strtoull(v, &end, 10);
+                        if (errno || end == v || (*end != '\r' && *end != ' '))
+                                return -EBADMSG;
+                        h.has_length = true;
+                } else if (field_is(line, n, "Transfer-Encoding", &v)) {
+                        h.chunked = strncasecmp(v, "identity", 8) != 0;
+                } else if (field_is(line, n, "Connection", &v)) {
+                        h.close = h.close || strncasecmp(v, "close", 5) == 0;
+                } else if (field_is(line, n, SECRET_VERSION_HEADER, &v)) {
+                        h.version = strtoull(v, NULL, 10);
+                }
         }
-        if (code == CURLE_GOT_NOTHING || code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR) {
-                fprintf(stderr, "secretctl: secretd at %s closed the connection: %s\n", c->socket,
-                        os_errno ? strerror((int) os_errno) : curl_easy_strerror(code));
-                return EXIT_UNREACHABLE;
+        *ret = h;
+        return 0;
+}
+
+/* Reads the body after the header block (whose tail, already read, is in
+ * hdr from off to used) into guarded memory. */
+static int read_body(int fd, const struct head *h, const struct secbuf *hdr, size_t off, size_t used,
+                     struct secbuf **ret) {
+        _cleanup_(secbuf_freep) struct secbuf *b = NULL;
+        size_t want = h->has_length ? h->length : REPLY_MAX, got = used - off, cap;
+
+        if (h->chunked)
+                return -ENOTSUP;
+        if (h->status == 204 || h->status == 304 || h->status < 200)
+                want = 0;
+        if (want > REPLY_MAX)
+                return -EFBIG;
+        cap = h->has_length || want == 0 ? want : 4096;
+        b = secbuf_new(cap);
+        if (!b)
+                return -ENOMEM;
+        got = got < want ? got : want;
+        memcpy(b->data, hdr->data + off, got);
+        while (got < want) {
+                ssize_t k;
+
+                if (got == cap) { /* no length: read to the end, doubling */
+                        struct secbuf *n = cap >= REPLY_MAX ? NULL : secbuf_new(cap * 2);
+
+                        if (!n)
+                                return cap >= REPLY_MAX ? -EFBIG : -ENOMEM;
+                        memcpy(n->data, b->data, got);
+                        secbuf_free(b);
+                        b = n;
+                        cap *= 2;
+                }
+                k = recv_some(fd, b->data + got, cap - got);
+                if (k < 0)
+                        return (int) k;
+                if (k == 0) {
+                        if (h->has_length)
+                                return -EPROTO;
+                        break;
+                }
+                got += (size_t) k;
         }
-        fprintf(stderr, "secretctl: %s: request to %s failed: %s\n", c->command, c->socket,
-                curl_easy_strerror(code));
-        return EXIT_ERROR;
+        secbuf_truncate(b, got);
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+/* One request and its reply on c->fd.  *ret_answered: some byte of a
+ * reply came (then the request is never sent again). */
+static int exchange(struct ctl *c, const char *method, const char *path, const void *body, size_t len,
+                    const char *content_type, struct reply *ret, bool *ret_answered) {
+        _cleanup_(secbuf_freep) struct secbuf *hdr = secbuf_new(HEADER_MAX + 1);
+        char req[1024], *end = NULL;
+        struct head h;
+        size_t used = 0;
+        int n, r;
+
+        *ret_answered = false;
+        if (!hdr)
+                return -ENOMEM;
+        n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: secretd\r\nUser-Agent: secretctl/%s\r\n", method,
+                     path, SECRETD_VERSION);
+        if (strcmp(method, "GET") != 0 || body)
+                n += snprintf(req + n, sizeof(req) - (size_t) n, "Content-Length: %zu\r\n", body ? len : 0);
+        if (content_type)
+                n += snprintf(req + n, sizeof(req) - (size_t) n, "Content-Type: %s\r\n", content_type);
+        n += snprintf(req + n, sizeof(req) - (size_t) n, "\r\n");
+        if (n >= (int) sizeof(req))
+                return -ENAMETOOLONG;
+        r = send_all(c->fd, req, (size_t) n);
+        if (r == 0 && body && len)
+                r = send_all(c->fd, body, len);
+        if (r < 0)
+                return r;
+        while (!end) {
+                ssize_t k;
+
+                if (used == HEADER_MAX)
+                        return -EBADMSG;
+                k = recv_some(c->fd, hdr->data + used, HEADER_MAX - used);
+                if (k <= 0)
+                        return k < 0 ? (int) k : used ? -EPROTO : -ECONNRESET;
+                *ret_answered = true;
+                used += (size_t) k;
+                hdr->data[used] = '\0';
+                end = memmem(hdr->data, used, "\r\n\r\n", 4);
+        }
+        r = parse_head((const char *) hdr->data, &h);
+        if (r < 0)
+                return r;
+        r = read_body(c->fd, &h, hdr, (size_t) ((uint8_t *) end + 4 - hdr->data), used, &ret->body);
+        if (r < 0)
+                return r;
+        ret->status = h.status;
+        ret->version = h.version;
+        if (h.close || !h.has_length) {
+                close(c->fd);
+                c->fd = -1;
+        }
+        return 0;
+}
+
+static int transport_error(const struct ctl *c, int r) {
+        switch (r) {
+        case -ETIMEDOUT:
+                fprintf(stderr, "secretctl: secretd at %s%s did not answer in %d s\n", c->socket, socket_origin(c),
+                        REPLY_TIMEOUT_SEC);
+                return EXIT_UNREACHABLE;
+        case -EPIPE:
+        case -ECONNRESET:
+        case -EPROTO:
+                fprintf(stderr, "secretctl: secretd at %s%s closed the connection: %s\n", c->socket,
+                        socket_origin(c), r == -EPROTO ? "reply cut short" : strerror(-r));
+                return EXIT_UNREACHABLE;
+        case -EFBIG:
+                fprintf(stderr, "secretctl: %s: reply larger than %u bytes\n", c->command, REPLY_MAX);
+                return EXIT_ERROR;
+        case -EBADMSG:
+        case -ENOTSUP:
+                fprintf(stderr, "secretctl: %s: secretd's reply is not HTTP/1.1 as expected%s\n", c->command,
+                        r == -ENOTSUP ? " (chunked)" : "");
+                return EXIT_ERROR;
+        case -ENAMETOOLONG:
+                fprintf(stderr, "secretctl: %s: request path too long\n", c->command);
+                return EXIT_USAGE;
+        default:
+                fprintf(stderr, "secretctl: %s: request to %s failed: %s\n", c->command, c->socket, strerror(-r));
+                return EXIT_ERROR;
+        }
 }
 
 int ctl_call(struct ctl *c, const char *method, const char *path, const void *body, size_t len,
              const char *content_type, struct reply *ret) {
-        struct sink s = {};
-        struct curl_slist *headers = NULL;
-        char url[512], ctype[128];
-        CURL *h = c->curl;
-        CURLcode code;
+        for (int attempt = 0;; attempt++) {
+                bool reused = c->fd >= 0, answered;
+                int r, x;
 
-        if (snprintf(url, sizeof(url), "http://secretd%s", path) >= (int) sizeof(url)) {
-                fprintf(stderr, "secretctl: %s: request path too long\n", c->command);
-                return EXIT_USAGE;
-        }
-        /* No "Expect: 100-continue" round trip before a body. */
-        headers = curl_slist_append(headers, "Expect:");
-        if (content_type) {
-                snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
-                headers = curl_slist_append(headers, ctype);
-        }
-        curl_easy_reset(h);
-        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "secretctl/" SECRETD_VERSION);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
-        if (body) {
-                curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
-        } else if (strcmp(method, "GET") != 0) {
-                curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) 0);
-        }
-        code = curl_easy_perform(h);
-        curl_slist_free_all(headers);
-        if (code != CURLE_OK) {
-                secbuf_free(s.buf);
-                if (s.overflow) {
-                        fprintf(stderr, "secretctl: %s: reply larger than %u bytes\n", c->command, REPLY_MAX);
-                        return EXIT_ERROR;
+                if (!reused) {
+                        x = connect_daemon(c);
+                        if (x != EXIT_OK)
+                                return x;
                 }
-                return transport_error(c, code);
+                r = exchange(c, method, path, body, len, content_type, ret, &answered);
+                if (r == 0)
+                        return EXIT_OK;
+                close(c->fd);
+                c->fd = -1;
+                /* the daemon closed a kept connection while it was idle */
+                if (reused && !answered && attempt == 0 && (r == -EPIPE || r == -ECONNRESET))
+                        continue;
+                return transport_error(c, r);
         }
-        if (!s.buf)
-                s.buf = secbuf_new(0);
-        if (!s.buf) {
-                fprintf(stderr, "secretctl: out of memory\n");
-                return EXIT_ERROR;
-        }
-        secbuf_truncate(s.buf, s.used);
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ret->status);
-        ret->version = s.version;
-        ret->body = s.buf;
-        return EXIT_OK;
 }
 
 int exit_code_for_status(long status) {
@@ -202,6 +345,23 @@ int reply_failed(const struct ctl *c, const struct reply *r) {
         return exit_code_for_status(r->status);
 }
 
+/* The reply's "warnings": each on stderr, once per run when c->warned
+ * keeps count (the agent renews for hours). */
+static void print_warnings(struct ctl *c, json_t *j) {
+        json_t *w;
+        size_t i;
+
+        json_array_foreach(json_object_get(j, "warnings"), i, w) {
+                const char *text = json_string_value(w);
+
+                if (!text || (c->warned && json_object_get(c->warned, text)))
+                        continue;
+                fprintf(stderr, "secretctl: warning: %s\n", text);
+                if (c->warned)
+                        json_object_set_new(c->warned, text, json_true());
+        }
+}
+
 int ctl_json(struct ctl *c, const char *method, const char *path, json_t *body, json_t **ret_json) {
         _cleanup_free_ char *text = NULL;
         struct reply r = {};
@@ -229,6 +389,7 @@ int ctl_json(struct ctl *c, const char *method, const char *path, json_t *body, 
                 fprintf(stderr, "secretctl: %s: secretd's reply is not JSON\n", c->command);
                 return EXIT_ERROR;
         }
+        print_warnings(c, j);
         *ret_json = j;
         return EXIT_OK;
 }

@@ -26,3 +26,7 @@ enum api_error {
 };
 
 #define SECRET_VERSION_HEADER "X-Secret-Version"
+
+/* A lease id: this many lowercase hex digits (16 random bytes).  The
+ * client checks ids against it before it sends one. */
+#define LEASE_ID_LEN 32

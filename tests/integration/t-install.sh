@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 make -s -C "$top" install PREFIX=/usr DESTDIR="$T/root" >"$T/make.log" 2>&1 || fail "make install: $(cat "$T/make.log")"
-for f in usr/sbin/secretd usr/bin/secretctl; do
+for f in usr/sbin/secretd usr/bin/secretctl usr/bin/secretctl-static; do
 	[ -x "$T/root/$f" ] || fail "$f not installed executable"
 	[ "$(mode_of "$T/root/$f")" = 755 ] || fail "$f mode $(mode_of "$T/root/$f")"
 done
@@ -119,6 +119,9 @@ grep -q -- '-F _secretctl' "$T/offers" || fail "the completion does not register
 expect_offers put secretctl pu
 expect_offers --ttl secretctl lease --t
 expect_offers "renew revoke reload" secretctl re
+# after lease's "--": a command to run, then its arguments (files)
+offers secretctl lease --keep -- ech | grep -qx echo || fail "no command offered after 'lease --keep --'"
+expect_offers "$T/root/usr/share/bash-completion" secretctl lease --keep -- cat "$T/root/usr/share/bash-comp"
 expect_offers --socket secretctl --so
 expect_offers "base64 hex raw" secretctl rotate db --encoding ''
 expect_offers "$T/root/usr/share/bash-completion" secretctl get db -o "$T/root/usr/share/bash-comp"
@@ -176,4 +179,5 @@ fi
 
 make -s -C "$top" uninstall PREFIX=/usr DESTDIR="$T/root" >"$T/make.log" 2>&1 || fail "make uninstall"
 [ -z "$(find "$T/root" -type f)" ] || fail "uninstall left: $(find "$T/root" -type f)"
+[ ! -e "$T/root/usr/share/doc/secretd" ] || fail "uninstall left the empty doc directory"
 echo "t-install: ok"

@@ -39,6 +39,11 @@ expect_exit 2 "$CTL" rotate db -f /dev/null --generate 3
 expect_exit 2 "$CTL" rotate db --generate 0
 expect_exit 2 "$CTL" rotate db --encoding hex </dev/null
 expect_exit 2 "$CTL" revoke not-an-id
+# the daemon's grammar (32 lowercase hex digits), checked before asking
+expect_exit 2 "$CTL" revoke abc && expect_in "not a valid lease id" "$T/err"
+expect_exit 2 "$CTL" renew abc && expect_in "not a lease id" "$T/err"
+expect_exit 2 "$CTL" renew 0123456789ABCDEF0123456789ABCDEF
+expect_exit 2 "$CTL" revoke 0123456789abcdef0123456789abcdef0
 expect_exit 2 "$CTL" ls extra
 
 # --- admin commands, binary values --------------------------------------------------
@@ -92,6 +97,7 @@ expect_exit 4 "$CTL" get jsontest
 expect_exit 6 "$CTL" --socket "$T/run/nothing.sock" ls
 expect_in "$T/run/nothing.sock" "$T/err" && expect_in "No such file or directory" "$T/err"
 SECRETD_SOCKET=$T/run/nothing.sock expect_exit 6 "$CTL" status
+expect_in "$T/run/nothing.sock (from \$SECRETD_SOCKET)" "$T/err"
 
 # --- a user who is not an admin: the admin socket does not open for them,
 # the client falls back to the workload socket, and admin commands say 3
@@ -148,7 +154,7 @@ ct "$C1" '
 $APP $CTL --socket "$WORK" whoami
 $APP $CTL --socket "$WORK" lease db --ttl 5m
 echo "content=$($APP cat /run/secrets/db)"
-$APP $CTL --socket "$WORK" leases
+$APP $CTL --socket "$WORK" leases | sed "s/^/leases: /"
 $APP $CTL --socket "$WORK" --json leases >/tmp/leases.json
 id=$(grep -o "\"id\": *\"[0-9a-f]*\"" /tmp/leases.json | head -n1 | cut -d\" -f4)
 $APP $CTL --socket "$WORK" renew "$id" --ttl 20m && echo renew-ok
@@ -164,6 +170,11 @@ expect_in "admin:     no" "$T/ct.out"
 expect_in "workload:  web" "$T/ct.out"
 expect_in "/run/secrets/db" "$T/ct.out"
 expect_in "content=second" "$T/ct.out"
+# leases, inside the container: its own path, and the owner's column
+grep "^leases: " "$T/ct.out" | grep -q "OWNER" || fail "leases has no OWNER column: $(cat "$T/ct.out")"
+grep "^leases: [0-9a-f]" "$T/ct.out" | grep -q " /run/secrets/db$" || fail "leases inside the container: $(cat "$T/ct.out")"
+grep "^leases: " "$T/ct.out" | grep -q "$T/secrets" && fail "leases showed the host path inside the container: $(cat "$T/ct.out")"
+grep "^leases: [0-9a-f]" "$T/ct.out" | grep -q " docker-${C1:0:12} " || fail "leases' owner: $(cat "$T/ct.out")"
 expect_in "renew-ok" "$T/ct.out"
 expect_in "ls-exit=3" "$T/ct.out"
 expect_in "root-ls-exit=3" "$T/ct.out"
@@ -186,6 +197,10 @@ for _ in $(seq 100); do [ -e "$hostfile" ] && break; sleep 0.05; done
 sleep 5 # two and a half TTLs
 [ -e "$hostfile" ] || fail "lease --keep let the file expire: $(cat "$T/keep.err")"
 kill -0 "$keeper" || fail "lease --keep exited: $(cat "$T/keep.err")"
+# the admin's table says whose each lease is, and where the host keeps it
+expect_exit 0 "$CTL" leases
+expect_in "OWNER" "$T/out"
+grep -q "api-token .* docker-${K:0:12} *$hostfile$" "$T/out" || fail "admin's leases: $(cat "$T/out")"
 # the daemon goes away for longer than the TTL and comes back
 stop_daemon
 sleep 3
