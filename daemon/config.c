@@ -329,7 +329,7 @@ int config_new_default(struct config **ret) {
                 const char *value;
         } paths[] = {
                 { offsetof(struct config, admin_socket), "/run/secretd/admin.sock" },
-                { offsetof(struct config, workload_socket), "/run/secretd/workload.sock" },
+                { offsetof(struct config, workload_socket), "/run/secretd/workload/workload.sock" },
                 { offsetof(struct config, runtime_dir), "/run/secretd" },
                 { offsetof(struct config, state_dir), "/var/lib/secretd" },
                 { offsetof(struct config, secrets_root), "/run/secrets" },
@@ -368,7 +368,7 @@ int config_new_dev(const char *dir, struct config **ret) {
                 const char *leaf;
         } paths[] = {
                 { offsetof(struct config, admin_socket), "run/admin.sock" },
-                { offsetof(struct config, workload_socket), "run/workload.sock" },
+                { offsetof(struct config, workload_socket), "run/workload/workload.sock" },
                 { offsetof(struct config, runtime_dir), "run" },
                 { offsetof(struct config, state_dir), "state" },
                 { offsetof(struct config, secrets_root), "secrets" },
@@ -430,9 +430,11 @@ int config_load_string(const char *text, const char *source, struct config **ret
         }
         parse_object(&p, config_root, "", root);
         json_decref(root);
-        if (p.n_errors == 0)
-                check_config(&p);
-        if (p.n_errors == 0) {
+        /* Every class of error in one run: an unknown key or a bad limit
+         * must not hide the workloads' errors from an operator fixing the
+         * file (a value that failed keeps its default meanwhile). */
+        check_config(&p);
+        {
                 /* The policy is checked against the final defaults. */
                 struct policy *pol = NULL;
 
@@ -470,6 +472,28 @@ static int read_text(const char *path, char **ret) {
         buf[n] = '\0';
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+/* path is dir (its first n bytes) or below it. */
+static bool path_within(const char *dir, size_t n, const char *path) {
+        return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+void config_warnings(const struct config *c, const char *source, struct config_errors *warns) {
+        const char *slash = strrchr(c->workload_socket, '/');
+        size_t n = slash ? (size_t) (slash - c->workload_socket) : 0;
+        struct parser p = { .errs = warns, .source = source };
+
+        if (n == 0)
+                return;
+        /* containers bind-mount the workload socket's directory: whatever
+         * else is in it, they reach too */
+        if (path_within(c->workload_socket, n, c->admin_socket))
+                report(&p, "admin_socket", "is in the directory of workload_socket, which containers mount; "
+                       "give the workload socket a directory of its own");
+        if (path_within(c->workload_socket, n, c->runtime_dir))
+                report(&p, "runtime_dir", "is in the directory of workload_socket, which containers mount; "
+                       "give the workload socket a directory of its own");
 }
 
 int config_load_file(const char *path, struct config **ret, struct config_errors *errs) {

@@ -205,7 +205,8 @@ static int create_key(const struct config *c, bool quiet_if_exists) {
         return 1;
 }
 
-static int open_store(const struct config *c, struct keys **ret_keys, struct store **ret_store) {
+/* busy_ok: a store locked by a running daemon is -EBUSY, unlogged. */
+static int open_store(const struct config *c, bool busy_ok, struct keys **ret_keys, struct store **ret_store) {
         _cleanup_(keys_freep) struct keys *k = NULL;
         _cleanup_free_ char *key_path = NULL;
         struct backend *b = NULL;
@@ -222,6 +223,8 @@ static int open_store(const struct config *c, struct keys **ret_keys, struct sto
         if (r < 0)
                 return log_error_errno(r, "cannot create the parents of '%s': %m", c->state_dir);
         r = backend_dir_open(c->state_dir, STORE_BLOB_MAX, &b);
+        if (r == -EBUSY && busy_ok)
+                return r;
         if (r < 0)
                 return explain_store_error(r, c, key_path);
         r = store_open(b, k, c->max_value_size, &st);
@@ -235,12 +238,24 @@ static int open_store(const struct config *c, struct keys **ret_keys, struct sto
 static int run_init(const struct config *c) {
         _cleanup_(keys_freep) struct keys *k = NULL;
         _cleanup_(store_freep) struct store *st = NULL;
+
+        bool created;
         int r;
 
         r = create_key(c, false);
         if (r < 0)
                 return r;
-        r = open_store(c, &k, &st);
+        created = r > 0;
+        /* A running daemon holds the store: with the key already there
+         * (and loadable: open_store checked it) nothing needs doing, and
+         * nothing of the daemon's is touched.  A key made just now for a
+         * store in use is not the store's: that stays an error. */
+        r = open_store(c, !created, &k, &st);
+        if (r == -EBUSY) {
+                log_info("state directory '%s' is in use by a running secretd; key and state are in place, "
+                         "nothing to do", c->state_dir);
+                return 0;
+        }
         if (r < 0)
                 return r;
         log_info("state directory '%s' ready", c->state_dir);
@@ -335,6 +350,35 @@ static int resolve_admin_groups(const struct config *c, gid_t **ret, size_t *ret
         *ret = gids;
         *ret_n = n;
         return 0;
+}
+
+/* What is allowed but likely wrong, logged as warnings; returns how many.
+ * At start-up and by --check-config, so the check says what the start
+ * would. */
+static unsigned warn_config(const struct config *c, const char *source, bool groups) {
+        struct config_errors warns = {};
+        _cleanup_free_ gid_t *gids = NULL;
+        unsigned n = 0;
+        size_t n_gids = 0;
+        struct stat st;
+
+        config_warnings(c, source, &warns);
+        for (size_t i = 0; i < warns.n; i++, n++)
+                log_warn("%s", warns.msgs[i]);
+        config_errors_clear(&warns);
+        /* logs each group that does not resolve */
+        if (groups && resolve_admin_groups(c, &gids, &n_gids) >= 0)
+                n += (unsigned) (c->n_admin_groups - n_gids);
+        /* host units and users reach their own directory by name: the root
+         * must be searchable by others (0711), or they lease files they
+         * cannot open */
+        if (stat(c->secrets_root, &st) == 0 && !(st.st_mode & S_IXOTH)) {
+                log_warn("secrets_root '%s' has mode %04o: services and users other than root cannot reach "
+                         "their files there; make it 0711 (chmod 0711 '%s')", c->secrets_root,
+                         (unsigned) (st.st_mode & 07777), c->secrets_root);
+                n++;
+        }
+        return n;
 }
 
 static int apply_config(struct daemon_ctx *d, struct config *c) {
@@ -560,6 +604,9 @@ static int open_leasing(struct daemon_ctx *d) {
         ended = rec.kept ? leasing_policy_changed(&d->server, NULL) : 0;
         if (ended > 0)
                 log_info("%zu recovered leases the policy no longer grants ended", ended);
+        /* admin groups are reported where they are resolved (apply_config) */
+        (void) warn_config(d->server.config, d->options->config_path ? d->options->config_path
+                           : d->options->dev_dir ? "development configuration" : CONFIG_DEFAULT_PATH, false);
         if (!leasing_privileged(d->server.leasing))
                 log_warn("not running as root: secret files go to plain directories under '%s', without "
                          "their own tmpfs and without injection into containers", d->server.config->secrets_root);
@@ -608,7 +655,7 @@ static int run_daemon(const struct options *o, struct config **cp) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         d.server.started_usec = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 
-        r = open_store(d.server.config, &d.server.keys, &d.server.store);
+        r = open_store(d.server.config, false, &d.server.keys, &d.server.store);
         if (r < 0)
                 goto finish;
         r = store_names(d.server.store, &d.scan.names, &d.scan.n);
@@ -688,8 +735,14 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return EXIT_FAILURE;
         if (o.action == ACTION_CHECK_CONFIG) {
-                printf("%s: ok\n", o.config_path ? o.config_path : o.dev_dir ? "development configuration"
-                                                                            : CONFIG_DEFAULT_PATH);
+                const char *src = o.config_path ? o.config_path : o.dev_dir ? "development configuration"
+                                                                             : CONFIG_DEFAULT_PATH;
+                unsigned n = warn_config(c, src, true);
+
+                if (n > 0)
+                        printf("%s: ok, %u warning%s\n", src, n, n == 1 ? "" : "s");
+                else
+                        printf("%s: ok\n", src);
                 return EXIT_SUCCESS;
         }
         if (o.action == ACTION_INIT)
