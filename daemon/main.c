@@ -57,7 +57,7 @@ static void usage(FILE *out) {
                 "                      built-in defaults when that file does not exist)\n"
                 "      --dev DIR       development mode: every path under DIR, a master key\n"
                 "                      created there on first run\n"
-                "      --check-config  validate the configuration, print every error, exit\n"
+                "      --check-config  validate the configuration, print every error and warning, exit\n"
                 "  -h, --help          show this help\n"
                 "      --version       show the version\n"
                 "\n"
