@@ -201,16 +201,31 @@ static bool body_is_value(const struct request *req, struct reply *rep) {
                 api_error(rep, API_ERR_BAD_REQUEST, "the request has no body; send the value as the body");
                 return false;
         }
-        /* an empty prompt or an empty file is nearly always a mistake; a
-         * caller that means it says so */
-        const char *allow = query_get(req, "allow_empty");
+        return true;
+}
 
-        if (req->body->len == 0 && !(allow && (!*allow || strcmp(allow, "1") == 0))) {
-                api_error(rep, API_ERR_BAD_REQUEST, "the value is empty; to store an empty secret, ask for it "
-                          "with ?allow_empty=1 (secretctl: --allow-empty)");
+/* An empty prompt or an empty file is nearly always a mistake: an empty
+ * value is stored only when the caller says so.  What would refuse the
+ * request anyway is said first: a name that exists for a create (409), one
+ * that does not for a rotation (404). */
+static bool empty_allowed(struct server *s, const struct request *req, struct reply *rep, const char *name,
+                          bool create) {
+        const char *allow = query_get(req, "allow_empty");
+        struct store_meta m;
+        int r;
+
+        if (req->body->len > 0 || (allow && (!*allow || strcmp(allow, "1") == 0)))
+                return true;
+        r = store_meta(s->store, name, &m);
+        if (create && r >= 0)
+                r = -EEXIST;
+        if ((create && r == -EEXIST) || (!create && r == -ENOENT)) {
+                store_error(s, rep, r, name);
                 return false;
         }
-        return true;
+        api_error(rep, API_ERR_BAD_REQUEST, "the value is empty; to store an empty secret, ask for it with "
+                  "?allow_empty=1 (secretctl: --allow-empty)");
+        return false;
 }
 
 static void route_health(struct server *s, const struct request *req, const char *name, struct reply *rep) {
@@ -330,7 +345,7 @@ static void route_create(struct server *s, const struct request *req, const char
         struct store_version v;
         int r;
 
-        if (!body_is_value(req, rep))
+        if (!body_is_value(req, rep) || !empty_allowed(s, req, rep, name, true))
                 return;
         r = store_create(s->store, name, req->body->data, req->body->len, &v);
         if (r < 0)
@@ -422,7 +437,7 @@ static void route_rotate(struct server *s, const struct request *req, const char
         } else {
                 if (query_get(req, "encoding"))
                         return api_error(rep, API_ERR_BAD_REQUEST, "encoding is only meaningful with generate");
-                if (!body_is_value(req, rep))
+                if (!body_is_value(req, rep) || !empty_allowed(s, req, rep, name, false))
                         return;
                 value = req->body;
         }

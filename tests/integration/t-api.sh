@@ -95,6 +95,9 @@ expect_in "the value is empty" "$T/body"
 expect_status 400 "$ADMIN" POST '/v1/secrets/empty/rotate?allow_empty=yes' --data-binary ''
 expect_status 200 "$ADMIN" POST '/v1/secrets/empty/rotate?allow_empty=1' --data-binary ''
 grep -q '"version":2' "$T/body" || fail "empty rotation: $(cat "$T/body")"
+# what refuses the request anyway is said first: a name that exists, one that does not
+expect_status 409 "$ADMIN" PUT /v1/secrets/empty --data-binary ''
+expect_status 404 "$ADMIN" POST /v1/secrets/no-such/rotate --data-binary ''
 expect_status 200 "$ADMIN" GET /v1/secrets/empty
 [ ! -s "$T/body" ] || fail "empty value not empty"
 expect_status 200 "$ADMIN" DELETE /v1/secrets/empty
