@@ -238,7 +238,6 @@ static int open_store(const struct config *c, bool busy_ok, struct keys **ret_ke
 static int run_init(const struct config *c) {
         _cleanup_(keys_freep) struct keys *k = NULL;
         _cleanup_(store_freep) struct store *st = NULL;
-
         bool created;
         int r;
 
