@@ -571,11 +571,13 @@ static int body_keys_only(json_t *body, const char *const *allowed, struct reply
         return 0;
 }
 
-/* A caller in a mount namespace of its own (a container, unshare -m) sees
- * neither the host's secrets_root nor, without inject, anything at all: the
- * lease is made (the host path is real) but useless to it, so it is told. */
+/* A caller in a mount namespace of its own (a container) sees neither the
+ * host's secrets_root nor, without inject, anything at all: the lease is
+ * made (the host path is real) but useless to it, so it is told.  A
+ * service's namespace (PrivateTmp=) is a copy that receives the host's new
+ * mounts, so a unit does see its host_path. */
 static json_t *lease_warnings(json_t *out, const struct peer *p, const struct workload *w) {
-        if (out && !w->inject && !p->same_mnt_ns)
+        if (out && !w->inject && !p->same_mnt_ns && p->cls.runtime != RUNTIME_SYSTEMD)
                 api_warning(out, "this caller is in a mount namespace of its own and workload '%s' has no "
                             "\"inject\": its host_path is not visible here; add \"inject\": \"/run/secrets\" "
                             "to the workload", w->name);

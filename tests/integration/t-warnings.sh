@@ -1,15 +1,19 @@
 # t-warnings.sh — what a lease or renewal reply says beside its leases, in
-# its top-level "warnings" array: a caller in a mount namespace of its own
-# leasing without "inject" (its host_path is not visible to it), and a TTL
-# that max_ttl shortened (lease and renew).  A request with nothing to warn
-# about has no "warnings" at all; warnings name no value.
+# its top-level "warnings" array: a container (a mount namespace of its own,
+# not a service's) leasing without "inject" (its host_path is not visible to
+# it), and a TTL that max_ttl shortened (lease and renew).  A request with
+# nothing to warn about has no "warnings" at all; warnings name no value.
 source "$(dirname "$0")/lib.sh"
 need_root
 
 containers_init
+UNIT=secretd-test-warn-$$.service
+CT_DIRS+=("$CG/system.slice/$UNIT")
 write_config "\"workloads\": [
     { \"name\": \"noinject\", \"match\": { \"runtime\": \"docker\", \"uids\": [1000] },
       \"ttl\": \"10m\", \"max_ttl\": \"30m\", \"secrets\": [ \"db\" ] },
+    { \"name\": \"unit\", \"match\": { \"runtime\": \"systemd\", \"unit\": \"$UNIT\" },
+      \"secrets\": [ \"db\" ] },
     { \"name\": \"hosttool\", \"match\": { \"runtime\": \"host\", \"uids\": [0] },
       \"ttl\": \"10m\", \"max_ttl\": \"30m\", \"secrets\": [ \"db\" ] } ]"
 expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
@@ -39,6 +43,13 @@ warnings "$T/lease.json" >"$T/w"
 [ "$(wc -l <"$T/w")" = 2 ] || fail "expected two warnings: $(cat "$T/lease.json")"
 expect_in "ttl 2h was capped at max_ttl 30m of workload 'noinject'" "$T/w"
 ID_C=$(jq -r '.leases[0].id' "$T/lease.json")
+
+# --- a service with a mount namespace of its own (PrivateTmp=): systemd makes
+# it receive the host's new mounts, so its host_path is visible; no warning
+in_cgroup "/system.slice/$UNIT" 0 no curl -s --unix-socket "$WORK" -X POST --data '{}' \
+	http://x/v1/leases >"$T/unit.json"
+jq -e '.leases[0].instance' "$T/unit.json" >/dev/null || fail "unit lease: $(cat "$T/unit.json")"
+[ "$(jq 'has("warnings")' "$T/unit.json")" = false ] || fail "a unit was warned: $(cat "$T/unit.json")"
 
 # --- a host process (the host's mount namespace): no inject needed -----------
 expect_status 201 "$WORK" POST /v1/leases --data '{"ttl":"5m"}'
