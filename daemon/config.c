@@ -408,7 +408,10 @@ int config_new_dev(const char *dir, struct config **ret) {
         return 0;
 }
 
-int config_load_string(const char *text, const char *source, struct config **ret, struct config_errors *errs) {
+/* ret_partial (may be NULL): when the JSON parsed but the file has errors,
+ * the configuration as far as it goes, defaults where a value failed. */
+static int load_string(const char *text, const char *source, struct config **ret, struct config **ret_partial,
+                       struct config_errors *errs) {
         _cleanup_(config_freep) struct config *c = NULL;
         json_t *root;
         json_error_t jerr;
@@ -446,10 +449,17 @@ int config_load_string(const char *text, const char *source, struct config **ret
                         return r;
                 }
         }
-        if (p.n_errors > 0 || (errs && errs->n > before))
+        if (p.n_errors > 0 || (errs && errs->n > before)) {
+                if (ret_partial)
+                        *ret_partial = TAKE_PTR(c);
                 return -EINVAL;
+        }
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+int config_load_string(const char *text, const char *source, struct config **ret, struct config_errors *errs) {
+        return load_string(text, source, ret, NULL, errs);
 }
 
 /* Reads the whole file; configs are small, so more than 1 MiB is an error. */
@@ -507,6 +517,19 @@ int config_load_file(const char *path, struct config **ret, struct config_errors
                 return r;
         }
         return config_load_string(text, path, ret, errs);
+}
+
+int config_check_file(const char *path, struct config **ret, struct config_errors *errs) {
+        _cleanup_free_ char *text = NULL;
+        struct parser p = { .errs = errs, .source = path };
+        int r;
+
+        r = read_text(path, &text);
+        if (r < 0) {
+                report(&p, "(file)", "cannot read: %s", strerror(-r));
+                return r;
+        }
+        return load_string(text, path, ret, ret, errs);
 }
 
 struct config *config_free(struct config *c) {

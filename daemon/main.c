@@ -380,6 +380,34 @@ static unsigned warn_config(const struct config *c, const char *source, bool gro
         return n;
 }
 
+/* --check-config: every error of the file, then every warning of it as far
+ * as it parsed (an error elsewhere hides none); -EINVAL on any error. */
+static int run_check_config(const struct options *o) {
+        _cleanup_(config_freep) struct config *c = NULL;
+        struct config_errors errs = {};
+        const char *src = o->config_path ? o->config_path : o->dev_dir ? "development configuration"
+                                                                         : CONFIG_DEFAULT_PATH;
+        unsigned n;
+        int r;
+
+        if (o->dev_dir || (!o->config_path && access(CONFIG_DEFAULT_PATH, F_OK) < 0)) {
+                r = load_config(o, &c);
+        } else {
+                r = config_check_file(src, &c, &errs);
+                for (size_t i = 0; i < errs.n; i++)
+                        log_error("%s", errs.msgs[i]);
+                config_errors_clear(&errs);
+        }
+        n = c ? warn_config(c, src, true) : 0;
+        if (r < 0)
+                return r;
+        if (n > 0)
+                printf("%s: ok, %u warning%s\n", src, n, n == 1 ? "" : "s");
+        else
+                printf("%s: ok\n", src);
+        return 0;
+}
+
 static int apply_config(struct daemon_ctx *d, struct config *c) {
         gid_t *gids;
         size_t n;
@@ -730,20 +758,11 @@ int main(int argc, char **argv) {
                 printf("secretd %s\n", SECRETD_VERSION);
                 return EXIT_SUCCESS;
         }
+        if (o.action == ACTION_CHECK_CONFIG)
+                return run_check_config(&o) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         r = load_config(&o, &c);
         if (r < 0)
                 return EXIT_FAILURE;
-        if (o.action == ACTION_CHECK_CONFIG) {
-                const char *src = o.config_path ? o.config_path : o.dev_dir ? "development configuration"
-                                                                             : CONFIG_DEFAULT_PATH;
-                unsigned n = warn_config(c, src, true);
-
-                if (n > 0)
-                        printf("%s: ok, %u warning%s\n", src, n, n == 1 ? "" : "s");
-                else
-                        printf("%s: ok\n", src);
-                return EXIT_SUCCESS;
-        }
         if (o.action == ACTION_INIT)
                 return run_init(c) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 

@@ -37,6 +37,11 @@ expect_in "$T/mixed.json: defaults.ttl: longer than defaults.max_ttl" "$T/err"
 grep -q "workloads\[0\]\.match\.runtime" "$T/err" || fail "workload runtime error hidden: $(cat "$T/err")"
 grep -q "workloads\[0\]\.ttl" "$T/err" || fail "workload ttl error hidden: $(cat "$T/err")"
 grep -q ': ok' "$T/out" && fail "a broken file said ok"
+# ... and the warnings of what did parse, in the same run
+printf '{ "colour": 1, "admin": { "groups": [ "no-such-group-%s" ] } }' "$$" >"$T/both.json"
+expect_exit 1 "$SECRETD" --check-config --config "$T/both.json"
+expect_in "$T/both.json: colour: unknown key" "$T/err"
+expect_in "admin group 'no-such-group-$$' does not exist" "$T/err"
 
 # warnings are printed, and do not fail the check: an admin group that does
 # not exist, the admin socket beside the workload socket (containers mount

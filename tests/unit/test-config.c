@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -78,11 +80,39 @@ static void test_socket_dir_warnings(void **state) {
         config_free(c);
 }
 
+/* --check-config's parse: errors, and the configuration as far as it goes */
+static void test_check_file_partial(void **state) {
+        char path[] = "/tmp/test-config-XXXXXX";
+        struct config_errors errs = {};
+        struct config *c = NULL;
+        int fd = mkstemp(path);
+        static const char text[] = "{ \"colour\": 1, \"admin\": { \"groups\": [ \"ops\" ] } }";
+
+        (void) state;
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t) sizeof(text) - 1);
+        close(fd);
+        assert_int_equal(config_check_file(path, &c, &errs), -EINVAL);
+        assert_true(has(&errs, "colour: unknown key"));
+        assert_non_null(c);
+        assert_int_equal(c->n_admin_groups, 1);
+        assert_string_equal(c->admin_groups[0], "ops");
+        config_free(c);
+        config_errors_clear(&errs);
+        c = NULL;
+        /* config_load_file never hands out a configuration with errors */
+        assert_int_equal(config_load_file(path, &c, &errs), -EINVAL);
+        assert_null(c);
+        config_errors_clear(&errs);
+        unlink(path);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_error_class),
                 cmocka_unit_test(test_defaults_layout),
                 cmocka_unit_test(test_socket_dir_warnings),
+                cmocka_unit_test(test_check_file_partial),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
