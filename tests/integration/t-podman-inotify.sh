@@ -43,6 +43,12 @@ for i in $(seq 2 $((N + 1))); do
 	grep -q '"leases_updated":1' "$T/body" || fail "rotation $i: $(cat "$T/body")"
 	sleep 0.3 # one rotation's events apart from the next one's
 done
+# the log reaches podman through conmon: wait for the last rotation's events,
+# then a little more for any that should not come
+for _ in $(seq 100); do
+	[ "$(podman_log watch | grep -c '^C ' || true)" -ge "$N" ] && break
+	sleep 0.1
+done
 sleep 0.5
 podman_log watch >"$T/events"
 on_file=$(grep -c '^A .* db$' "$T/events" || true)
