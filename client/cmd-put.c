@@ -14,18 +14,23 @@
 static int run(struct ctl *c, int argc, char **argv) {
         static const struct option options[] = {
                 { "file", required_argument, NULL, 'f' },
+                { "allow-empty", no_argument, NULL, 'E' },
                 {},
         };
         _cleanup_(secbuf_freep) struct secbuf *value = NULL;
         const char *file = NULL, *name;
         struct reply r = {};
         char path[256];
+        bool allow_empty = false;
         int opt, x;
 
         while ((opt = getopt_long(argc, argv, "f:", options, NULL)) >= 0) {
-                if (opt != 'f')
+                if (opt == 'f')
+                        file = optarg;
+                else if (opt == 'E')
+                        allow_empty = true;
+                else
                         return usage_error(c, "unknown option");
-                file = optarg;
         }
         if (argc - optind != 1)
                 return usage_error(c, "expects one secret NAME");
@@ -35,7 +40,7 @@ static int run(struct ctl *c, int argc, char **argv) {
         x = read_value(c, file, name, VALUE_READ_MAX, &value);
         if (x != EXIT_OK)
                 return x;
-        snprintf(path, sizeof(path), "/v1/secrets/%s", name);
+        snprintf(path, sizeof(path), "/v1/secrets/%s%s", name, allow_empty ? "?allow_empty=1" : "");
         x = ctl_call(c, "PUT", path, value->data, value->len, "application/octet-stream", &r);
         if (x != EXIT_OK)
                 return x;
@@ -53,10 +58,11 @@ static int run(struct ctl *c, int argc, char **argv) {
 
 const struct command cmd_put = {
         .name = "put",
-        .args = "NAME [-f FILE]",
+        .args = "NAME [-f FILE] [--allow-empty]",
         .summary = "Create the secret NAME from standard input or FILE",
         .help = "Options:\n"
-                "  -f, --file FILE  read the value from FILE ('-' is standard input)\n"
+                "  -f, --file FILE    read the value from FILE ('-' is standard input)\n"
+                "  --allow-empty      store an empty value (refused without it)\n"
                 "\n"
                 "On a terminal the value is read as one line without echo.  The value is\n"
                 "binary-safe; it is never taken from the command line.  Exits 5 if NAME exists\n"

@@ -17,7 +17,9 @@
 
 #define CONFIG_FILE "/etc/secretd/secretd.json"
 #define DEFAULT_ADMIN_SOCKET "/run/secretd/admin.sock"
-#define DEFAULT_WORKLOAD_SOCKET "/run/secretd/workload.sock"
+#define DEFAULT_WORKLOAD_SOCKET "/run/secretd/workload/workload.sock"
+/* where containers mounted the socket file before it had a directory */
+#define LEGACY_WORKLOAD_SOCKET "/run/secretd/workload.sock"
 
 static const struct command *const commands[] = {
         &cmd_put, &cmd_get, &cmd_rotate, &cmd_rm, &cmd_ls, &cmd_info, &cmd_lease,
@@ -86,7 +88,10 @@ static void configured_sockets(char **ret_admin, char **ret_workload) {
         const char *a = json_str(cfg, "admin_socket"), *w = json_str(cfg, "workload_socket");
 
         *ret_admin = strdup(a ? a : DEFAULT_ADMIN_SOCKET);
-        *ret_workload = strdup(w ? w : DEFAULT_WORKLOAD_SOCKET);
+        if (!w)
+                w = access(DEFAULT_WORKLOAD_SOCKET, F_OK) < 0 && access(LEGACY_WORKLOAD_SOCKET, F_OK) == 0
+                            ? LEGACY_WORKLOAD_SOCKET : DEFAULT_WORKLOAD_SOCKET;
+        *ret_workload = strdup(w);
 }
 
 static char *choose_socket(const char *option, bool *ret_from_env) {

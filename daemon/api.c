@@ -118,6 +118,27 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *ret) {
         return 0;
 }
 
+/* Something the caller should know though the request succeeded: one line
+ * in the reply's top-level "warnings" array (secretctl prints them).  Names
+ * and durations only, never a value. */
+void api_warning(json_t *reply, const char *fmt, ...) {
+        json_t *arr = reply ? json_object_get(reply, "warnings") : NULL;
+        char msg[512];
+        va_list ap;
+
+        if (!reply)
+                return;
+        if (!arr) {
+                arr = json_array();
+                if (!arr || json_object_set_new(reply, "warnings", arr) < 0)
+                        return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        json_array_append_new(arr, json_string(msg));
+}
+
 static json_t *time_json(int64_t usec) {
         char buf[32];
 
@@ -181,6 +202,30 @@ static bool body_is_value(const struct request *req, struct reply *rep) {
                 return false;
         }
         return true;
+}
+
+/* An empty prompt or an empty file is nearly always a mistake: an empty
+ * value is stored only when the caller says so.  What would refuse the
+ * request anyway is said first: a name that exists for a create (409), one
+ * that does not for a rotation (404). */
+static bool empty_allowed(struct server *s, const struct request *req, struct reply *rep, const char *name,
+                          bool create) {
+        const char *allow = query_get(req, "allow_empty");
+        struct store_meta m;
+        int r;
+
+        if (req->body->len > 0 || (allow && (!*allow || strcmp(allow, "1") == 0)))
+                return true;
+        r = store_meta(s->store, name, &m);
+        if (create && r >= 0)
+                r = -EEXIST;
+        if ((create && r == -EEXIST) || (!create && r == -ENOENT)) {
+                store_error(s, rep, r, name);
+                return false;
+        }
+        api_error(rep, API_ERR_BAD_REQUEST, "the value is empty; to store an empty secret, ask for it with "
+                  "?allow_empty=1 (secretctl: --allow-empty)");
+        return false;
 }
 
 static void route_health(struct server *s, const struct request *req, const char *name, struct reply *rep) {
@@ -300,7 +345,7 @@ static void route_create(struct server *s, const struct request *req, const char
         struct store_version v;
         int r;
 
-        if (!body_is_value(req, rep))
+        if (!body_is_value(req, rep) || !empty_allowed(s, req, rep, name, true))
                 return;
         r = store_create(s->store, name, req->body->data, req->body->len, &v);
         if (r < 0)
@@ -392,7 +437,7 @@ static void route_rotate(struct server *s, const struct request *req, const char
         } else {
                 if (query_get(req, "encoding"))
                         return api_error(rep, API_ERR_BAD_REQUEST, "encoding is only meaningful with generate");
-                if (!body_is_value(req, rep))
+                if (!body_is_value(req, rep) || !empty_allowed(s, req, rep, name, false))
                         return;
                 value = req->body;
         }
@@ -526,6 +571,19 @@ static int body_keys_only(json_t *body, const char *const *allowed, struct reply
         return 0;
 }
 
+/* A caller in a mount namespace of its own (a container) sees neither the
+ * host's secrets_root nor, without inject, anything at all: the lease is
+ * made (the host path is real) but useless to it, so it is told.  A
+ * service's namespace (PrivateTmp=) is a copy that receives the host's new
+ * mounts, so a unit does see its host_path. */
+static json_t *lease_warnings(json_t *out, const struct peer *p, const struct workload *w) {
+        if (out && !w->inject && !p->same_mnt_ns && p->cls.runtime != RUNTIME_SYSTEMD)
+                api_warning(out, "this caller is in a mount namespace of its own and workload '%s' has no "
+                            "\"inject\": its host_path is not visible here; add \"inject\": \"/run/secrets\" "
+                            "to the workload", w->name);
+        return out;
+}
+
 static void route_lease(struct server *s, const struct request *req, const char *name, struct reply *rep) {
         static const char *const keys[] = { "secrets", "ttl", NULL };
         const struct workload *w = policy_match(s->config->policy, req->peer);
@@ -598,7 +656,7 @@ static void route_lease(struct server *s, const struct request *req, const char 
         else if (r < 0)
                 api_error(rep, API_ERR_INTERNAL, "cannot materialize '%s': %s", bad ? bad : "?", strerror(-r));
         else
-                reply_json(rep, 201, out);
+                reply_json(rep, 201, lease_warnings(out, req->peer, w));
         if (r == -EACCES)
                 audit_record(s->audit, &(struct audit_event) {
                         .action = "lease", .allowed = false, .peer = req->peer, .secret = bad,
@@ -654,11 +712,12 @@ static const struct route routes[] = {
         { "GET", "/v1/health", ACCESS_ANYONE, NULL, route_health, {} },
         { "GET", "/v1/whoami", ACCESS_ANYONE, NULL, route_whoami, {} },
         { "GET", "/v1/secrets", ACCESS_ADMIN, "list", route_list, {} },
-        { "PUT", "/v1/secrets/{name}", ACCESS_ADMIN, "create", route_create, {} },
+        { "PUT", "/v1/secrets/{name}", ACCESS_ADMIN, "create", route_create, { "allow_empty" } },
         { "GET", "/v1/secrets/{name}", ACCESS_ADMIN, "read", route_read, { "version" } },
         { "DELETE", "/v1/secrets/{name}", ACCESS_ADMIN, "delete", route_delete, {} },
         { "GET", "/v1/secrets/{name}/meta", ACCESS_ADMIN, "meta", route_meta, {} },
-        { "POST", "/v1/secrets/{name}/rotate", ACCESS_ADMIN, "rotate", route_rotate, { "generate", "encoding" } },
+        { "POST", "/v1/secrets/{name}/rotate", ACCESS_ADMIN, "rotate", route_rotate,
+          { "generate", "encoding", "allow_empty" } },
         { "POST", "/v1/reload", ACCESS_ADMIN, "reload", route_reload, {} },
         { "GET", "/v1/status", ACCESS_ADMIN, NULL, route_status, {} },
         { "GET", "/metrics", ACCESS_ADMIN, NULL, route_metrics, {} },

@@ -52,6 +52,9 @@ bool api_route_admit(struct server *s, const char *method, const char *path, con
 /* An error reply; message is printf-style and never carries a value. */
 void api_error(struct reply *rep, enum api_error code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void reply_done(struct reply *rep);
+/* Appends one line to reply's top-level "warnings" array (made when absent);
+ * never a value in it. */
+void api_warning(json_t *reply, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 unsigned api_error_status(enum api_error code);
 const char *api_error_code(enum api_error code);

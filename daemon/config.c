@@ -329,7 +329,7 @@ int config_new_default(struct config **ret) {
                 const char *value;
         } paths[] = {
                 { offsetof(struct config, admin_socket), "/run/secretd/admin.sock" },
-                { offsetof(struct config, workload_socket), "/run/secretd/workload.sock" },
+                { offsetof(struct config, workload_socket), "/run/secretd/workload/workload.sock" },
                 { offsetof(struct config, runtime_dir), "/run/secretd" },
                 { offsetof(struct config, state_dir), "/var/lib/secretd" },
                 { offsetof(struct config, secrets_root), "/run/secrets" },
@@ -368,7 +368,7 @@ int config_new_dev(const char *dir, struct config **ret) {
                 const char *leaf;
         } paths[] = {
                 { offsetof(struct config, admin_socket), "run/admin.sock" },
-                { offsetof(struct config, workload_socket), "run/workload.sock" },
+                { offsetof(struct config, workload_socket), "run/workload/workload.sock" },
                 { offsetof(struct config, runtime_dir), "run" },
                 { offsetof(struct config, state_dir), "state" },
                 { offsetof(struct config, secrets_root), "secrets" },
@@ -408,7 +408,10 @@ int config_new_dev(const char *dir, struct config **ret) {
         return 0;
 }
 
-int config_load_string(const char *text, const char *source, struct config **ret, struct config_errors *errs) {
+/* ret_partial (may be NULL): when the JSON parsed but the file has errors,
+ * the configuration as far as it goes, defaults where a value failed. */
+static int load_string(const char *text, const char *source, struct config **ret, struct config **ret_partial,
+                       struct config_errors *errs) {
         _cleanup_(config_freep) struct config *c = NULL;
         json_t *root;
         json_error_t jerr;
@@ -430,9 +433,11 @@ int config_load_string(const char *text, const char *source, struct config **ret
         }
         parse_object(&p, config_root, "", root);
         json_decref(root);
-        if (p.n_errors == 0)
-                check_config(&p);
-        if (p.n_errors == 0) {
+        /* Every class of error in one run: an unknown key or a bad limit
+         * must not hide the workloads' errors from an operator fixing the
+         * file (a value that failed keeps its default meanwhile). */
+        check_config(&p);
+        {
                 /* The policy is checked against the final defaults. */
                 struct policy *pol = NULL;
 
@@ -444,10 +449,17 @@ int config_load_string(const char *text, const char *source, struct config **ret
                         return r;
                 }
         }
-        if (p.n_errors > 0 || (errs && errs->n > before))
+        if (p.n_errors > 0 || (errs && errs->n > before)) {
+                if (ret_partial)
+                        *ret_partial = TAKE_PTR(c);
                 return -EINVAL;
+        }
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+int config_load_string(const char *text, const char *source, struct config **ret, struct config_errors *errs) {
+        return load_string(text, source, ret, NULL, errs);
 }
 
 /* Reads the whole file; configs are small, so more than 1 MiB is an error. */
@@ -472,6 +484,28 @@ static int read_text(const char *path, char **ret) {
         return 0;
 }
 
+/* path is dir (its first n bytes) or below it. */
+static bool path_within(const char *dir, size_t n, const char *path) {
+        return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+void config_warnings(const struct config *c, const char *source, struct config_errors *warns) {
+        const char *slash = strrchr(c->workload_socket, '/');
+        size_t n = slash ? (size_t) (slash - c->workload_socket) : 0;
+        struct parser p = { .errs = warns, .source = source };
+
+        if (n == 0)
+                return;
+        /* containers bind-mount the workload socket's directory: whatever
+         * else is in it, they reach too */
+        if (path_within(c->workload_socket, n, c->admin_socket))
+                report(&p, "admin_socket", "is in the directory of workload_socket, which containers mount; "
+                       "give the workload socket a directory of its own");
+        if (path_within(c->workload_socket, n, c->runtime_dir))
+                report(&p, "runtime_dir", "is in the directory of workload_socket, which containers mount; "
+                       "give the workload socket a directory of its own");
+}
+
 int config_load_file(const char *path, struct config **ret, struct config_errors *errs) {
         _cleanup_free_ char *text = NULL;
         struct parser p = { .errs = errs, .source = path };
@@ -483,6 +517,19 @@ int config_load_file(const char *path, struct config **ret, struct config_errors
                 return r;
         }
         return config_load_string(text, path, ret, errs);
+}
+
+int config_check_file(const char *path, struct config **ret, struct config_errors *errs) {
+        _cleanup_free_ char *text = NULL;
+        struct parser p = { .errs = errs, .source = path };
+        int r;
+
+        r = read_text(path, &text);
+        if (r < 0) {
+                report(&p, "(file)", "cannot read: %s", strerror(-r));
+                return r;
+        }
+        return load_string(text, path, ret, ret, errs);
 }
 
 struct config *config_free(struct config *c) {

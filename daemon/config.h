@@ -56,6 +56,14 @@ int config_new_dev(const char *dir, struct config **ret);
 /* Parses JSON text; source names it in error messages. */
 int config_load_string(const char *text, const char *source, struct config **ret, struct config_errors *errs);
 int config_load_file(const char *path, struct config **ret, struct config_errors *errs);
+/* For --check-config: as config_load_file, but *ret is also set when the
+ * file parsed and has errors (-EINVAL), to the configuration as far as it
+ * goes (defaults where a value failed): to be checked for warnings, never
+ * used. */
+int config_check_file(const char *path, struct config **ret, struct config_errors *errs);
+/* What is allowed but likely wrong, as "source: key: reason" lines appended
+ * to warns (the daemon logs them; --check-config prints them). */
+void config_warnings(const struct config *c, const char *source, struct config_errors *warns);
 
 struct config *config_free(struct config *c);
 void config_freep(struct config **c);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "lease-record.h"
 #include "lease.h"
 #include "leasing.h"
@@ -222,6 +223,22 @@ static json_t *lease_json(const struct leasing *l, const struct lease *ls, const
                          w && w->inject ? inside : NULL, "instance", ls->instance, "granted",
                          time_json(ls->granted_usec), "expires", time_json(ls->expires_usec), "mode", mode, "uid",
                          (int) ls->uid, "gid", (int) ls->gid);
+}
+
+/* A TTL the workload's max_ttl shortened (counted from a lease's first
+ * grant, so a renewal can be shortened below max_ttl): said in the reply,
+ * not silently. */
+static void warn_capped(json_t *reply, const struct workload *w, uint64_t asked, int64_t got) {
+        char a[32], m[32], g[32];
+
+        if (got < 0 || (uint64_t) got >= asked)
+                return;
+        format_duration(asked, a, sizeof(a));
+        format_duration(w->max_ttl_usec, m, sizeof(m));
+        /* whole seconds, rounded up: "30m", not "1799476784us" */
+        format_duration(((uint64_t) got + 999999) / 1000000 * 1000000, g, sizeof(g));
+        api_warning(reply, "ttl %s was capped at max_ttl %s of workload '%s' (counted from the lease's first "
+                    "grant): it now ends in %s", a, m, w->name, g);
 }
 
 void audit_lease(struct server *s, const char *action, const struct peer *p, const struct lease *ls,
@@ -534,13 +551,15 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         size_t n_grants = 0, n_made = 0, n_got = 0;
         bool moved = false;
         struct instance *in;
-        int64_t now = leasing_now_usec();
+        int64_t now = leasing_now_usec(), shortest = INT64_MAX;
+        uint64_t asked;
         json_t *arr;
         int r;
 
         r = grants_named(w, names, n, grants, &n_grants, ret_bad);
         if (r < 0)
                 return r;
+        asked = ttl_usec ? ttl_usec : w->ttl_usec;
         if (ttl_usec == 0 || ttl_usec > w->max_ttl_usec)
                 ttl_usec = ttl_usec == 0 ? w->ttl_usec : w->max_ttl_usec;
         r = instance_prepare(s, p, w, &in, &moved, ret_bad);
@@ -558,6 +577,7 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
                 if (before[n_got] == INT64_MAX)
                         made[n_made++] = ls;
                 got[n_got++] = ls;
+                shortest = ls->expires_usec - now < shortest ? ls->expires_usec - now : shortest;
                 json_array_append_new(arr, lease_json(l, ls, w));
         }
         /* the leases of this request; all of the instance's when it moved */
@@ -581,6 +601,7 @@ int leasing_grant(struct server *s, const struct peer *p, const struct workload 
         for (size_t i = 0; i < n_got; i++)
                 deadline_moved(l, before[i], got[i]->expires_usec);
         *ret = json_pack("{s:o}", "leases", arr);
+        warn_capped(*ret, w, asked, shortest);
         return 0;
 }
 
@@ -626,7 +647,7 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
         const struct workload *w;
         struct store_version v;
         struct toucher t;
-        int64_t old_expires;
+        int64_t old_expires, now;
         int r;
 
         if (!ls)
@@ -646,7 +667,8 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
                 return r;
         ls->version = v.version;
         old_expires = ls->expires_usec;
-        lease_extend(ls, leasing_now_usec(), ttl_usec);
+        now = leasing_now_usec();
+        lease_extend(ls, now, ttl_usec);
         r = save_record(l, ls);
         if (r < 0) {
                 ls->expires_usec = old_expires;
@@ -655,6 +677,7 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
         audit_lease(s, "renew", p, ls, NULL);
         deadline_moved(l, old_expires, ls->expires_usec);
         *ret = lease_json(l, ls, w);
+        warn_capped(*ret, w, ttl_usec, ls->expires_usec - now);
         return *ret ? 0 : -ENOMEM;
 }
 

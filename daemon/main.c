@@ -58,7 +58,7 @@ static void usage(FILE *out) {
                 "                      built-in defaults when that file does not exist)\n"
                 "      --dev DIR       development mode: every path under DIR, a master key\n"
                 "                      created there on first run\n"
-                "      --check-config  validate the configuration, print every error, exit\n"
+                "      --check-config  validate the configuration, print every error and warning, exit\n"
                 "  -h, --help          show this help\n"
                 "      --version       show the version\n"
                 "\n"
@@ -206,7 +206,8 @@ static int create_key(const struct config *c, bool quiet_if_exists) {
         return 1;
 }
 
-static int open_store(const struct config *c, struct keys **ret_keys, struct store **ret_store) {
+/* busy_ok: a store locked by a running daemon is -EBUSY, unlogged. */
+static int open_store(const struct config *c, bool busy_ok, struct keys **ret_keys, struct store **ret_store) {
         _cleanup_(keys_freep) struct keys *k = NULL;
         _cleanup_free_ char *key_path = NULL;
         struct backend *b = NULL;
@@ -223,6 +224,8 @@ static int open_store(const struct config *c, struct keys **ret_keys, struct sto
         if (r < 0)
                 return log_error_errno(r, "cannot create the parents of '%s': %m", c->state_dir);
         r = backend_dir_open(c->state_dir, STORE_BLOB_MAX, &b);
+        if (r == -EBUSY && busy_ok)
+                return r;
         if (r < 0)
                 return explain_store_error(r, c, key_path);
         r = store_open(b, k, c->max_value_size, &st);
@@ -236,12 +239,23 @@ static int open_store(const struct config *c, struct keys **ret_keys, struct sto
 static int run_init(const struct config *c) {
         _cleanup_(keys_freep) struct keys *k = NULL;
         _cleanup_(store_freep) struct store *st = NULL;
+        bool created;
         int r;
 
         r = create_key(c, false);
         if (r < 0)
                 return r;
-        r = open_store(c, &k, &st);
+        created = r > 0;
+        /* A running daemon holds the store: with the key already there
+         * (and loadable: open_store checked it) nothing needs doing, and
+         * nothing of the daemon's is touched.  A key made just now for a
+         * store in use is not the store's: that stays an error. */
+        r = open_store(c, !created, &k, &st);
+        if (r == -EBUSY) {
+                log_info("state directory '%s' is in use by a running secretd; key and state are in place, "
+                         "nothing to do", c->state_dir);
+                return 0;
+        }
         if (r < 0)
                 return r;
         log_info("state directory '%s' ready", c->state_dir);
@@ -335,6 +349,63 @@ static int resolve_admin_groups(const struct config *c, gid_t **ret, size_t *ret
         }
         *ret = gids;
         *ret_n = n;
+        return 0;
+}
+
+/* What is allowed but likely wrong, logged as warnings; returns how many.
+ * At start-up and by --check-config, so the check says what the start
+ * would. */
+static unsigned warn_config(const struct config *c, const char *source, bool groups) {
+        struct config_errors warns = {};
+        _cleanup_free_ gid_t *gids = NULL;
+        unsigned n = 0;
+        size_t n_gids = 0;
+        struct stat st;
+
+        config_warnings(c, source, &warns);
+        for (size_t i = 0; i < warns.n; i++, n++)
+                log_warn("%s", warns.msgs[i]);
+        config_errors_clear(&warns);
+        /* logs each group that does not resolve */
+        if (groups && resolve_admin_groups(c, &gids, &n_gids) >= 0)
+                n += (unsigned) (c->n_admin_groups - n_gids);
+        /* host units and users reach their own directory by name: the root
+         * must be searchable by others (0711), or they lease files they
+         * cannot open */
+        if (stat(c->secrets_root, &st) == 0 && !(st.st_mode & S_IXOTH)) {
+                log_warn("secrets_root '%s' has mode %04o: services and users other than root cannot reach "
+                         "their files there; make it 0711 (chmod 0711 '%s')", c->secrets_root,
+                         (unsigned) (st.st_mode & 07777), c->secrets_root);
+                n++;
+        }
+        return n;
+}
+
+/* --check-config: every error of the file, then every warning of it as far
+ * as it parsed (an error elsewhere hides none); -EINVAL on any error. */
+static int run_check_config(const struct options *o) {
+        _cleanup_(config_freep) struct config *c = NULL;
+        struct config_errors errs = {};
+        const char *src = o->config_path ? o->config_path : o->dev_dir ? "development configuration"
+                                                                         : CONFIG_DEFAULT_PATH;
+        unsigned n;
+        int r;
+
+        if (o->dev_dir || (!o->config_path && access(CONFIG_DEFAULT_PATH, F_OK) < 0)) {
+                r = load_config(o, &c);
+        } else {
+                r = config_check_file(src, &c, &errs);
+                for (size_t i = 0; i < errs.n; i++)
+                        log_error("%s", errs.msgs[i]);
+                config_errors_clear(&errs);
+        }
+        n = c ? warn_config(c, src, true) : 0;
+        if (r < 0)
+                return r;
+        if (n > 0)
+                printf("%s: ok, %u warning%s\n", src, n, n == 1 ? "" : "s");
+        else
+                printf("%s: ok\n", src);
         return 0;
 }
 
@@ -618,6 +689,9 @@ static int open_leasing(struct daemon_ctx *d) {
         ended = rec.kept ? leasing_policy_changed(&d->server, NULL) : 0;
         if (ended > 0)
                 log_info("%zu recovered leases the policy no longer grants ended", ended);
+        /* admin groups are reported where they are resolved (apply_config) */
+        (void) warn_config(d->server.config, d->options->config_path ? d->options->config_path
+                           : d->options->dev_dir ? "development configuration" : CONFIG_DEFAULT_PATH, false);
         if (!leasing_privileged(d->server.leasing))
                 log_warn("not running as root: secret files go to plain directories under '%s', without "
                          "their own tmpfs and without injection into containers", d->server.config->secrets_root);
@@ -666,7 +740,7 @@ static int run_daemon(const struct options *o, struct config **cp) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         d.server.started_usec = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 
-        r = open_store(d.server.config, &d.server.keys, &d.server.store);
+        r = open_store(d.server.config, false, &d.server.keys, &d.server.store);
         if (r < 0)
                 goto finish;
         r = store_names(d.server.store, &d.scan.names, &d.scan.n);
@@ -742,14 +816,11 @@ int main(int argc, char **argv) {
                 printf("secretd %s\n", SECRETD_VERSION);
                 return EXIT_SUCCESS;
         }
+        if (o.action == ACTION_CHECK_CONFIG)
+                return run_check_config(&o) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         r = load_config(&o, &c);
         if (r < 0)
                 return EXIT_FAILURE;
-        if (o.action == ACTION_CHECK_CONFIG) {
-                printf("%s: ok\n", o.config_path ? o.config_path : o.dev_dir ? "development configuration"
-                                                                            : CONFIG_DEFAULT_PATH);
-                return EXIT_SUCCESS;
-        }
         if (o.action == ACTION_INIT)
                 return run_init(c) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 

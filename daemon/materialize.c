@@ -261,6 +261,11 @@ int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len
                 r = -errno;
         if (r >= 0 && ((mode & creator.umask) || (mode & ~(mode_t) 0777)) && fchmod(fd, mode) < 0)
                 r = -errno;
+        /* closed before the rename: a watcher of the directory then sees one
+         * event on the live name (IN_MOVED_TO), not that and an IN_CLOSE_WRITE
+         * after it, so `inotifywait -e close_write,moved_to` reloads once */
+        if (close(TAKE_FD(fd)) < 0 && r >= 0 && errno != EINTR)
+                r = -errno;
         if (r >= 0 && renameat(m->dfd, tmp, m->dfd, file) < 0)
                 r = -errno;
         if (r < 0)

@@ -85,7 +85,19 @@ grep -q '"version":2' "$T/body" && grep -q '"size":32' "$T/body" || fail "meta: 
 expect_status 200 "$ADMIN" GET /v1/secrets
 grep -q '"name":"db-password"' "$T/body" && grep -q '"name":"marker"' "$T/body" || fail "list: $(cat "$T/body")"
 grep -q "$(cat "$T/marker")" "$T/body" && fail "list shows a value"
-expect_status 201 "$ADMIN" PUT /v1/secrets/empty --data-binary ''
+# an empty value is refused unless asked for (an empty prompt is a mistake)
+expect_status 400 "$ADMIN" PUT /v1/secrets/empty --data-binary ''
+expect_in "allow_empty" "$T/body"
+expect_status 404 "$ADMIN" GET /v1/secrets/empty
+expect_status 201 "$ADMIN" PUT '/v1/secrets/empty?allow_empty=1' --data-binary ''
+expect_status 400 "$ADMIN" POST /v1/secrets/empty/rotate --data-binary ''
+expect_in "the value is empty" "$T/body"
+expect_status 400 "$ADMIN" POST '/v1/secrets/empty/rotate?allow_empty=yes' --data-binary ''
+expect_status 200 "$ADMIN" POST '/v1/secrets/empty/rotate?allow_empty=1' --data-binary ''
+grep -q '"version":2' "$T/body" || fail "empty rotation: $(cat "$T/body")"
+# what refuses the request anyway is said first: a name that exists, one that does not
+expect_status 409 "$ADMIN" PUT /v1/secrets/empty --data-binary ''
+expect_status 404 "$ADMIN" POST /v1/secrets/no-such/rotate --data-binary ''
 expect_status 200 "$ADMIN" GET /v1/secrets/empty
 [ ! -s "$T/body" ] || fail "empty value not empty"
 expect_status 200 "$ADMIN" DELETE /v1/secrets/empty

@@ -22,6 +22,22 @@ start_daemon --config "$T/secretd.json"
 expect_exit 1 "$SECRETD" --config "$T/secretd.json"
 expect_in "in use by another secretd" "$T/err"
 
+# init while the daemon runs: nothing to do, so it succeeds, and nothing of
+# the running daemon's (key, state, key check, sockets) is touched
+find "$T/keys" "$T/state" "$T/run" -maxdepth 1 -printf '%p %i %s %T@ %m\n' | sort >"$T/before"
+expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
+expect_in "in use by a running secretd" "$T/err"
+expect_in "nothing to do" "$T/err"
+find "$T/keys" "$T/state" "$T/run" -maxdepth 1 -printf '%p %i %s %T@ %m\n' | sort >"$T/after"
+cmp -s "$T/before" "$T/after" || fail "init touched the running daemon's files: $(diff "$T/before" "$T/after")"
+[ "$(sha256sum <"$T/keys/master.key")" = "$sum" ] || fail "init replaced the key"
+curl -sf --unix-socket "$T/run/workload.sock" http://x/v1/health >/dev/null || fail "the daemon stopped serving"
+# ... but a broken key is still an error, running daemon or not
+chmod 0440 "$T/keys/master.key"
+expect_exit 1 "$SECRETD" init --config "$T/secretd.json"
+expect_in "must be owned" "$T/err"
+chmod 0400 "$T/keys/master.key"
+
 # hardening of the running process: no core files, no new privileges
 grep -q '^Max core file size *0 *0' "/proc/$DAEMON_PID/limits" || fail "core files not disabled"
 grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$DAEMON_PID/status" || fail "no_new_privs not set"

@@ -61,7 +61,16 @@ expect_exit 0 "$CTL" get db -o "$T/loose"
 printf 'tok-1' | "$CTL" put api-token >/dev/null || fail "put from stdin"
 [ "$("$CTL" get api-token)" = tok-1 ] || fail "stdin value"
 
-expect_exit 5 "$CTL" put db </dev/null && expect_in "already exists" "$T/err"
+printf x >"$T/x"
+expect_exit 5 "$CTL" put db -f "$T/x" && expect_in "already exists" "$T/err"
+# an empty value (an empty prompt or file) only when asked for
+expect_exit 1 "$CTL" put empty </dev/null && expect_in "--allow-empty" "$T/err"
+expect_exit 4 "$CTL" get empty
+expect_exit 0 "$CTL" put empty --allow-empty </dev/null && expect_in "(0 bytes)" "$T/out"
+expect_exit 1 "$CTL" rotate empty -f /dev/null && expect_in "the value is empty" "$T/err"
+expect_exit 0 "$CTL" rotate empty -f /dev/null --allow-empty && expect_in "version 2 (0 bytes)" "$T/out"
+expect_exit 2 "$CTL" rotate empty --generate 8 --allow-empty
+expect_exit 0 "$CTL" rm empty
 expect_exit 4 "$CTL" get missing && expect_in "missing" "$T/err"
 expect_exit 4 "$CTL" info missing
 expect_exit 4 "$CTL" rm missing

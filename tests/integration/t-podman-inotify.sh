@@ -1,0 +1,64 @@
+# t-podman-inotify.sh — a real consumer of file events: Debian's inotify-tools
+# `inotifywait`, copied with its libraries into a Podman container, watches
+# /run/secrets (injected) while the secret is rotated several times.  Each
+# rotation is one event on the file's name: a temp file written, closed,
+# then renamed over it, so IN_MOVED_TO alone reaches the live name (an
+# IN_CLOSE_WRITE after the rename would reload a consumer twice).  The temp
+# file's own IN_CLOSE_WRITE carries its name (".tmp-…"): the documented
+# patterns, `-e moved_to` or `-e close_write,moved_to --exclude '/\.'`, see
+# exactly one event per rotation.
+source "$(dirname "$0")/lib.sh"
+need_root
+podman_init
+command -v inotifywait >/dev/null || fail "inotifywait is needed (.ci/deps installs inotify-tools)"
+
+IMG=localhost/secretd-test-inotify-$$
+mkdir -p "$T/img"
+copy_with_libs "$(command -v inotifywait)" "$T/img"
+podman_image "$IMG" "$T/img"
+
+write_config "\"workloads\": [
+    { \"name\": \"watcher\", \"match\": { \"runtime\": \"podman\" }, \"inject\": \"/run/secrets\",
+      \"secrets\": [ \"db\" ] } ]"
+expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
+start_daemon --config "$T/secretd.json"
+ADMIN=$T/run/admin.sock
+expect_status 201 "$ADMIN" PUT /v1/secrets/db --data-binary 'version-1'
+
+# three watchers, their lines told apart by a prefix: the common pattern
+# (A), it without the temp names (B), renames only (C)
+W='/usr/bin/inotifywait -m -q'
+podman_run watch --network none -- "$IMG" sh -c "
+	lease-client /run/secretd/workload.sock '{}' >/dev/null || { echo lease-failed; exit 1; }
+	$W -e close_write,moved_to --format 'A %e %f' /run/secrets &
+	$W -e close_write,moved_to --exclude '/\\.' --format 'B %e %f' /run/secrets &
+	$W -e moved_to --format 'C %e %f' /run/secrets &
+	sleep 1; echo ready; wait"
+podman_wait watch '^ready$'
+podman_log watch | grep -q lease-failed && fail "the container could not lease: $(podman_log watch)"
+
+N=5
+for i in $(seq 2 $((N + 1))); do
+	expect_status 200 "$ADMIN" POST /v1/secrets/db/rotate --data-binary "version-$i"
+	grep -q '"leases_updated":1' "$T/body" || fail "rotation $i: $(cat "$T/body")"
+	sleep 0.3 # one rotation's events apart from the next one's
+done
+# the log reaches podman through conmon: wait for the last rotation's events,
+# then a little more for any that should not come
+for _ in $(seq 100); do
+	[ "$(podman_log watch | grep -c '^C ' || true)" -ge "$N" ] && break
+	sleep 0.1
+done
+sleep 0.5
+podman_log watch >"$T/events"
+on_file=$(grep -c '^A .* db$' "$T/events" || true)
+[ "$on_file" = "$N" ] || fail "events on /run/secrets/db for $N rotations: $on_file; $(cat "$T/events")"
+grep '^A .* db$' "$T/events" | grep -qv '^A MOVED_TO db$' && fail "an event other than MOVED_TO on db: $(cat "$T/events")"
+[ "$(grep -c '^B ' "$T/events" || true)" = "$N" ] || fail "close_write,moved_to without temp names: $(grep '^B ' "$T/events")"
+[ "$(grep -c '^C ' "$T/events" || true)" = "$N" ] || fail "moved_to: $(grep '^C ' "$T/events")"
+# what the common pattern sees besides: the temp files, never the live name
+grep '^A ' "$T/events" | grep -v ' db$' | grep -qv '^A CLOSE_WRITE,CLOSE \.tmp-' &&
+	fail "unexpected events: $(cat "$T/events")"
+podman exec "secretd-t-$$-watch" cat /run/secrets/db >"$T/now" || fail "podman exec cat"
+[ "$(cat "$T/now")" = "version-$((N + 1))" ] || fail "the container reads '$(cat "$T/now")'"
+echo "t-podman-inotify: ok ($N rotations, $on_file events on the file)"

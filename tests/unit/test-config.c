@@ -1,0 +1,119 @@
+/* test-config.c — the configuration: every class of error reported in one
+ * parse (table, cross-field and policy), the defaults' socket layout, and
+ * the warnings about what containers that mount the workload socket's
+ * directory would reach. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static bool has(const struct config_errors *e, const char *needle) {
+        for (size_t i = 0; i < e->n; i++)
+                if (strstr(e->msgs[i], needle))
+                        return true;
+        return false;
+}
+
+static void test_every_error_class(void **state) {
+        struct config_errors errs = {};
+        struct config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_load_string("{ \"colour\": 1, \"limits\": { \"max_value_size\": \"64Q\" },"
+                                            "  \"defaults\": { \"ttl\": \"2h\", \"max_ttl\": \"1h\" },"
+                                            "  \"workloads\": [ { \"name\": \"w\", \"match\": { \"runtime\":"
+                                            "  \"dokcer\" }, \"secrets\": [ \"db\" ] } ] }",
+                                            "f.json", &c, &errs),
+                         -EINVAL);
+        assert_null(c);
+        assert_true(has(&errs, "f.json: colour: unknown key"));
+        assert_true(has(&errs, "f.json: limits.max_value_size:"));
+        assert_true(has(&errs, "f.json: defaults.ttl: longer than defaults.max_ttl"));
+        assert_true(has(&errs, "workloads[0].match.runtime"));
+        config_errors_clear(&errs);
+}
+
+static void test_defaults_layout(void **state) {
+        struct config_errors warns = {};
+        struct config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_new_default(&c), 0);
+        assert_string_equal(c->workload_socket, "/run/secretd/workload/workload.sock");
+        config_warnings(c, "defaults", &warns);
+        assert_int_equal(warns.n, 0);
+        config_free(c);
+}
+
+static void test_socket_dir_warnings(void **state) {
+        struct config_errors warns = {};
+        struct config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_load_string("{ \"admin_socket\": \"/r/admin.sock\", \"workload_socket\":"
+                                            "  \"/r/workload.sock\", \"runtime_dir\": \"/r\" }",
+                                            "f.json", &c, NULL),
+                         0);
+        config_warnings(c, "f.json", &warns);
+        assert_int_equal(warns.n, 2);
+        assert_true(has(&warns, "f.json: admin_socket: is in the directory of workload_socket"));
+        assert_true(has(&warns, "f.json: runtime_dir: is in the directory of workload_socket"));
+        config_errors_clear(&warns);
+        config_free(c);
+
+        /* a sibling whose name only starts like the directory is not in it */
+        assert_int_equal(config_load_string("{ \"admin_socket\": \"/r/wl-admin.sock\", \"workload_socket\":"
+                                            "  \"/r/wl/workload.sock\", \"runtime_dir\": \"/r/wlx\" }",
+                                            "f.json", &c, NULL),
+                         0);
+        config_warnings(c, "f.json", &warns);
+        assert_int_equal(warns.n, 0);
+        config_free(c);
+}
+
+/* --check-config's parse: errors, and the configuration as far as it goes */
+static void test_check_file_partial(void **state) {
+        char path[] = "/tmp/test-config-XXXXXX";
+        struct config_errors errs = {};
+        struct config *c = NULL;
+        int fd = mkstemp(path);
+        static const char text[] = "{ \"colour\": 1, \"admin\": { \"groups\": [ \"ops\" ] } }";
+
+        (void) state;
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t) sizeof(text) - 1);
+        close(fd);
+        assert_int_equal(config_check_file(path, &c, &errs), -EINVAL);
+        assert_true(has(&errs, "colour: unknown key"));
+        assert_non_null(c);
+        assert_int_equal(c->n_admin_groups, 1);
+        assert_string_equal(c->admin_groups[0], "ops");
+        config_free(c);
+        config_errors_clear(&errs);
+        c = NULL;
+        /* config_load_file never hands out a configuration with errors */
+        assert_int_equal(config_load_file(path, &c, &errs), -EINVAL);
+        assert_null(c);
+        config_errors_clear(&errs);
+        unlink(path);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_every_error_class),
+                cmocka_unit_test(test_defaults_layout),
+                cmocka_unit_test(test_socket_dir_warnings),
+                cmocka_unit_test(test_check_file_partial),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
