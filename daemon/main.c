@@ -5,7 +5,6 @@
  * told to stop.  The only place (besides the API layer) that logs. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include "leasing.h"
 #include "listen.h"
 #include "materialize.h"
+#include "options.h"
 #include "policy.h"
 #include "privilege.h"
 #include "server.h"
@@ -39,81 +39,6 @@
 #ifndef SECRETD_VERSION
 #define SECRETD_VERSION "0.1.0"
 #endif
-
-enum action { ACTION_RUN, ACTION_INIT, ACTION_CHECK_CONFIG, ACTION_HELP, ACTION_VERSION };
-
-struct options {
-        enum action action;
-        const char *config_path; /* NULL: the default path */
-        const char *dev_dir;     /* --dev: embedded dev config under this dir */
-};
-
-static void usage(FILE *out) {
-        fprintf(out,
-                "Usage: secretd [OPTIONS]          run the daemon in the foreground\n"
-                "       secretd init [OPTIONS]     create the state directory and master key\n"
-                "\n"
-                "Options:\n"
-                "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ";\n"
-                "                      built-in defaults when that file does not exist)\n"
-                "      --dev DIR       development mode: every path under DIR, a master key\n"
-                "                      created there on first run\n"
-                "      --check-config  validate the configuration, print every error and warning, exit\n"
-                "  -h, --help          show this help\n"
-                "      --version       show the version\n"
-                "\n"
-                "The master key is read from $CREDENTIALS_DIRECTORY/" KEYS_CREDENTIAL_NAME " when\n"
-                "systemd passes it as a credential, else from the configured master_key file.\n"
-                "Exit status: 0 on success, 1 on error, 2 on bad usage.\n");
-}
-
-static int parse_options(int argc, char **argv, struct options *ret) {
-        enum { OPT_DEV = 0x100, OPT_CHECK, OPT_VERSION };
-        static const struct option longopts[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "dev", required_argument, NULL, OPT_DEV },
-                { "check-config", no_argument, NULL, OPT_CHECK },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, OPT_VERSION },
-                {}
-        };
-        struct options o = { .action = ACTION_RUN };
-        int c;
-
-        while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) >= 0) {
-                switch (c) {
-                case 'c': o.config_path = optarg; break;
-                case OPT_DEV: o.dev_dir = optarg; break;
-                case OPT_CHECK: o.action = ACTION_CHECK_CONFIG; break;
-                case 'h': o.action = ACTION_HELP; break;
-                case OPT_VERSION: o.action = ACTION_VERSION; break;
-                default: return -EINVAL;
-                }
-        }
-        if (optind < argc) {
-                if (strcmp(argv[optind], "init") != 0 || o.action != ACTION_RUN) {
-                        log_error("unknown command '%s' (try --help)", argv[optind]);
-                        return -EINVAL;
-                }
-                o.action = ACTION_INIT;
-                /* Options may follow the command too. */
-                optind++;
-                while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) >= 0) {
-                        if (c == 'c')
-                                o.config_path = optarg;
-                        else if (c == OPT_DEV)
-                                o.dev_dir = optarg;
-                        else
-                                return -EINVAL;
-                }
-                if (optind < argc)
-                        return log_error_errno(EINVAL, "unexpected argument '%s'", argv[optind]);
-        }
-        if (o.config_path && o.dev_dir)
-                return log_error_errno(EINVAL, "--config and --dev exclude each other");
-        *ret = o;
-        return 0;
-}
 
 static int load_config(const struct options *o, struct config **ret) {
         struct config_errors errs = {};
@@ -806,10 +731,10 @@ int main(int argc, char **argv) {
         if (keys_global_init() < 0)
                 return log_error("libsodium failed to initialise"), EXIT_FAILURE;
 
-        if (parse_options(argc, argv, &o) < 0)
+        if (options_parse(argc, argv, &o) < 0)
                 return 2;
         if (o.action == ACTION_HELP) {
-                usage(stdout);
+                options_usage(stdout);
                 return EXIT_SUCCESS;
         }
         if (o.action == ACTION_VERSION) {
