@@ -85,7 +85,7 @@ LIB_SRCS = \
 	daemon/service.c \
 	daemon/store.c
 
-DAEMON_SRCS = daemon/main.c daemon/options.c
+DAEMON_SRCS = daemon/main.c daemon/loop.c daemon/options.c
 CLIENT_SRCS = $(sort $(wildcard client/*.c))
 # The few library modules the client shares with the daemon.
 CLIENT_LIB_SRCS = daemon/secbuf.c daemon/parse.c daemon/fileio.c

@@ -1,11 +1,11 @@
-/* main.c — secretd start-up, privilege set-up and the main loop.
+/* main.c — secretd start-up, privilege set-up, and what the daemon opens
+ * before it serves (the loop itself is loop.c).
  *
  * Owns the order of things: sanitise the process, refuse to be dumped,
  * narrow privileges, load config and key, open the store, then serve until
  * told to stop.  The only place (besides the API layer) that logs. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +13,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <grp.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "config.h"
+#include "daemon.h"
 #include "http.h"
 #include "keys.h"
 #include "leasing.h"
@@ -187,66 +185,6 @@ static int run_init(const struct config *c) {
         return 0;
 }
 
-/* Blocks the signals we handle and returns a signalfd for them. */
-static int signals_open(void) {
-        sigset_t mask;
-        int fd;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGPIPE);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return -errno;
-        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        return fd < 0 ? -errno : fd;
-}
-
-#define SWEEP_PERIOD_MS 5000
-
-/* Every secret is opened once after start-up, a slice per loop pass, so a
- * damaged one is reported without holding READY=1 back (opening 10,000
- * before it was a third of a cold start). */
-struct store_scan {
-        char **names;
-        size_t n, next;
-        unsigned damaged;
-};
-
-#define STORE_SCAN_SLICE 64 /* about a millisecond of opening */
-
-struct daemon_ctx {
-        const struct options *options;
-        struct server server;
-        struct listeners listeners;
-        struct http *http;
-        gid_t *admin_gids;
-        struct store_scan scan;
-};
-
-/* One slice of the scan; says when it is done. */
-static void store_scan_step(struct daemon_ctx *d) {
-        struct store_scan *sc = &d->scan;
-        struct store_meta m;
-        int r;
-
-        for (size_t end = sc->next + STORE_SCAN_SLICE; sc->next < sc->n && sc->next < end; sc->next++) {
-                r = store_meta(d->server.store, sc->names[sc->next], &m);
-                if (r < 0 && r != -ENOENT) { /* deleted meanwhile is fine */
-                        log_warn_errno(r, "secret '%s' cannot be read: %m; serving the others",
-                                       sc->names[sc->next]);
-                        sc->damaged++;
-                }
-        }
-        if (sc->next < sc->n)
-                return;
-        if (sc->damaged)
-                log_warn("store check: %u of %zu secrets cannot be read", sc->damaged, sc->n);
-        backend_keys_free(sc->names, sc->n);
-        *sc = (struct store_scan) {};
-}
-
 /* admin.groups → gids; a name that does not resolve is skipped with a
  * warning (the group may be created later; a reload picks it up). */
 static int resolve_admin_groups(const struct config *c, gid_t **ret, size_t *ret_n) {
@@ -396,141 +334,22 @@ static int server_reload(struct server *s, char **ret_reasons) {
         return 0;
 }
 
-static int loop_add(int epfd, int fd) {
-        struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-        return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
-static int watchdog_timer(uint64_t interval_usec) {
-        struct itimerspec its = {};
-        int fd;
-
-        fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        its.it_value.tv_sec = (time_t) (interval_usec / 1000000);
-        its.it_value.tv_nsec = (long) (interval_usec % 1000000) * 1000;
-        its.it_interval = its.it_value;
-        if (timerfd_settime(fd, 0, &its, NULL) < 0) {
-                safe_close(fd);
-                return -errno;
-        }
-        return fd;
-}
-
-/* Returns 1 to keep going, 0 to stop. */
-static int handle_signal(struct daemon_ctx *d, int sfd) {
-        struct signalfd_siginfo si;
-        _cleanup_free_ char *reasons = NULL;
-
-        while (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
-                if (si.ssi_signo == SIGHUP) {
-                        (void) server_reload(&d->server, &reasons);
-                        free(TAKE_PTR(reasons));
-                        continue;
-                }
-                if (si.ssi_signo == SIGPIPE)
-                        continue;
-                log_info("stopping on signal %u", si.ssi_signo);
-                return 0;
-        }
-        return 1;
-}
-
-static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
-        int lfd = leasing_timer_fd(d->server.leasing);
-        int ifd = leasing_watch_fd(d->server.leasing);
-        struct timespec ts;
-        int64_t next_sweep = 0;
-        _cleanup_close_ int epfd = -1;
-        int http_fds[2];
-        size_t n_http;
-        int r;
-
-        epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (epfd < 0)
-                return log_error_errno(errno, "epoll_create1: %m");
-        n_http = http_epoll_fds(d->http, http_fds);
-        r = loop_add(epfd, sfd);
-        for (size_t i = 0; r >= 0 && i < n_http; i++)
-                r = loop_add(epfd, http_fds[i]);
-        if (r >= 0 && wdfd >= 0)
-                r = loop_add(epfd, wdfd);
-        if (r >= 0)
-                r = loop_add(epfd, lfd);
-        if (r >= 0)
-                r = loop_add(epfd, ifd);
-        if (r < 0)
-                return log_error_errno(r, "epoll_ctl: %m");
-
-        for (;;) {
-                struct epoll_event evs[8];
-                int timeout = http_timeout_ms(d->http), lock_in;
-                int64_t now;
-                int n;
-
-                /* wake at least every sweep period */
-                if (timeout < 0 || timeout > SWEEP_PERIOD_MS)
-                        timeout = SWEEP_PERIOD_MS;
-                if (d->scan.names)
-                        timeout = 0; /* the store scan goes on between requests */
-                /* the master key goes PROT_NONE once we have been idle a
-                 * moment: wake to close it if nothing else comes */
-                lock_in = keys_lock_idle(d->server.keys);
-                if (lock_in >= 0 && lock_in < timeout)
-                        timeout = lock_in;
-                n = epoll_wait(epfd, evs, ELEMENTSOF(evs), timeout);
-
-                if (n < 0 && errno != EINTR)
-                        return log_error_errno(errno, "epoll_wait: %m");
-                for (int i = 0; i < n; i++) {
-                        if (evs[i].data.fd == sfd && handle_signal(d, sfd) == 0)
-                                return 0;
-                        if (evs[i].data.fd == lfd)
-                                leasing_expire(&d->server);
-                        if (evs[i].data.fd == ifd)
-                                leasing_watch_events(&d->server);
-                        if (evs[i].data.fd == wdfd) {
-                                uint64_t ticks;
-
-                                if (read(wdfd, &ticks, sizeof(ticks)) == (ssize_t) sizeof(ticks))
-                                        service_watchdog_ping();
-                        }
-                }
-                /* Every pass, both MHD daemons: one that was at its
-                 * connection limit puts its listening socket back into its
-                 * epoll set only when run, with no event to wake it for
-                 * that (running only the ready one stalled t-hostile's
-                 * flood behind held connections). */
-                http_run(d->http);
-                if (d->scan.names)
-                        store_scan_step(d);
-                /* Behind the cgroup watches, a periodic look catches any
-                 * workload whose end they missed. */
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                now = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-                if (now >= next_sweep) {
-                        leasing_sweep(&d->server);
-                        next_sweep = now + SWEEP_PERIOD_MS;
-                }
-        }
-}
-
 /* Each container instance holds three or four descriptors (its directory,
  * its tmpfs, its leasing process, its mount namespace) and each connection
  * one: a thousand containers do not fit in the soft limit of 1024 that
  * systemd gives services.  Nothing here uses select(), so the hard limit
  * is safe to take. */
-static void raise_fd_limit(void) {
+static int raise_fd_limit(struct daemon_ctx *d) {
         struct rlimit rl;
 
+        (void) d; /* a step of start_steps; it only warns, never fails */
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
                 rl.rlim_cur = rl.rlim_max;
                 if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
                         log_warn("cannot raise the file descriptor limit to %llu: %m",
                                  (unsigned long long) rl.rlim_max);
         }
+        return 0;
 }
 
 /* Said once, at start-up: each tmpfs made later asks for noswap again
@@ -592,12 +411,63 @@ static gid_t admin_socket_gid(const struct daemon_ctx *d) {
         return d->server.attest.n_admin_gids > 0 ? d->server.attest.admin_gids[0] : (gid_t) -1;
 }
 
-/* The secrets root and the leases a previous run left (leasing_recover):
- * judged again by the policy in force, which may have changed while we
- * were down. */
+/* The start-up steps below, run_daemon's table: each opens one thing and
+ * says why when it cannot; on failure it leaves nothing behind, and its
+ * close half releases exactly what it opened. */
+
+static int open_keys_and_store(struct daemon_ctx *d) {
+        return open_store(d->server.config, false, &d->server.keys, &d->server.store);
+}
+
+static void close_keys_and_store(struct daemon_ctx *d) {
+        d->server.store = store_free(d->server.store);
+        d->server.keys = keys_free(d->server.keys);
+}
+
+/* The names for the store scan, and the count READY=1 reports. */
+static int list_secrets(struct daemon_ctx *d) {
+        int r;
+
+        r = store_names(d->server.store, &d->scan.names, &d->scan.n);
+        if (r < 0)
+                return log_error_errno(r, "cannot list store '%s': %m", d->server.config->state_dir);
+        d->n_secrets = d->scan.n;
+        return 0;
+}
+
+static void free_secret_list(struct daemon_ctx *d) {
+        backend_keys_free(d->scan.names, d->scan.n);
+        d->scan = (struct store_scan) {};
+}
+
+static int open_attest(struct daemon_ctx *d) {
+        int r;
+
+        r = attest_context_init(&d->server.attest);
+        if (r < 0)
+                return log_error_errno(r, "cannot find the cgroup2 hierarchy: %m");
+        return 0;
+}
+
+static void close_attest(struct daemon_ctx *d) {
+        attest_context_done(&d->server.attest);
+}
+
+static int open_audit(struct daemon_ctx *d) {
+        int r;
+
+        r = audit_open(d->server.config->audit_log, &d->server.audit);
+        if (r < 0)
+                return log_error_errno(r, "cannot open audit log '%s': %m", d->server.config->audit_log);
+        return 0;
+}
+
+static void close_audit(struct daemon_ctx *d) {
+        d->server.audit = audit_free(d->server.audit);
+}
+
+/* The secrets root. */
 static int open_leasing(struct daemon_ctx *d) {
-        struct leasing_recovery rec;
-        size_t ended;
         int r;
 
         r = leasing_open(d->server.config, &d->server.leasing);
@@ -605,6 +475,22 @@ static int open_leasing(struct daemon_ctx *d) {
                 return log_error_errno(r, "cannot prepare secrets root '%s': %m", d->server.config->secrets_root);
         if (leasing_privileged(d->server.leasing))
                 log_noswap(); /* before recovery mounts any tmpfs */
+        return 0;
+}
+
+static void close_leasing(struct daemon_ctx *d) {
+        d->server.leasing = leasing_close(d->server.leasing);
+}
+
+/* The leases a previous run left (leasing_recover), judged again by the
+ * policy in force, which may have changed while we were down; then what
+ * in the configuration is allowed but likely wrong.  Nothing to close:
+ * the leases belong to the leasing step. */
+static int recover_leases(struct daemon_ctx *d) {
+        struct leasing_recovery rec;
+        size_t ended;
+        int r;
+
         r = leasing_recover(&d->server, &rec);
         if (r < 0)
                 return log_error_errno(r, "cannot read lease records in '%s': %m", d->server.config->runtime_dir);
@@ -623,9 +509,8 @@ static int open_leasing(struct daemon_ctx *d) {
         return 0;
 }
 
-/* The two sockets (made, or handed over by systemd) and the HTTP server
- * on them. */
-static int open_http(struct daemon_ctx *d) {
+/* The two sockets, made or handed over by systemd. */
+static int open_listeners(struct daemon_ctx *d) {
         const struct config *c = d->server.config;
         int r;
 
@@ -636,85 +521,129 @@ static int open_http(struct daemon_ctx *d) {
         }
         if (r < 0)
                 return log_error_errno(r, "cannot listen on '%s' and '%s': %m", c->admin_socket, c->workload_socket);
+        return 0;
+}
+
+static void close_listeners(struct daemon_ctx *d) {
+        listen_unlink(&d->listeners, d->server.config->admin_socket, d->server.config->workload_socket);
+}
+
+static int open_http(struct daemon_ctx *d) {
+        int r;
+
         r = http_start(&d->server, d->listeners.admin_fd, d->listeners.workload_fd, &d->http);
         if (r < 0)
                 return log_error_errno(r, "cannot start the HTTP server: %m");
         return 0;
 }
 
-static int run_daemon(const struct options *o, struct config **cp) {
-        struct daemon_ctx d = { .options = o, .listeners = { -1, -1, false } };
-        _cleanup_close_ int sfd = -1, wdfd = -1;
-        struct timespec ts;
-        uint64_t wd;
-        size_t n = 0;
+static void close_http(struct daemon_ctx *d) {
+        d->http = http_stop(d->http);
+}
+
+static int open_signals(struct daemon_ctx *d) {
+        d->signal_fd = loop_signals_open();
+        if (d->signal_fd < 0)
+                return log_error_errno(d->signal_fd, "cannot set up signals or watchdog: %m");
+        return 0;
+}
+
+static void close_signals(struct daemon_ctx *d) {
+        d->signal_fd = safe_close(d->signal_fd);
+}
+
+/* A timer for the pings, when systemd wants them (WatchdogSec=). */
+static int open_watchdog(struct daemon_ctx *d) {
+        uint64_t wd = service_watchdog_interval_usec();
+
+        d->watchdog_fd = wd ? loop_watchdog_timer(wd) : -1;
+        if (d->watchdog_fd < -1)
+                return log_error_errno(d->watchdog_fd, "cannot set up signals or watchdog: %m");
+        return 0;
+}
+
+static void close_watchdog(struct daemon_ctx *d) {
+        d->watchdog_fd = safe_close(d->watchdog_fd);
+}
+
+/* Opened top to bottom; closed bottom to top, from the last one opened. */
+static const struct start_step {
+        int (*open)(struct daemon_ctx *d);
+        void (*close)(struct daemon_ctx *d); /* NULL: nothing to release */
+} start_steps[] = {
+        { open_keys_and_store, close_keys_and_store },
+        { list_secrets,        free_secret_list },
+        { open_attest,         close_attest },
+        { open_audit,          close_audit },
+        { raise_fd_limit,      NULL },
+        { open_leasing,        close_leasing },
+        { recover_leases,      NULL },
+        { open_listeners,      close_listeners },
+        { open_http,           close_http },
+        { open_signals,        close_signals },
+        { open_watchdog,       close_watchdog },
+};
+
+static int serve(struct daemon_ctx *d) {
         char status[128];
         int r;
 
-        if (o->dev_dir) {
+        log_info("serving %zu secrets from '%s' on '%s' and '%s'", d->n_secrets, d->server.config->state_dir,
+                 d->server.config->admin_socket, d->server.config->workload_socket);
+        snprintf(status, sizeof(status), "serving %zu secrets", d->n_secrets);
+        service_ready(status);
+        r = loop_run(d);
+        service_stopping();
+        return r;
+}
+
+/* The configuration goes to the server, which owns it from here on
+ * (reloads replace it). */
+static int prepare_server(struct daemon_ctx *d, struct config **cp) {
+        struct timespec ts;
+        int r;
+
+        if (d->options->dev_dir) {
                 r = create_key(*cp, true);
                 if (r < 0)
                         return r;
         }
-        r = apply_config(&d, *cp);
+        r = apply_config(d, *cp);
         if (r < 0)
                 return log_error_errno(r, "out of memory");
-        *cp = NULL; /* the server owns it now; reloads replace it */
-        d.server.reload = server_reload;
-        d.server.reload_userdata = &d;
+        *cp = NULL;
+        d->server.reload = server_reload;
+        d->server.reload_userdata = d;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        d.server.started_usec = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        d->server.started_usec = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        return 0;
+}
 
-        r = open_store(d.server.config, false, &d.server.keys, &d.server.store);
+static void release_server(struct daemon_ctx *d) {
+        d->server.config = config_free(d->server.config);
+        free(d->admin_gids);
+        d->admin_gids = NULL;
+}
+
+static int run_daemon(const struct options *o, struct config **cp) {
+        struct daemon_ctx d = { .options = o, .listeners = { -1, -1, false }, .signal_fd = -1, .watchdog_fd = -1 };
+        size_t opened = 0;
+        int r;
+
+        r = prepare_server(&d, cp);
         if (r < 0)
-                goto finish;
-        r = store_names(d.server.store, &d.scan.names, &d.scan.n);
-        if (r < 0) {
-                log_error_errno(r, "cannot list store '%s': %m", d.server.config->state_dir);
-                goto finish;
+                return r;
+        for (; opened < ELEMENTSOF(start_steps); opened++) {
+                r = start_steps[opened].open(&d);
+                if (r < 0)
+                        break;
         }
-        n = d.scan.n;
-        r = attest_context_init(&d.server.attest);
-        if (r < 0) {
-                log_error_errno(r, "cannot find the cgroup2 hierarchy: %m");
-                goto finish;
-        }
-        r = audit_open(d.server.config->audit_log, &d.server.audit);
-        if (r < 0) {
-                log_error_errno(r, "cannot open audit log '%s': %m", d.server.config->audit_log);
-                goto finish;
-        }
-        raise_fd_limit();
-        r = open_leasing(&d);
         if (r >= 0)
-                r = open_http(&d);
-        if (r < 0)
-                goto finish;
-        sfd = signals_open();
-        wd = service_watchdog_interval_usec();
-        wdfd = wd ? watchdog_timer(wd) : -1;
-        if (sfd < 0 || wdfd < -1) {
-                r = log_error_errno(sfd < 0 ? sfd : wdfd, "cannot set up signals or watchdog: %m");
-                goto finish;
-        }
-        log_info("serving %zu secrets from '%s' on '%s' and '%s'", n, d.server.config->state_dir,
-                 d.server.config->admin_socket, d.server.config->workload_socket);
-        snprintf(status, sizeof(status), "serving %zu secrets", n);
-        service_ready(status);
-        r = event_loop(&d, sfd, wdfd);
-        service_stopping();
-finish:
-        d.http = http_stop(d.http);
-        if (d.listeners.admin_fd >= 0 || d.listeners.workload_fd >= 0)
-                listen_unlink(&d.listeners, d.server.config->admin_socket, d.server.config->workload_socket);
-        d.server.leasing = leasing_close(d.server.leasing);
-        audit_free(d.server.audit);
-        attest_context_done(&d.server.attest);
-        backend_keys_free(d.scan.names, d.scan.n);
-        store_free(d.server.store);
-        keys_free(d.server.keys);
-        config_free(d.server.config);
-        free(d.admin_gids);
+                r = serve(&d);
+        while (opened-- > 0)
+                if (start_steps[opened].close)
+                        start_steps[opened].close(&d);
+        release_server(&d);
         return r;
 }
 
