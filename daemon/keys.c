@@ -29,7 +29,7 @@
 #define KEYS_DOMAIN "secretd/v1/secret"
 
 struct keys {
-        uint8_t *master; /* KEYS_MASTER_SIZE bytes, sodium_malloc'd */
+        uint8_t *master; /* KEYS_MASTER_SIZE bytes, sodium_malloc'd; first: test-keys.c probes it */
         bool readable;   /* PROT_READ since the last lock */
         int64_t last_use_ms; /* CLOCK_MONOTONIC of the latest derivation */
 };
