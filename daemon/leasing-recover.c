@@ -179,7 +179,7 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
 /* One read of each live instance's directory (not a stat per lease) puts
  * its files right.  A crash between writing a lease's file and recording
  * the lease, between removing a record and its file, or in the middle of a
- * write (".tmp-…") leaves files no lease owns: they hold plaintext nobody
+ * write (".tmp-…" of an older version) leaves files no lease owns: they hold plaintext nobody
  * was granted any more, and go.  A lease whose file is missing gets it
  * written again; one that cannot be is dropped. */
 static void instance_reconcile(struct recovery *rc, struct instance *in) {
@@ -198,7 +198,9 @@ static void instance_reconcile(struct recovery *rc, struct instance *in) {
         while ((de = readdir(d))) {
                 bool owned = false;
 
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                /* the temp directory: mdir_open() emptied it */
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+                    strcmp(de->d_name, MDIR_TEMP_DIR) == 0)
                         continue;
                 for (size_t i = 0; i < in->n_leases && !owned; i++)
                         if (strcmp(in->leases[i]->file, de->d_name) == 0 && de->d_type == DT_REG)
