@@ -11,8 +11,9 @@
  * max_ttl bounds the agent as it bounds any lease: once a lease's expiry is
  * as far as max_ttl lets it go (its first grant plus the workload's max_ttl
  * as whoami gives it, or a reply's "max_expires", or a renewal that no
- * longer moves it), the agent says so on stderr, keeps the lease to its
- * end, and then stops (its command first) and exits 1.  It does not lease again
+ * longer moves it), the agent says so on stderr, keeps the lease until
+ * just before its end (final_stop_ms()), and then stops (its command
+ * first, then the leases are revoked) and exits 1.  It does not lease again
  * after the end: that would make max_ttl a gap instead of a bound.
  *
  * With a command, the agent starts it only once the files are in place,
@@ -45,6 +46,8 @@ struct held {
         int64_t expires_since_ms; /* when expires_ms was first reported */
         int64_t renew_at_ms; /* two thirds of the way to expires_ms */
         bool final;          /* at max_ttl: renewing no longer extends it */
+        int64_t stop_ms;     /* when final: the agent stops then, a little
+                              * before expires_ms (see final_stop_ms()) */
 };
 
 struct agent {
@@ -111,6 +114,18 @@ static bool at_max_ttl(const struct agent *a, const struct held *h, json_t *leas
         return renewal && expires == h->expires_ms && now - h->expires_since_ms >= 1000;
 }
 
+/* When the agent stops for a lease at its max_ttl: before the daemon takes
+ * the files away, by a third of what is left (at most STOP_AHEAD_MS), so
+ * the command has that long to exit on SIGTERM and never runs without its
+ * files. */
+#define STOP_AHEAD_MS 2000
+
+static int64_t final_stop_ms(int64_t expires, int64_t now) {
+        int64_t ahead = expires > now ? (expires - now) / 3 : 0;
+
+        return expires - (ahead < STOP_AHEAD_MS ? ahead : STOP_AHEAD_MS);
+}
+
 /* Takes a reference to lease, the daemon's latest word on it. */
 static void held_update(const struct agent *a, struct held *h, json_t *lease, int64_t now, bool renewal) {
         int64_t expires = parse_utc_ms(json_str(lease, "expires"));
@@ -119,9 +134,10 @@ static void held_update(const struct agent *a, struct held *h, json_t *lease, in
                 expires = now + RETRY_MS; /* unreadable: look again soon */
         if (!h->final && at_max_ttl(a, h, lease, expires, now, renewal)) {
                 h->final = true;
+                h->stop_ms = final_stop_ms(expires, now);
                 fprintf(stderr,
                         "secretctl: lease: the lease of '%s' is at its max_ttl and ends at %s; "
-                        "the agent stops then\n",
+                        "the agent stops just before\n",
                         json_str(lease, "secret"), json_str(lease, "expires"));
         }
         if (!renewal || expires != h->expires_ms)
@@ -157,7 +173,7 @@ static int64_t next_due(const struct agent *a) {
         int64_t next = INT64_MAX;
 
         for (size_t i = 0; i < a->n_held; i++) {
-                int64_t t = a->held[i].final ? a->held[i].expires_ms : a->held[i].renew_at_ms;
+                int64_t t = a->held[i].final ? a->held[i].stop_ms : a->held[i].renew_at_ms;
 
                 if (t < next)
                         next = t;
@@ -343,10 +359,13 @@ static int loop(struct agent *a) {
                 }
                 now = now_ms();
                 for (size_t i = 0; i < a->n_held; i++)
-                        if (a->held[i].final && a->held[i].expires_ms <= now) {
+                        if (a->held[i].final && a->held[i].stop_ms <= now) {
+                                _cleanup_free_ char *secret = strdup(json_str(a->held[i].lease, "secret"));
+
+                                x = stop(a, EXIT_ERROR);
                                 fprintf(stderr, "secretctl: lease: the lease of '%s' ended at its max_ttl\n",
-                                        json_str(a->held[i].lease, "secret"));
-                                return stop(a, EXIT_ERROR);
+                                        secret ?: "?");
+                                return x;
                         }
                 if (now < due)
                         continue;
