@@ -314,12 +314,15 @@ static int start_child(struct agent *a, const sigset_t *old_mask) {
         if (pid == 0) {
                 ctl_restore_limits();
                 sigprocmask(SIG_SETMASK, old_mask, NULL);
+                /* said here, not by the agent after fork(): the command's
+                 * own output, on the same stream in a container's log,
+                 * always comes after it */
+                fprintf(stderr, "secretctl: lease: started %s (pid %d)\n", a->opt->argv[0], (int) getpid());
                 execvp(a->opt->argv[0], a->opt->argv);
                 fprintf(stderr, "secretctl: lease: cannot run %s: %s\n", a->opt->argv[0], strerror(errno));
                 _exit(errno == ENOENT ? 127 : 126);
         }
         a->child = pid;
-        fprintf(stderr, "secretctl: lease: started %s (pid %d)\n", a->opt->argv[0], (int) pid);
         return EXIT_OK;
 }
 
