@@ -62,6 +62,7 @@ LIB_SRCS = \
 	daemon/backend.c \
 	daemon/cgroup.c \
 	daemon/config.c \
+	daemon/exit-watch.c \
 	daemon/fileio.c \
 	daemon/http-framing.c \
 	daemon/http.c \

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 
+#include "exit-watch.h"
 #include "leasing-internal.h"
 #include "secretd/cleanup.h"
 #include "server.h"
@@ -221,8 +221,7 @@ int instance_get(struct leasing *l, const char *name, const struct peer *p, stru
 void instance_release_if_empty(struct leasing *l, struct instance *in) {
         if (in->n_leases > 0)
                 return;
-        if (in->watch >= 0)
-                (void) inotify_rm_watch(l->inotify_fd, in->watch);
+        exit_watch_remove(l->inotify_fd, in->watch);
         index_remove(l, in);
         l->inst[in->pos] = l->inst[--l->n_inst];
         l->inst[in->pos]->pos = in->pos;

@@ -14,12 +14,12 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/inotify.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "exit-watch.h"
 #include "lease-record.h"
 #include "lease.h"
 #include "leasing.h"
@@ -98,10 +98,11 @@ int leasing_open(const struct config *c, struct leasing **ret) {
         l->records_fd = -1;
         l->containers_fd = -1;
         l->armed_usec = INT64_MAX; /* the timer starts disarmed */
-        l->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        l->inotify_fd = exit_watch_open();
         if (l->inotify_fd < 0) {
+                int r = l->inotify_fd;
                 free(l);
-                return -errno;
+                return r;
         }
         l->root_fd = open(c->secrets_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         l->root_path = strdup(c->secrets_root);
@@ -249,31 +250,11 @@ void audit_lease(struct server *s, const char *action, const struct peer *p, con
         });
 }
 
-/* Whether the cgroup (relative to the cgroup2 root) still has processes;
- * a cgroup that is gone has none. */
-static bool cgroup_populated(int cgroup2_fd, const char *cgroup) {
-        char path[4200], buf[256];
-        ssize_t n;
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/cgroup.events", cgroup + 1);
-        fd = openat(cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return false;
-        n = read(fd, buf, sizeof(buf) - 1);
-        safe_close(fd);
-        if (n <= 0)
-                return false;
-        buf[n] = '\0';
-        return !strstr(buf, "populated 0");
-}
-
 /* Watches the workload's own cgroup (a container's or a unit's) so that
  * its end revokes its leases.  Host users have no such cgroup: their
  * leases end by time or by hand. */
 void instance_watch_cgroup(struct server *s, struct instance *in, const char *cgroup, size_t len) {
         struct leasing *l = s->leasing;
-        char path[4300];
 
         if (in->watch >= 0 || !cgroup || len == 0 || cgroup[0] != '/')
                 return;
@@ -281,8 +262,9 @@ void instance_watch_cgroup(struct server *s, struct instance *in, const char *cg
         in->cgroup = strndup(cgroup, len);
         if (!in->cgroup)
                 return;
-        snprintf(path, sizeof(path), "/proc/self/fd/%d%s/cgroup.events", s->attest.cgroup2_fd, in->cgroup);
-        in->watch = inotify_add_watch(l->inotify_fd, path, IN_MODIFY);
+        in->watch = exit_watch_add(l->inotify_fd, s->attest.cgroup2_fd, in->cgroup);
+        if (in->watch < 0)
+                in->watch = -1;
 }
 
 static void instance_watch(struct server *s, struct instance *in, const struct peer *p) {
@@ -315,30 +297,30 @@ static void instance_ended(struct server *s, struct instance *in) {
         leasing_rearm(s->leasing);
 }
 
-void leasing_watch_events(struct server *s) {
+struct watch_event {
+        struct server *s;
+};
+
+static void watch_event(void *userdata, int wd, bool dropped) {
+        struct server *s = ((struct watch_event *) userdata)->s;
         struct leasing *l = s->leasing;
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        ssize_t n;
 
-        while ((n = read(l->inotify_fd, buf, sizeof(buf))) > 0) {
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *ev = (const struct inotify_event *) p;
+        for (size_t i = 0; i < l->n_inst; i++) {
+                struct instance *in = l->inst[i];
 
-                        p += sizeof(*ev) + ev->len;
-                        for (size_t i = 0; i < l->n_inst; i++) {
-                                struct instance *in = l->inst[i];
-
-                                if (in->watch != ev->wd)
-                                        continue;
-                                if ((ev->mask & IN_IGNORED) || !cgroup_populated(s->attest.cgroup2_fd, in->cgroup)) {
-                                        if (ev->mask & IN_IGNORED)
-                                                in->watch = -1; /* the kernel dropped it */
-                                        instance_ended(s, in);
-                                }
-                                break;
-                        }
+                if (in->watch != wd)
+                        continue;
+                if (dropped || !exit_watch_populated(s->attest.cgroup2_fd, in->cgroup)) {
+                        if (dropped)
+                                in->watch = -1; /* the kernel dropped it */
+                        instance_ended(s, in);
                 }
+                break;
         }
+}
+
+void leasing_watch_events(struct server *s) {
+        exit_watch_read(s->leasing->inotify_fd, watch_event, &(struct watch_event) { .s = s });
 }
 
 /* The periodic check behind the watches: anything they missed. */
@@ -349,7 +331,7 @@ void leasing_sweep(struct server *s) {
                 struct instance *in = l->inst[i];
                 size_t before = l->n_inst;
 
-                if (in->cgroup && !cgroup_populated(s->attest.cgroup2_fd, in->cgroup)) {
+                if (in->cgroup && !exit_watch_populated(s->attest.cgroup2_fd, in->cgroup)) {
                         instance_ended(s, in);
                         if (l->n_inst < before) {
                                 i = 0; /* the list was reordered: start over */
