@@ -297,7 +297,8 @@ static void route_whoami(struct server *s, const struct request *req, const char
         if (!o)
                 return api_error(rep, API_ERR_INTERNAL, "out of memory");
         if (p->cls.id[0])
-                json_object_set_new(o, p->cls.runtime == RUNTIME_SYSTEMD ? "unit" : "id", json_string(p->cls.id));
+                json_object_set_new(o, runtime_info(p->cls.runtime)->scope == RUNTIME_SCOPE_UNIT ? "unit" : "id",
+                                    json_string(p->cls.id));
         if (p->cls.pod_uid[0])
                 json_object_set_new(o, "pod_uid", json_string(p->cls.pod_uid));
         if (w) {
@@ -577,7 +578,7 @@ static int body_keys_only(json_t *body, const char *const *allowed, struct reply
  * service's namespace (PrivateTmp=) is a copy that receives the host's new
  * mounts, so a unit does see its host_path. */
 static json_t *lease_warnings(json_t *out, const struct peer *p, const struct workload *w) {
-        if (out && !w->inject && !p->same_mnt_ns && p->cls.runtime != RUNTIME_SYSTEMD)
+        if (out && !w->inject && !p->same_mnt_ns && runtime_info(p->cls.runtime)->scope != RUNTIME_SCOPE_UNIT)
                 api_warning(out, "this caller is in a mount namespace of its own and workload '%s' has no "
                             "\"inject\": its host_path is not visible here; add \"inject\": \"/run/secrets\" "
                             "to the workload", w->name);

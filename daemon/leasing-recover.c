@@ -17,14 +17,7 @@
 #include "server.h"
 
 static bool looks_like_ours(const char *name) {
-        for (int r = RUNTIME_HOST; r < _RUNTIME_MAX; r++) {
-                const char *rt = runtime_to_string(r);
-                size_t n = strlen(rt);
-
-                if (strncmp(name, rt, n) == 0 && name[n] == '-')
-                        return true;
-        }
-        return false;
+        return runtime_of_directory(name) != NULL;
 }
 
 /* Everything in dir_fd (secrets_root or its "containers") that looks like

@@ -268,7 +268,7 @@ void instance_watch_cgroup(struct server *s, struct instance *in, const char *cg
 }
 
 static void instance_watch(struct server *s, struct instance *in, const struct peer *p) {
-        if (p->cls.runtime == RUNTIME_ROOTLESS)
+        if (runtime_info(p->cls.runtime)->scope == RUNTIME_SCOPE_DELEGATED)
                 return;
         instance_watch_cgroup(s, in, p->cgroup, p->cls.match_len);
 }
@@ -352,7 +352,7 @@ static int instance_main(struct server *s, struct instance *in, const struct pee
         if (!instance_is_container(in->name) || target_alive(&in->main))
                 return 0;
         target_close(&in->main);
-        if (p->cgroup && p->cls.match_len > 0 && p->cls.runtime != RUNTIME_ROOTLESS) {
+        if (p->cgroup && p->cls.match_len > 0 && runtime_info(p->cls.runtime)->scope != RUNTIME_SCOPE_DELEGATED) {
                 scope = strndup(p->cgroup, p->cls.match_len);
                 if (!scope)
                         return -ENOMEM;
