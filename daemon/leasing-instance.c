@@ -19,7 +19,6 @@
 #include "exit-watch.h"
 #include "leasing-internal.h"
 #include "secretd/cleanup.h"
-#include "server.h"
 
 /* FNV-1a: names are short and not chosen to collide with each other by
  * anyone who gains from it (they come from cgroup paths the kernel made). */
