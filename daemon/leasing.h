@@ -3,7 +3,13 @@
  * instance directories (materialize.c) and the audit stream.
  *
  * Leases are recorded under runtime_dir (lease-record.c) and survive a
- * restart or a crash. */
+ * restart or a crash.
+ *
+ * It reaches only what leasing_open() was given, and its callers come as
+ * plain structs: an attested caller already placed in its workload, a
+ * request; it answers with leases and reasons.  It renders nothing (api.c
+ * makes the JSON and the statuses) and watches cgroups through
+ * exit-watch.c. */
 #pragma once
 
 #include <stdbool.h>
@@ -32,8 +38,9 @@ struct leasing_deps {
 /* Who asks, attested and placed by the caller (the workload is matched
  * once, there, and handed down).  peer gives the scope (instance), the
  * processes to inject into and signal, and the audit's "who"; a caller
- * that is no local process has a peer without pid, pidfd or cgroup, and
- * no scope: it can still list, renew and revoke when admin. */
+ * that is no local process has a peer (never NULL: its identity is what
+ * is audited) without pid, pidfd or cgroup, and so no scope: it can still
+ * list, renew and revoke when admin. */
 struct leasing_caller {
         const struct peer *peer;
         const struct workload *workload; /* NULL: the policy places it nowhere */
