@@ -549,8 +549,10 @@ static int grant_placed(struct leasing *l, const struct leasing_caller *c, const
         if (r < 0) {
                 grant_undo(l, in, made, n_made);
                 ret->n = 0;
+                /* as before the reasons were named: any -EACCES reads as not granted */
                 if (ret_err->reason == LEASE_OK)
-                        *ret_err = (struct lease_error) { LEASE_FAILED, NULL };
+                        *ret_err = (struct lease_error) { r == -EACCES ? LEASE_REFUSED_NOT_GRANTED : LEASE_FAILED,
+                                                          NULL };
                 return r;
         }
         instance_remember(in, c->peer);
