@@ -55,6 +55,7 @@ LDFLAGS  += $(HARDEN_LDFLAGS) $(SAN_LDFLAGS)
 
 # Everything of the daemon but main(): linked into secretd and the tests.
 LIB_SRCS = \
+	daemon/api-lease.c \
 	daemon/api.c \
 	daemon/attest.c \
 	daemon/audit.c \
@@ -62,6 +63,7 @@ LIB_SRCS = \
 	daemon/backend.c \
 	daemon/cgroup.c \
 	daemon/config.c \
+	daemon/exit-watch.c \
 	daemon/fileio.c \
 	daemon/http-framing.c \
 	daemon/http.c \

@@ -464,7 +464,7 @@ static int server_reload(struct server *s, char **ret_reasons) {
                 return r;
         }
         /* what was granted is judged by the policy now in force */
-        ended = leasing_policy_changed(s, old->policy);
+        ended = leasing_policy_changed(s->leasing, old->policy, s->config->policy);
         config_free(old);
         log_info("configuration reloaded: %zu workloads; %zu leases the new policy does not grant ended",
                  fresh->policy ? fresh->policy->n_workloads : 0, ended);
@@ -563,9 +563,9 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                         if (evs[i].data.fd == sfd && handle_signal(d, sfd) == 0)
                                 return 0;
                         if (evs[i].data.fd == lfd)
-                                leasing_expire(&d->server);
+                                leasing_expire(d->server.leasing);
                         if (evs[i].data.fd == ifd)
-                                leasing_watch_events(&d->server);
+                                leasing_watch_events(d->server.leasing);
                         if (evs[i].data.fd == wdfd) {
                                 uint64_t ticks;
 
@@ -586,7 +586,7 @@ static int event_loop(struct daemon_ctx *d, int sfd, int wdfd) {
                 clock_gettime(CLOCK_MONOTONIC, &ts);
                 now = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
                 if (now >= next_sweep) {
-                        leasing_sweep(&d->server);
+                        leasing_sweep(d->server.leasing);
                         next_sweep = now + SWEEP_PERIOD_MS;
                 }
         }
@@ -675,18 +675,18 @@ static int open_leasing(struct daemon_ctx *d) {
         size_t ended;
         int r;
 
-        r = leasing_open(d->server.config, &d->server.leasing);
+        r = server_open_leasing(&d->server);
         if (r < 0)
                 return log_error_errno(r, "cannot prepare secrets root '%s': %m", d->server.config->secrets_root);
         if (leasing_privileged(d->server.leasing))
                 log_noswap(); /* before recovery mounts any tmpfs */
-        r = leasing_recover(&d->server, &rec);
+        r = leasing_recover(d->server.leasing, &rec);
         if (r < 0)
                 return log_error_errno(r, "cannot read lease records in '%s': %m", d->server.config->runtime_dir);
         if (rec.kept || rec.expired || rec.dropped)
                 log_info("leases recovered: %u live, %u expired while down, %u dropped", rec.kept, rec.expired,
                          rec.dropped);
-        ended = rec.kept ? leasing_policy_changed(&d->server, NULL) : 0;
+        ended = rec.kept ? leasing_policy_changed(d->server.leasing, NULL, d->server.config->policy) : 0;
         if (ended > 0)
                 log_info("%zu recovered leases the policy no longer grants ended", ended);
         /* admin groups are reported where they are resolved (apply_config) */
