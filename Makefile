@@ -61,6 +61,7 @@ LIB_SRCS = \
 	daemon/backend-dir.c \
 	daemon/backend.c \
 	daemon/cgroup.c \
+	daemon/config-parse.c \
 	daemon/config.c \
 	daemon/fileio.c \
 	daemon/http-framing.c \

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config-parse.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/secretd/secretd.json"
 
 struct policy;
@@ -43,11 +45,6 @@ struct config {
         struct policy *policy; /* parsed from it (policy.c); never NULL */
 };
 
-struct config_errors {
-        char **msgs;
-        size_t n;
-};
-
 /* The embedded defaults (production paths). */
 int config_new_default(struct config **ret);
 /* The embedded defaults with every path under dir (made absolute): the
@@ -67,4 +64,3 @@ void config_warnings(const struct config *c, const char *source, struct config_e
 
 struct config *config_free(struct config *c);
 void config_freep(struct config **c);
-void config_errors_clear(struct config_errors *errs);
