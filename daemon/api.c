@@ -544,11 +544,12 @@ static int body_ttl(json_t *body, struct reply *rep, uint64_t *ret) {
         *ret = 0;
         if (!t)
                 return 0;
-        if (json_is_integer(t) && json_integer_value(t) > 0 && json_integer_value(t) <= 366LL * 86400) {
-                *ret = (uint64_t) json_integer_value(t) * 1000000;
+        if (json_is_integer(t) && json_integer_value(t) >= (json_int_t) (POLICY_TTL_MIN_USEC / USEC(1)) &&
+            json_integer_value(t) <= (json_int_t) (POLICY_TTL_MAX_USEC / USEC(1))) {
+                *ret = USEC(json_integer_value(t));
                 return 0;
         }
-        if (json_is_string(t) && parse_duration_usec(json_string_value(t), ret) >= 0 && *ret >= 1000000)
+        if (json_is_string(t) && parse_duration_usec(json_string_value(t), ret) >= 0 && *ret >= POLICY_TTL_MIN_USEC)
                 return 0;
         api_error(rep, API_ERR_BAD_REQUEST, "ttl must be a duration such as \"15m\" (at least 1s)");
         return -EINVAL;
