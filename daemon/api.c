@@ -710,23 +710,23 @@ static void route_revoke(struct server *s, const struct request *req, const char
 }
 
 static const struct route routes[] = {
-        { "GET", "/v1/health", ACCESS_ANYONE, NULL, route_health, {} },
-        { "GET", "/v1/whoami", ACCESS_ANYONE, NULL, route_whoami, {} },
-        { "GET", "/v1/secrets", ACCESS_ADMIN, "list", route_list, {} },
-        { "PUT", "/v1/secrets/{name}", ACCESS_ADMIN, "create", route_create, { "allow_empty" } },
-        { "GET", "/v1/secrets/{name}", ACCESS_ADMIN, "read", route_read, { "version" } },
-        { "DELETE", "/v1/secrets/{name}", ACCESS_ADMIN, "delete", route_delete, {} },
-        { "GET", "/v1/secrets/{name}/meta", ACCESS_ADMIN, "meta", route_meta, {} },
-        { "POST", "/v1/secrets/{name}/rotate", ACCESS_ADMIN, "rotate", route_rotate,
+        { "GET", API_ROUTE_HEALTH, ACCESS_ANYONE, NULL, route_health, {} },
+        { "GET", API_ROUTE_WHOAMI, ACCESS_ANYONE, NULL, route_whoami, {} },
+        { "GET", API_ROUTE_SECRETS, ACCESS_ADMIN, "list", route_list, {} },
+        { "PUT", API_ROUTE_SECRET, ACCESS_ADMIN, "create", route_create, { "allow_empty" } },
+        { "GET", API_ROUTE_SECRET, ACCESS_ADMIN, "read", route_read, { "version" } },
+        { "DELETE", API_ROUTE_SECRET, ACCESS_ADMIN, "delete", route_delete, {} },
+        { "GET", API_ROUTE_SECRET_META, ACCESS_ADMIN, "meta", route_meta, {} },
+        { "POST", API_ROUTE_SECRET_ROTATE, ACCESS_ADMIN, "rotate", route_rotate,
           { "generate", "encoding", "allow_empty" } },
-        { "POST", "/v1/reload", ACCESS_ADMIN, "reload", route_reload, {} },
-        { "GET", "/v1/status", ACCESS_ADMIN, NULL, route_status, {} },
-        { "GET", "/metrics", ACCESS_ADMIN, NULL, route_metrics, {} },
+        { "POST", API_ROUTE_RELOAD, ACCESS_ADMIN, "reload", route_reload, {} },
+        { "GET", API_ROUTE_STATUS, ACCESS_ADMIN, NULL, route_status, {} },
+        { "GET", API_ROUTE_METRICS, ACCESS_ADMIN, NULL, route_metrics, {} },
         /* lease routes judge ownership themselves: owner or admin */
-        { "POST", "/v1/leases", ACCESS_ANYONE, NULL, route_lease, {} },
-        { "GET", "/v1/leases", ACCESS_ANYONE, NULL, route_leases, {} },
-        { "POST", "/v1/leases/{id}/renew", ACCESS_ANYONE, NULL, route_renew, {} },
-        { "DELETE", "/v1/leases/{id}", ACCESS_ANYONE, NULL, route_revoke, {} },
+        { "POST", API_ROUTE_LEASES, ACCESS_ANYONE, NULL, route_lease, {} },
+        { "GET", API_ROUTE_LEASES, ACCESS_ANYONE, NULL, route_leases, {} },
+        { "POST", API_ROUTE_LEASE_RENEW, ACCESS_ANYONE, NULL, route_renew, {} },
+        { "DELETE", API_ROUTE_LEASE, ACCESS_ANYONE, NULL, route_revoke, {} },
 };
 
 /* Matches path against a template segment by segment; the "{name}" or

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "policy.h"
 #include "secretd/cleanup.h"
+#include "secretd/paths.h"
 #include "store.h"
 
 enum field_kind {
@@ -249,9 +250,9 @@ static const struct {
         const char *value;
         const char *dev_leaf;
 } default_paths[] = {
-        { offsetof(struct config, admin_socket), "/run/secretd/admin.sock", "run/admin.sock" },
-        { offsetof(struct config, workload_socket), "/run/secretd/workload/workload.sock", "run/workload/workload.sock" },
-        { offsetof(struct config, runtime_dir), "/run/secretd", "run" },
+        { offsetof(struct config, admin_socket), SECRETD_ADMIN_SOCKET, "run/admin.sock" },
+        { offsetof(struct config, workload_socket), SECRETD_WORKLOAD_SOCKET, "run/workload/workload.sock" },
+        { offsetof(struct config, runtime_dir), SECRETD_RUNTIME_DIR, "run" },
         { offsetof(struct config, state_dir), "/var/lib/secretd", "state" },
         { offsetof(struct config, secrets_root), "/run/secrets", "secrets" },
         { offsetof(struct config, master_key), "/etc/secretd/master.key", "master.key" },

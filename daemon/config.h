@@ -12,8 +12,9 @@
 #include <sys/types.h>
 
 #include "config-parse.h"
+#include "secretd/paths.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/secretd/secretd.json"
+#define CONFIG_DEFAULT_PATH SECRETD_CONFIG_FILE
 
 struct policy;
 
