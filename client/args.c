@@ -40,6 +40,16 @@ int one_arg(const struct ctl *c, int argc, char **argv, const char *kind) {
         return EXIT_OK;
 }
 
+int name_operand(const struct ctl *c, int argc, char **argv, bool grammar, const char **ret_name) {
+        if (argc - optind != 1)
+                return usage_error(c, "expects one secret NAME");
+        if (!secret_name_valid(argv[optind]))
+                return usage_error(c, "'%s' is not a valid secret name%s", argv[optind],
+                                   grammar ? " (" SECRET_NAME_GRAMMAR ")" : "");
+        *ret_name = argv[optind];
+        return EXIT_OK;
+}
+
 int duration_arg(const struct ctl *c, const char *s, uint64_t *ret_sec) {
         uint64_t usec;
 

@@ -1,6 +1,6 @@
 /* test-protocol.c — the contract's functions both sides link
- * (daemon/protocol.c): the secret-name and lease-id grammars, and routes
- * filled in by api_path(). */
+ * (daemon/protocol.c): the secret-name grammar and routes filled in by
+ * api_path().  The lease-id grammar is test-lease's. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,25 +38,6 @@ static void test_secret_names(void **state) {
         assert_false(secret_name_valid(NULL));
 }
 
-static void test_lease_ids(void **state) {
-        static const struct {
-                const char *id;
-                bool ok;
-        } table[] = {
-                { "0123456789abcdef0123456789abcdef", true },
-                { "0123456789ABCDEF0123456789abcdef", false },
-                { "0123456789abcdef0123456789abcde", false },
-                { "0123456789abcdef0123456789abcdef0", false },
-                { "0123456789abcdef0123456789abcde/", false },
-                { "", false },
-        };
-
-        (void) state;
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                assert_int_equal(lease_id_valid(table[i].id), table[i].ok);
-        assert_false(lease_id_valid(NULL));
-}
-
 static void test_api_path(void **state) {
         static const struct {
                 const char *route, *arg, *query, *want;
@@ -91,7 +72,6 @@ static void test_api_path(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_secret_names),
-                cmocka_unit_test(test_lease_ids),
                 cmocka_unit_test(test_api_path),
         };
 
