@@ -195,7 +195,7 @@ static int lease_again(struct agent *a, const size_t *lost, size_t n_lost, int64
                 a->held[lost[i]].renew_at_ms = now + RETRY_MS;
         }
         json_object_set(body, "secrets", names);
-        x = ctl_json(a->c, "POST", "/v1/leases", body, &j);
+        x = ctl_json(a->c, "POST", API_ROUTE_LEASES, body, &j);
         if (x != EXIT_OK)
                 return x;
         fresh = json_object_get(j, "leases");
@@ -224,7 +224,7 @@ static int renew_due(struct agent *a, int64_t now) {
 
                 if (h->final || h->renew_at_ms > now)
                         continue;
-                snprintf(path, sizeof(path), "/v1/leases/%s/renew", json_str(h->lease, "id"));
+                (void) api_path(path, sizeof(path), API_ROUTE_LEASE_RENEW, json_str(h->lease, "id") ?: "", NULL);
                 x = ctl_json(a->c, "POST", path, a->opt->renew, &fresh);
                 if (x == EXIT_NOT_FOUND)
                         lost[n_lost++] = i;
@@ -244,7 +244,7 @@ static int revoke_all(struct agent *a) {
                 char path[128];
                 int x;
 
-                snprintf(path, sizeof(path), "/v1/leases/%s", json_str(a->held[i].lease, "id"));
+                (void) api_path(path, sizeof(path), API_ROUTE_LEASE, json_str(a->held[i].lease, "id") ?: "", NULL);
                 x = ctl_json(a->c, "DELETE", path, NULL, &j);
                 if (x != EXIT_OK && x != EXIT_NOT_FOUND)
                         worst = x;
@@ -384,7 +384,7 @@ static int64_t workload_max_ttl_ms(struct ctl *c) {
         _cleanup_json_ json_t *me = NULL;
         uint64_t usec;
 
-        if (ctl_json(c, "GET", "/v1/whoami", NULL, &me) != EXIT_OK ||
+        if (ctl_json(c, "GET", API_ROUTE_WHOAMI, NULL, &me) != EXIT_OK ||
             parse_duration_usec(json_str(json_object_get(me, "workload"), "max_ttl") ?: "", &usec) < 0)
                 return 0;
         return (int64_t) (usec / 1000);

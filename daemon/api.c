@@ -547,11 +547,12 @@ int body_ttl(json_t *body, struct reply *rep, uint64_t *ret) {
         *ret = 0;
         if (!t)
                 return 0;
-        if (json_is_integer(t) && json_integer_value(t) > 0 && json_integer_value(t) <= 366LL * 86400) {
-                *ret = (uint64_t) json_integer_value(t) * 1000000;
+        if (json_is_integer(t) && json_integer_value(t) >= (json_int_t) (POLICY_TTL_MIN_USEC / USEC(1)) &&
+            json_integer_value(t) <= (json_int_t) (POLICY_TTL_MAX_USEC / USEC(1))) {
+                *ret = USEC(json_integer_value(t));
                 return 0;
         }
-        if (json_is_string(t) && parse_duration_usec(json_string_value(t), ret) >= 0 && *ret >= 1000000)
+        if (json_is_string(t) && parse_duration_usec(json_string_value(t), ret) >= 0 && *ret >= POLICY_TTL_MIN_USEC)
                 return 0;
         api_error(rep, API_ERR_BAD_REQUEST, "ttl must be a duration such as \"15m\" (at least 1s)");
         return -EINVAL;
@@ -575,23 +576,23 @@ int body_keys_only(json_t *body, const char *const *allowed, struct reply *rep) 
 }
 
 static const struct route routes[] = {
-        { "GET", "/v1/health", ACCESS_ANYONE, NULL, route_health, {} },
-        { "GET", "/v1/whoami", ACCESS_ANYONE, NULL, route_whoami, {} },
-        { "GET", "/v1/secrets", ACCESS_ADMIN, "list", route_list, {} },
-        { "PUT", "/v1/secrets/{name}", ACCESS_ADMIN, "create", route_create, { "allow_empty" } },
-        { "GET", "/v1/secrets/{name}", ACCESS_ADMIN, "read", route_read, { "version" } },
-        { "DELETE", "/v1/secrets/{name}", ACCESS_ADMIN, "delete", route_delete, {} },
-        { "GET", "/v1/secrets/{name}/meta", ACCESS_ADMIN, "meta", route_meta, {} },
-        { "POST", "/v1/secrets/{name}/rotate", ACCESS_ADMIN, "rotate", route_rotate,
+        { "GET", API_ROUTE_HEALTH, ACCESS_ANYONE, NULL, route_health, {} },
+        { "GET", API_ROUTE_WHOAMI, ACCESS_ANYONE, NULL, route_whoami, {} },
+        { "GET", API_ROUTE_SECRETS, ACCESS_ADMIN, "list", route_list, {} },
+        { "PUT", API_ROUTE_SECRET, ACCESS_ADMIN, "create", route_create, { "allow_empty" } },
+        { "GET", API_ROUTE_SECRET, ACCESS_ADMIN, "read", route_read, { "version" } },
+        { "DELETE", API_ROUTE_SECRET, ACCESS_ADMIN, "delete", route_delete, {} },
+        { "GET", API_ROUTE_SECRET_META, ACCESS_ADMIN, "meta", route_meta, {} },
+        { "POST", API_ROUTE_SECRET_ROTATE, ACCESS_ADMIN, "rotate", route_rotate,
           { "generate", "encoding", "allow_empty" } },
-        { "POST", "/v1/reload", ACCESS_ADMIN, "reload", route_reload, {} },
-        { "GET", "/v1/status", ACCESS_ADMIN, NULL, route_status, {} },
-        { "GET", "/metrics", ACCESS_ADMIN, NULL, route_metrics, {} },
+        { "POST", API_ROUTE_RELOAD, ACCESS_ADMIN, "reload", route_reload, {} },
+        { "GET", API_ROUTE_STATUS, ACCESS_ADMIN, NULL, route_status, {} },
+        { "GET", API_ROUTE_METRICS, ACCESS_ADMIN, NULL, route_metrics, {} },
         /* lease routes judge ownership themselves: owner or admin */
-        { "POST", "/v1/leases", ACCESS_ANYONE, NULL, route_lease, {} },
-        { "GET", "/v1/leases", ACCESS_ANYONE, NULL, route_leases, {} },
-        { "POST", "/v1/leases/{id}/renew", ACCESS_ANYONE, NULL, route_renew, {} },
-        { "DELETE", "/v1/leases/{id}", ACCESS_ANYONE, NULL, route_revoke, {} },
+        { "POST", API_ROUTE_LEASES, ACCESS_ANYONE, NULL, route_lease, {} },
+        { "GET", API_ROUTE_LEASES, ACCESS_ANYONE, NULL, route_leases, {} },
+        { "POST", API_ROUTE_LEASE_RENEW, ACCESS_ANYONE, NULL, route_renew, {} },
+        { "DELETE", API_ROUTE_LEASE, ACCESS_ANYONE, NULL, route_revoke, {} },
 };
 
 /* Matches path against a template segment by segment; the "{name}" or
