@@ -55,13 +55,16 @@ LDFLAGS  += $(HARDEN_LDFLAGS) $(SAN_LDFLAGS)
 
 # Everything of the daemon but main(): linked into secretd and the tests.
 LIB_SRCS = \
+	daemon/api-lease.c \
 	daemon/api.c \
 	daemon/attest.c \
 	daemon/audit.c \
 	daemon/backend-dir.c \
 	daemon/backend.c \
 	daemon/cgroup.c \
+	daemon/config-parse.c \
 	daemon/config.c \
+	daemon/exit-watch.c \
 	daemon/fileio.c \
 	daemon/http-framing.c \
 	daemon/http.c \
@@ -81,6 +84,7 @@ LIB_SRCS = \
 	daemon/policy-match.c \
 	daemon/policy.c \
 	daemon/privilege.c \
+	daemon/protocol.c \
 	daemon/secbuf.c \
 	daemon/service.c \
 	daemon/store.c
@@ -88,7 +92,7 @@ LIB_SRCS = \
 DAEMON_SRCS = daemon/main.c daemon/loop.c daemon/options.c
 CLIENT_SRCS = $(sort $(wildcard client/*.c))
 # The few library modules the client shares with the daemon.
-CLIENT_LIB_SRCS = daemon/secbuf.c daemon/parse.c daemon/fileio.c
+CLIENT_LIB_SRCS = daemon/secbuf.c daemon/parse.c daemon/fileio.c daemon/protocol.c
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 # Small programs the integration tests drive (hostile peers).
 TEST_HELPERS = $(patsubst tests/integration/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/integration/helpers/*.c))

@@ -11,8 +11,9 @@
  * max_ttl bounds the agent as it bounds any lease: once a lease's expiry is
  * as far as max_ttl lets it go (its first grant plus the workload's max_ttl
  * as whoami gives it, or a reply's "max_expires", or a renewal that no
- * longer moves it), the agent says so on stderr, keeps the lease to its
- * end, and then stops (its command first) and exits 1.  It does not lease again
+ * longer moves it), the agent says so on stderr, keeps the lease until
+ * just before its end (final_stop_ms()), and then stops (its command
+ * first, then the leases are revoked) and exits 1.  It does not lease again
  * after the end: that would make max_ttl a gap instead of a bound.
  *
  * With a command, the agent starts it only once the files are in place,
@@ -45,6 +46,8 @@ struct held {
         int64_t expires_since_ms; /* when expires_ms was first reported */
         int64_t renew_at_ms; /* two thirds of the way to expires_ms */
         bool final;          /* at max_ttl: renewing no longer extends it */
+        int64_t stop_ms;     /* when final: the agent stops then, a little
+                              * before expires_ms (see final_stop_ms()) */
 };
 
 struct agent {
@@ -111,6 +114,18 @@ static bool at_max_ttl(const struct agent *a, const struct held *h, json_t *leas
         return renewal && expires == h->expires_ms && now - h->expires_since_ms >= 1000;
 }
 
+/* When the agent stops for a lease at its max_ttl: before the daemon takes
+ * the files away, by a third of what is left (at most STOP_AHEAD_MS), so
+ * the command has that long to exit on SIGTERM and never runs without its
+ * files. */
+#define STOP_AHEAD_MS 2000
+
+static int64_t final_stop_ms(int64_t expires, int64_t now) {
+        int64_t ahead = expires > now ? (expires - now) / 3 : 0;
+
+        return expires - (ahead < STOP_AHEAD_MS ? ahead : STOP_AHEAD_MS);
+}
+
 /* Takes a reference to lease, the daemon's latest word on it. */
 static void held_update(const struct agent *a, struct held *h, json_t *lease, int64_t now, bool renewal) {
         int64_t expires = parse_utc_ms(json_str(lease, "expires"));
@@ -119,9 +134,10 @@ static void held_update(const struct agent *a, struct held *h, json_t *lease, in
                 expires = now + RETRY_MS; /* unreadable: look again soon */
         if (!h->final && at_max_ttl(a, h, lease, expires, now, renewal)) {
                 h->final = true;
+                h->stop_ms = final_stop_ms(expires, now);
                 fprintf(stderr,
                         "secretctl: lease: the lease of '%s' is at its max_ttl and ends at %s; "
-                        "the agent stops then\n",
+                        "the agent stops just before\n",
                         json_str(lease, "secret"), json_str(lease, "expires"));
         }
         if (!renewal || expires != h->expires_ms)
@@ -157,7 +173,7 @@ static int64_t next_due(const struct agent *a) {
         int64_t next = INT64_MAX;
 
         for (size_t i = 0; i < a->n_held; i++) {
-                int64_t t = a->held[i].final ? a->held[i].expires_ms : a->held[i].renew_at_ms;
+                int64_t t = a->held[i].final ? a->held[i].stop_ms : a->held[i].renew_at_ms;
 
                 if (t < next)
                         next = t;
@@ -179,7 +195,7 @@ static int lease_again(struct agent *a, const size_t *lost, size_t n_lost, int64
                 a->held[lost[i]].renew_at_ms = now + RETRY_MS;
         }
         json_object_set(body, "secrets", names);
-        x = ctl_json(a->c, "POST", "/v1/leases", body, &j);
+        x = ctl_json(a->c, "POST", API_ROUTE_LEASES, body, &j);
         if (x != EXIT_OK)
                 return x;
         fresh = json_object_get(j, "leases");
@@ -208,7 +224,7 @@ static int renew_due(struct agent *a, int64_t now) {
 
                 if (h->final || h->renew_at_ms > now)
                         continue;
-                snprintf(path, sizeof(path), "/v1/leases/%s/renew", json_str(h->lease, "id"));
+                (void) api_path(path, sizeof(path), API_ROUTE_LEASE_RENEW, json_str(h->lease, "id") ?: "", NULL);
                 x = ctl_json(a->c, "POST", path, a->opt->renew, &fresh);
                 if (x == EXIT_NOT_FOUND)
                         lost[n_lost++] = i;
@@ -228,7 +244,7 @@ static int revoke_all(struct agent *a) {
                 char path[128];
                 int x;
 
-                snprintf(path, sizeof(path), "/v1/leases/%s", json_str(a->held[i].lease, "id"));
+                (void) api_path(path, sizeof(path), API_ROUTE_LEASE, json_str(a->held[i].lease, "id") ?: "", NULL);
                 x = ctl_json(a->c, "DELETE", path, NULL, &j);
                 if (x != EXIT_OK && x != EXIT_NOT_FOUND)
                         worst = x;
@@ -298,12 +314,15 @@ static int start_child(struct agent *a, const sigset_t *old_mask) {
         if (pid == 0) {
                 ctl_restore_limits();
                 sigprocmask(SIG_SETMASK, old_mask, NULL);
+                /* said here, not by the agent after fork(): the command's
+                 * own output, on the same stream in a container's log,
+                 * always comes after it */
+                fprintf(stderr, "secretctl: lease: started %s (pid %d)\n", a->opt->argv[0], (int) getpid());
                 execvp(a->opt->argv[0], a->opt->argv);
                 fprintf(stderr, "secretctl: lease: cannot run %s: %s\n", a->opt->argv[0], strerror(errno));
                 _exit(errno == ENOENT ? 127 : 126);
         }
         a->child = pid;
-        fprintf(stderr, "secretctl: lease: started %s (pid %d)\n", a->opt->argv[0], (int) pid);
         return EXIT_OK;
 }
 
@@ -343,10 +362,13 @@ static int loop(struct agent *a) {
                 }
                 now = now_ms();
                 for (size_t i = 0; i < a->n_held; i++)
-                        if (a->held[i].final && a->held[i].expires_ms <= now) {
+                        if (a->held[i].final && a->held[i].stop_ms <= now) {
+                                _cleanup_free_ char *secret = strdup(json_str(a->held[i].lease, "secret"));
+
+                                x = stop(a, EXIT_ERROR);
                                 fprintf(stderr, "secretctl: lease: the lease of '%s' ended at its max_ttl\n",
-                                        json_str(a->held[i].lease, "secret"));
-                                return stop(a, EXIT_ERROR);
+                                        secret ?: "?");
+                                return x;
                         }
                 if (now < due)
                         continue;
@@ -362,7 +384,7 @@ static int64_t workload_max_ttl_ms(struct ctl *c) {
         _cleanup_json_ json_t *me = NULL;
         uint64_t usec;
 
-        if (ctl_json(c, "GET", "/v1/whoami", NULL, &me) != EXIT_OK ||
+        if (ctl_json(c, "GET", API_ROUTE_WHOAMI, NULL, &me) != EXIT_OK ||
             parse_duration_usec(json_str(json_object_get(me, "workload"), "max_ttl") ?: "", &usec) < 0)
                 return 0;
         return (int64_t) (usec / 1000);

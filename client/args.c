@@ -26,16 +26,6 @@ int usage_error(const struct ctl *c, const char *fmt, ...) {
         return EXIT_USAGE;
 }
 
-/* The store's grammar: [A-Za-z0-9][A-Za-z0-9._-]{0,127}.  Checked here too
- * so that a name can never add a path segment or a query to the URL. */
-bool secret_name_valid(const char *name) {
-        size_t n = strlen(name);
-
-        if (n == 0 || n > 128 || strchr(".-_", name[0]))
-                return false;
-        return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
 int no_args(const struct ctl *c, int argc) {
         return argc == 1 ? EXIT_OK : usage_error(c, "takes no arguments");
 }
@@ -50,10 +40,14 @@ int one_arg(const struct ctl *c, int argc, char **argv, const char *kind) {
         return EXIT_OK;
 }
 
-/* The daemon's grammar (protocol.h): an id it could never have made is a
- * usage error here (exit 2), not a request that fails with 400. */
-bool lease_id_valid(const char *id) {
-        return strlen(id) == LEASE_ID_LEN && strspn(id, "0123456789abcdef") == LEASE_ID_LEN;
+int name_operand(const struct ctl *c, int argc, char **argv, bool grammar, const char **ret_name) {
+        if (argc - optind != 1)
+                return usage_error(c, "expects one secret NAME");
+        if (!secret_name_valid(argv[optind]))
+                return usage_error(c, "'%s' is not a valid secret name%s", argv[optind],
+                                   grammar ? " (" SECRET_NAME_GRAMMAR ")" : "");
+        *ret_name = argv[optind];
+        return EXIT_OK;
 }
 
 int duration_arg(const struct ctl *c, const char *s, uint64_t *ret_sec) {

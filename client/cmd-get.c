@@ -80,7 +80,7 @@ static int run(struct ctl *c, int argc, char **argv) {
         };
         const char *file = NULL, *version = NULL, *name;
         struct reply r = {};
-        char path[256];
+        char path[256], query[32];
         uint64_t v;
         int opt, x;
 
@@ -92,17 +92,14 @@ static int run(struct ctl *c, int argc, char **argv) {
                 else
                         return usage_error(c, "unknown option");
         }
-        if (argc - optind != 1)
-                return usage_error(c, "expects one secret NAME");
-        name = argv[optind];
-        if (!secret_name_valid(name))
-                return usage_error(c, "'%s' is not a valid secret name", name);
-        if (version && (x = count_arg(c, "--version", version, 1, UINT64_MAX, &v)) != EXIT_OK)
+        x = name_operand(c, argc, argv, false, &name);
+        if (x == EXIT_OK && version)
+                x = count_arg(c, "--version", version, 1, UINT64_MAX, &v);
+        if (x != EXIT_OK)
                 return x;
         if (version)
-                snprintf(path, sizeof(path), "/v1/secrets/%s?version=%" PRIu64, name, v);
-        else
-                snprintf(path, sizeof(path), "/v1/secrets/%s", name);
+                snprintf(query, sizeof(query), "version=%" PRIu64, v);
+        (void) api_path(path, sizeof(path), API_ROUTE_SECRET, name, version ? query : NULL);
         x = ctl_call(c, "GET", path, NULL, 0, NULL, &r);
         if (x != EXIT_OK)
                 return x;

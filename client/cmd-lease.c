@@ -72,7 +72,7 @@ static int run(struct ctl *c, int argc, char **argv) {
                 /* each warning once, not at every renewal */
                 c->warned = json_object();
         }
-        x = ctl_json(c, "POST", "/v1/leases", body, &j);
+        x = ctl_json(c, "POST", API_ROUTE_LEASES, body, &j);
         if (x != EXIT_OK)
                 return x;
         leases = json_object_get(j, "leases");

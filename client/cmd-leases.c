@@ -17,7 +17,7 @@ static void paths_inside(struct ctl *c, json_t *leases) {
 
         json_array_foreach(leases, i, l)
                 missing = missing || !json_str(l, "path");
-        if (!missing || ctl_json(c, "GET", "/v1/whoami", NULL, &me) != EXIT_OK)
+        if (!missing || ctl_json(c, "GET", API_ROUTE_WHOAMI, NULL, &me) != EXIT_OK)
                 return;
         inject = json_str(json_object_get(me, "workload"), "inject");
         workload = json_str(json_object_get(me, "workload"), "name");
@@ -39,7 +39,7 @@ static int run(struct ctl *c, int argc, char **argv) {
         int x;
 
         (void) argv;
-        x = no_args(c, argc) ?: ctl_json(c, "GET", "/v1/leases", NULL, &j);
+        x = no_args(c, argc) ?: ctl_json(c, "GET", API_ROUTE_LEASES, NULL, &j);
         if (x != EXIT_OK)
                 return x;
         if (c->json) {

@@ -33,7 +33,7 @@ static int print_list(json_t *j) {
 
 static int run(struct ctl *c, int argc, char **argv) {
         (void) argv;
-        return no_args(c, argc) ?: ctl_show(c, "GET", "/v1/secrets", print_list);
+        return no_args(c, argc) ?: ctl_show(c, "GET", API_ROUTE_SECRETS, print_list);
 }
 
 

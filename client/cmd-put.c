@@ -32,15 +32,12 @@ static int run(struct ctl *c, int argc, char **argv) {
                 else
                         return usage_error(c, "unknown option");
         }
-        if (argc - optind != 1)
-                return usage_error(c, "expects one secret NAME");
-        name = argv[optind];
-        if (!secret_name_valid(name))
-                return usage_error(c, "'%s' is not a valid secret name ([A-Za-z0-9][A-Za-z0-9._-]{0,127})", name);
-        x = read_value(c, file, name, VALUE_READ_MAX, &value);
+        x = name_operand(c, argc, argv, true, &name);
+        if (x == EXIT_OK)
+                x = read_value(c, file, name, VALUE_READ_MAX, &value);
         if (x != EXIT_OK)
                 return x;
-        snprintf(path, sizeof(path), "/v1/secrets/%s%s", name, allow_empty ? "?allow_empty=1" : "");
+        (void) api_path(path, sizeof(path), API_ROUTE_SECRET, name, allow_empty ? "allow_empty=1" : NULL);
         x = ctl_call(c, "PUT", path, value->data, value->len, "application/octet-stream", &r);
         if (x != EXIT_OK)
                 return x;

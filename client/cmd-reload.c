@@ -9,7 +9,7 @@ static int print_reloaded(json_t *j) {
 
 static int run(struct ctl *c, int argc, char **argv) {
         (void) argv;
-        return no_args(c, argc) ?: ctl_show(c, "POST", "/v1/reload", print_reloaded);
+        return no_args(c, argc) ?: ctl_show(c, "POST", API_ROUTE_RELOAD, print_reloaded);
 }
 
 const struct command cmd_reload = {

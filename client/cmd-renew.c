@@ -27,7 +27,7 @@ static int run(struct ctl *c, int argc, char **argv) {
                 return usage_error(c, "expects one lease ID");
         if (!lease_id_valid(argv[optind]))
                 return usage_error(c, "'%s' is not a lease id", argv[optind]);
-        snprintf(path, sizeof(path), "/v1/leases/%s/renew", argv[optind]);
+        (void) api_path(path, sizeof(path), API_ROUTE_LEASE_RENEW, argv[optind], NULL);
         x = ctl_json(c, "POST", path, body, &j);
         if (x != EXIT_OK)
                 return x;

@@ -12,7 +12,7 @@ static int run(struct ctl *c, int argc, char **argv) {
 
         if (x != EXIT_OK)
                 return x;
-        snprintf(path, sizeof(path), "/v1/leases/%s", argv[1]);
+        (void) api_path(path, sizeof(path), API_ROUTE_LEASE, argv[1], NULL);
         return ctl_show(c, "DELETE", path, print_revoked);
 }
 

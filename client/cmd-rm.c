@@ -14,7 +14,7 @@ static int run(struct ctl *c, int argc, char **argv) {
 
         if (x != EXIT_OK)
                 return x;
-        snprintf(path, sizeof(path), "/v1/secrets/%s", argv[1]);
+        (void) api_path(path, sizeof(path), API_ROUTE_SECRET, argv[1], NULL);
         return ctl_show(c, "DELETE", path, print_deleted);
 }
 

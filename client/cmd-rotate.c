@@ -38,7 +38,7 @@ static int run(struct ctl *c, int argc, char **argv) {
         _cleanup_(secbuf_freep) struct secbuf *value = NULL;
         const char *file = NULL, *generate = NULL, *encoding = NULL, *name;
         struct reply r = {};
-        char path[256];
+        char path[256], query[64];
         uint64_t n = 0;
         bool allow_empty = false;
         int opt, x;
@@ -55,11 +55,9 @@ static int run(struct ctl *c, int argc, char **argv) {
                 else
                         return usage_error(c, "unknown option");
         }
-        if (argc - optind != 1)
-                return usage_error(c, "expects one secret NAME");
-        name = argv[optind];
-        if (!secret_name_valid(name))
-                return usage_error(c, "'%s' is not a valid secret name", name);
+        x = name_operand(c, argc, argv, false, &name);
+        if (x != EXIT_OK)
+                return x;
         if (file && generate)
                 return usage_error(c, "-f and --generate exclude each other");
         if (allow_empty && generate)
@@ -73,14 +71,15 @@ static int run(struct ctl *c, int argc, char **argv) {
                 return x;
 
         if (generate) {
-                snprintf(path, sizeof(path), "/v1/secrets/%s/rotate?generate=%" PRIu64 "&encoding=%s", name, n,
-                         encoding ? encoding : "base64");
+                snprintf(query, sizeof(query), "generate=%" PRIu64 "&encoding=%s", n, encoding ? encoding : "base64");
+                (void) api_path(path, sizeof(path), API_ROUTE_SECRET_ROTATE, name, query);
                 x = ctl_call(c, "POST", path, NULL, 0, NULL, &r);
         } else {
                 x = read_value(c, file, name, VALUE_READ_MAX, &value);
                 if (x != EXIT_OK)
                         return x;
-                snprintf(path, sizeof(path), "/v1/secrets/%s/rotate%s", name, allow_empty ? "?allow_empty=1" : "");
+                (void) api_path(path, sizeof(path), API_ROUTE_SECRET_ROTATE, name,
+                                allow_empty ? "allow_empty=1" : NULL);
                 x = ctl_call(c, "POST", path, value->data, value->len, "application/octet-stream", &r);
         }
         if (x != EXIT_OK)

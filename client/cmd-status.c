@@ -12,7 +12,7 @@ static int print_status(json_t *j) {
 
 static int run(struct ctl *c, int argc, char **argv) {
         (void) argv;
-        return no_args(c, argc) ?: ctl_show(c, "GET", "/v1/status", print_status);
+        return no_args(c, argc) ?: ctl_show(c, "GET", API_ROUTE_STATUS, print_status);
 }
 
 const struct command cmd_status = {

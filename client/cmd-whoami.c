@@ -46,7 +46,7 @@ static int print_identity(json_t *j) {
 
 static int run(struct ctl *c, int argc, char **argv) {
         (void) argv;
-        return no_args(c, argc) ?: ctl_show(c, "GET", "/v1/whoami", print_identity);
+        return no_args(c, argc) ?: ctl_show(c, "GET", API_ROUTE_WHOAMI, print_identity);
 }
 
 const struct command cmd_whoami = {

@@ -14,12 +14,7 @@
 #include <unistd.h>
 
 #include "secretctl.h"
-
-#define CONFIG_FILE "/etc/secretd/secretd.json"
-#define DEFAULT_ADMIN_SOCKET "/run/secretd/admin.sock"
-#define DEFAULT_WORKLOAD_SOCKET "/run/secretd/workload/workload.sock"
-/* where containers mounted the socket file before it had a directory */
-#define LEGACY_WORKLOAD_SOCKET "/run/secretd/workload.sock"
+#include "secretd/paths.h"
 
 static const struct command *const commands[] = {
         &cmd_put, &cmd_get, &cmd_rotate, &cmd_rm, &cmd_ls, &cmd_info, &cmd_lease,
@@ -46,7 +41,7 @@ static void usage(FILE *out) {
                      "Options:\n"
                      "  -s, --socket PATH  the daemon's socket (default: $SECRETD_SOCKET, else the\n"
                      "                     admin socket when it can be opened, else the workload socket,\n"
-                     "                     both from " CONFIG_FILE " or $SECRETD_CONFIG)\n"
+                     "                     both from " SECRETD_CONFIG_FILE " or $SECRETD_CONFIG)\n"
                      "  -j, --json         print the daemon's JSON replies, for scripts\n"
                      "  -h, --help         show this help; 'secretctl COMMAND --help' for one command\n"
                      "      --version      show the version\n"
@@ -83,14 +78,14 @@ static bool can_connect(const char *path) {
  * ($SECRETD_CONFIG names a config elsewhere, as `secretd --config` does). */
 static void configured_sockets(char **ret_admin, char **ret_workload) {
         const char *file = getenv("SECRETD_CONFIG");
-        _cleanup_json_ json_t *cfg = json_load_file(file && file[0] ? file : CONFIG_FILE, JSON_REJECT_DUPLICATES,
-                                                    NULL);
+        _cleanup_json_ json_t *cfg =
+                json_load_file(file && file[0] ? file : SECRETD_CONFIG_FILE, JSON_REJECT_DUPLICATES, NULL);
         const char *a = json_str(cfg, "admin_socket"), *w = json_str(cfg, "workload_socket");
 
-        *ret_admin = strdup(a ? a : DEFAULT_ADMIN_SOCKET);
+        *ret_admin = strdup(a ? a : SECRETD_ADMIN_SOCKET);
         if (!w)
-                w = access(DEFAULT_WORKLOAD_SOCKET, F_OK) < 0 && access(LEGACY_WORKLOAD_SOCKET, F_OK) == 0
-                            ? LEGACY_WORKLOAD_SOCKET : DEFAULT_WORKLOAD_SOCKET;
+                w = access(SECRETD_WORKLOAD_SOCKET, F_OK) < 0 && access(SECRETD_LEGACY_WORKLOAD_SOCKET, F_OK) == 0
+                            ? SECRETD_LEGACY_WORKLOAD_SOCKET : SECRETD_WORKLOAD_SOCKET;
         *ret_workload = strdup(w);
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "secretd/cleanup.h"
+#include "secretd/protocol.h" /* secret_name_valid(), lease_id_valid(), the routes */
 #include "secretd/secbuf.h"
 
 /* jansson provides json_decrefp() */
@@ -96,13 +97,15 @@ int exit_code_for_status(long status);
 
 /* args.c — command-line helpers. */
 int usage_error(const struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool secret_name_valid(const char *name);
 /* Checks argv holds nothing but the command: EXIT_OK or a usage error. */
 int no_args(const struct ctl *c, int argc);
 /* Checks argv holds exactly one secret name (kind "name") or lease id
  * (kind "id"); EXIT_OK or a usage error. */
 int one_arg(const struct ctl *c, int argc, char **argv, const char *kind);
-bool lease_id_valid(const char *id);
+/* Checks that argv, after the options getopt took (optind), holds exactly
+ * one secret name and points *ret_name at it; EXIT_OK or a usage error
+ * (with the grammar spelled out when grammar is set). */
+int name_operand(const struct ctl *c, int argc, char **argv, bool grammar, const char **ret_name);
 /* Checks a duration like "90s", "15m", "1h", "7d" and returns its seconds. */
 int duration_arg(const struct ctl *c, const char *s, uint64_t *ret_sec);
 /* Parses a decimal count in [min, max]. */

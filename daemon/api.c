@@ -3,7 +3,8 @@
  * The route table is the API: method, path template, who may call it, the
  * audit action, the handler, and the query parameters it accepts.  Every
  * request is judged by the caller's attested identity, never by the socket
- * it came through.  No reply and no audit record ever carries a value. */
+ * it came through.  No reply and no audit record ever carries a value.
+ * The lease routes are in api-lease.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api-internal.h"
 #include "lease.h"
 #include "leasing.h"
 #include "policy.h"
@@ -87,7 +89,7 @@ void reply_done(struct reply *rep) {
         *rep = (struct reply) {};
 }
 
-static void reply_json(struct reply *rep, unsigned status, json_t *j) {
+void reply_json(struct reply *rep, unsigned status, json_t *j) {
         if (!j) {
                 api_error(rep, API_ERR_INTERNAL, "out of memory");
                 return;
@@ -139,7 +141,7 @@ void api_warning(json_t *reply, const char *fmt, ...) {
         json_array_append_new(arr, json_string(msg));
 }
 
-static json_t *time_json(int64_t usec) {
+json_t *time_json(int64_t usec) {
         char buf[32];
 
         format_time_utc(usec, buf, sizeof(buf));
@@ -297,7 +299,8 @@ static void route_whoami(struct server *s, const struct request *req, const char
         if (!o)
                 return api_error(rep, API_ERR_INTERNAL, "out of memory");
         if (p->cls.id[0])
-                json_object_set_new(o, p->cls.runtime == RUNTIME_SYSTEMD ? "unit" : "id", json_string(p->cls.id));
+                json_object_set_new(o, runtime_info(p->cls.runtime)->scope == RUNTIME_SCOPE_UNIT ? "unit" : "id",
+                                    json_string(p->cls.id));
         if (p->cls.pod_uid[0])
                 json_object_set_new(o, "pod_uid", json_string(p->cls.pod_uid));
         if (w) {
@@ -447,7 +450,7 @@ static void route_rotate(struct server *s, const struct request *req, const char
         if (r < 0)
                 return store_error(s, rep, r, name);
         /* The new version is stored; now every live file, before we answer. */
-        r = leasing_rotate(s, name, &updated);
+        r = leasing_rotate(s->leasing, name, &updated);
         if (r < 0)
                 return api_error(rep, API_ERR_INTERNAL, "version %" PRIu64 " stored, but %zu of the leased files "
                                  "could not be updated: %s", v.version,
@@ -465,7 +468,7 @@ static void route_delete(struct server *s, const struct request *req, const char
         if (r < 0)
                 return store_error(s, rep, r, name);
         reply_json(rep, 200, json_pack("{s:s,s:I}", "deleted", name, "leases_revoked",
-                                       (json_int_t) leasing_revoke_secret(s, name)));
+                                       (json_int_t) leasing_revoke_secret(s->leasing, name)));
 }
 
 static void route_reload(struct server *s, const struct request *req, const char *name, struct reply *rep) {
@@ -513,7 +516,7 @@ static void route_metrics(struct server *s, const struct request *req, const cha
 
 /* A JSON object body, or {} when there is none.  Lease bodies are small
  * and never hold values. */
-static json_t *json_body(const struct request *req, struct reply *rep) {
+json_t *json_body(const struct request *req, struct reply *rep) {
         json_error_t err;
         json_t *j;
 
@@ -538,23 +541,24 @@ static json_t *json_body(const struct request *req, struct reply *rep) {
 }
 
 /* "ttl": "15m" or seconds; 0 when absent. */
-static int body_ttl(json_t *body, struct reply *rep, uint64_t *ret) {
+int body_ttl(json_t *body, struct reply *rep, uint64_t *ret) {
         json_t *t = json_object_get(body, "ttl");
 
         *ret = 0;
         if (!t)
                 return 0;
-        if (json_is_integer(t) && json_integer_value(t) > 0 && json_integer_value(t) <= 366LL * 86400) {
-                *ret = (uint64_t) json_integer_value(t) * 1000000;
+        if (json_is_integer(t) && json_integer_value(t) >= (json_int_t) (POLICY_TTL_MIN_USEC / USEC(1)) &&
+            json_integer_value(t) <= (json_int_t) (POLICY_TTL_MAX_USEC / USEC(1))) {
+                *ret = USEC(json_integer_value(t));
                 return 0;
         }
-        if (json_is_string(t) && parse_duration_usec(json_string_value(t), ret) >= 0 && *ret >= 1000000)
+        if (json_is_string(t) && parse_duration_usec(json_string_value(t), ret) >= 0 && *ret >= POLICY_TTL_MIN_USEC)
                 return 0;
         api_error(rep, API_ERR_BAD_REQUEST, "ttl must be a duration such as \"15m\" (at least 1s)");
         return -EINVAL;
 }
 
-static int body_keys_only(json_t *body, const char *const *allowed, struct reply *rep) {
+int body_keys_only(json_t *body, const char *const *allowed, struct reply *rep) {
         const char *key;
         json_t *v;
 
@@ -571,161 +575,24 @@ static int body_keys_only(json_t *body, const char *const *allowed, struct reply
         return 0;
 }
 
-/* A caller in a mount namespace of its own (a container) sees neither the
- * host's secrets_root nor, without inject, anything at all: the lease is
- * made (the host path is real) but useless to it, so it is told.  A
- * service's namespace (PrivateTmp=) is a copy that receives the host's new
- * mounts, so a unit does see its host_path. */
-static json_t *lease_warnings(json_t *out, const struct peer *p, const struct workload *w) {
-        if (out && !w->inject && !p->same_mnt_ns && p->cls.runtime != RUNTIME_SYSTEMD)
-                api_warning(out, "this caller is in a mount namespace of its own and workload '%s' has no "
-                            "\"inject\": its host_path is not visible here; add \"inject\": \"/run/secrets\" "
-                            "to the workload", w->name);
-        return out;
-}
-
-static void route_lease(struct server *s, const struct request *req, const char *name, struct reply *rep) {
-        static const char *const keys[] = { "secrets", "ttl", NULL };
-        const struct workload *w = policy_match(s->config->policy, req->peer);
-        const char *names[POLICY_GRANTS_MAX], *bad = NULL;
-        json_t *body, *list, *e, *out = NULL;
-        uint64_t ttl;
-        size_t i, n = 0;
-        int r;
-
-        (void) name;
-        if (!w) {
-                /* a denial like any other: who asked, from which cgroup */
-                api_error(rep, API_ERR_FORBIDDEN, "no workload in the policy matches '%s'", req->peer->identity);
-                audit_record(s->audit, &(struct audit_event) {
-                        .action = "lease", .allowed = false, .peer = req->peer, .status = 403,
-                        .reason = "no workload matches",
-                });
-                return;
-        }
-        body = json_body(req, rep);
-        if (!body)
-                return;
-        list = json_object_get(body, "secrets");
-        if (body_keys_only(body, keys, rep) < 0 || body_ttl(body, rep, &ttl) < 0)
-                goto done;
-        if (list && (!json_is_array(list) || json_array_size(list) > POLICY_GRANTS_MAX)) {
-                api_error(rep, API_ERR_BAD_REQUEST, "secrets must be an array of names");
-                goto done;
-        }
-        json_array_foreach(list, i, e) {
-                if (!json_is_string(e) || !store_name_valid(json_string_value(e))) {
-                        api_error(rep, API_ERR_INVALID_NAME, "secrets[%zu] is not a valid secret name", i);
-                        goto done;
-                }
-                names[n++] = json_string_value(e);
-        }
-        r = leasing_grant(s, req->peer, w, names, n, ttl, &out, &bad);
-        if (r == -EBUSY && !bad) {
-                /* the same scope under another workload: kept apart */
-                api_error(rep, API_ERR_CONFLICT, "'%s' holds leases of another workload; this caller matches "
-                          "workload '%s' (revoke those leases first)", req->peer->identity, w->name);
-                audit_record(s->audit, &(struct audit_event) {
-                        .action = "lease", .allowed = false, .peer = req->peer, .workload = w->name,
-                        .status = 409, .reason = "its instance holds leases of another workload",
-                });
-                goto done;
-        }
-        if (r == -EPERM && bad && bad == w->inject)
-                api_error(rep, API_ERR_FORBIDDEN, "secrets are injected only into the container's own mount "
-                          "namespace or, for a host process, one of the host's user namespace; not at '%s' here",
-                          w->inject);
-        else if (r == -ESRCH && bad && bad == w->inject)
-                api_error(rep, API_ERR_UNAVAILABLE, "cannot find the container's main process to mount the "
-                          "secrets at '%s' in its namespace", w->inject);
-        else if (r == -ETIMEDOUT && bad && bad == w->inject)
-                api_error(rep, API_ERR_UNAVAILABLE, "making the mount point '%s' inside the container did not "
-                          "finish in time (a mount that does not answer?); nothing was mounted", w->inject);
-        else if (r < 0 && bad && bad == w->inject)
-                api_error(rep, API_ERR_UNAVAILABLE, "cannot mount the secrets at '%s' inside the container: %s; "
-                          "give it a writable parent (e.g. --tmpfs /run) or an image that has '%s'",
-                          w->inject, strerror(-r), w->inject);
-        else if (r == -EACCES)
-                api_error(rep, API_ERR_FORBIDDEN, "secret '%s' is not granted to workload '%s'", bad ? bad : "?",
-                          w->name);
-        else if (r == -ENOENT)
-                api_error(rep, API_ERR_NOT_FOUND, "secret '%s' does not exist", bad ? bad : "?");
-        else if (r == -ENOSPC)
-                api_error(rep, API_ERR_UNAVAILABLE, "the workload's secrets tmpfs (or the lease records' "
-                          "runtime directory) is full; nothing was changed");
-        else if (r < 0)
-                api_error(rep, API_ERR_INTERNAL, "cannot materialize '%s': %s", bad ? bad : "?", strerror(-r));
-        else
-                reply_json(rep, 201, lease_warnings(out, req->peer, w));
-        if (r == -EACCES)
-                audit_record(s->audit, &(struct audit_event) {
-                        .action = "lease", .allowed = false, .peer = req->peer, .secret = bad,
-                        .workload = w->name, .status = 403, .reason = "not granted",
-                });
-done:
-        json_decref(body);
-}
-
-static void route_leases(struct server *s, const struct request *req, const char *name, struct reply *rep) {
-        (void) name;
-        reply_json(rep, 200, leasing_list(s, req->peer));
-}
-
-static void lease_error(struct reply *rep, int r, const char *id) {
-        if (r == -ENOENT)
-                api_error(rep, API_ERR_NOT_FOUND, "lease '%s' does not exist (or has expired)", id);
-        else if (r == -EACCES)
-                api_error(rep, API_ERR_FORBIDDEN, "lease '%s' belongs to another workload", id);
-        else if (r == -ENOSPC)
-                api_error(rep, API_ERR_UNAVAILABLE, "lease '%s' not renewed: the runtime directory is full", id);
-        else
-                api_error(rep, API_ERR_INTERNAL, "lease '%s': %s", id, strerror(-r));
-}
-
-static void route_renew(struct server *s, const struct request *req, const char *id, struct reply *rep) {
-        static const char *const keys[] = { "ttl", NULL };
-        json_t *body = json_body(req, rep), *out = NULL;
-        uint64_t ttl;
-        int r;
-
-        if (!body)
-                return;
-        if (body_keys_only(body, keys, rep) >= 0 && body_ttl(body, rep, &ttl) >= 0) {
-                r = leasing_renew(s, req->peer, id, ttl, &out);
-                if (r < 0)
-                        lease_error(rep, r, id);
-                else
-                        reply_json(rep, 200, out);
-        }
-        json_decref(body);
-}
-
-static void route_revoke(struct server *s, const struct request *req, const char *id, struct reply *rep) {
-        int r = leasing_revoke(s, req->peer, id);
-
-        if (r < 0)
-                return lease_error(rep, r, id);
-        reply_json(rep, 200, json_pack("{s:s}", "revoked", id));
-}
-
 static const struct route routes[] = {
-        { "GET", "/v1/health", ACCESS_ANYONE, NULL, route_health, {} },
-        { "GET", "/v1/whoami", ACCESS_ANYONE, NULL, route_whoami, {} },
-        { "GET", "/v1/secrets", ACCESS_ADMIN, "list", route_list, {} },
-        { "PUT", "/v1/secrets/{name}", ACCESS_ADMIN, "create", route_create, { "allow_empty" } },
-        { "GET", "/v1/secrets/{name}", ACCESS_ADMIN, "read", route_read, { "version" } },
-        { "DELETE", "/v1/secrets/{name}", ACCESS_ADMIN, "delete", route_delete, {} },
-        { "GET", "/v1/secrets/{name}/meta", ACCESS_ADMIN, "meta", route_meta, {} },
-        { "POST", "/v1/secrets/{name}/rotate", ACCESS_ADMIN, "rotate", route_rotate,
+        { "GET", API_ROUTE_HEALTH, ACCESS_ANYONE, NULL, route_health, {} },
+        { "GET", API_ROUTE_WHOAMI, ACCESS_ANYONE, NULL, route_whoami, {} },
+        { "GET", API_ROUTE_SECRETS, ACCESS_ADMIN, "list", route_list, {} },
+        { "PUT", API_ROUTE_SECRET, ACCESS_ADMIN, "create", route_create, { "allow_empty" } },
+        { "GET", API_ROUTE_SECRET, ACCESS_ADMIN, "read", route_read, { "version" } },
+        { "DELETE", API_ROUTE_SECRET, ACCESS_ADMIN, "delete", route_delete, {} },
+        { "GET", API_ROUTE_SECRET_META, ACCESS_ADMIN, "meta", route_meta, {} },
+        { "POST", API_ROUTE_SECRET_ROTATE, ACCESS_ADMIN, "rotate", route_rotate,
           { "generate", "encoding", "allow_empty" } },
-        { "POST", "/v1/reload", ACCESS_ADMIN, "reload", route_reload, {} },
-        { "GET", "/v1/status", ACCESS_ADMIN, NULL, route_status, {} },
-        { "GET", "/metrics", ACCESS_ADMIN, NULL, route_metrics, {} },
+        { "POST", API_ROUTE_RELOAD, ACCESS_ADMIN, "reload", route_reload, {} },
+        { "GET", API_ROUTE_STATUS, ACCESS_ADMIN, NULL, route_status, {} },
+        { "GET", API_ROUTE_METRICS, ACCESS_ADMIN, NULL, route_metrics, {} },
         /* lease routes judge ownership themselves: owner or admin */
-        { "POST", "/v1/leases", ACCESS_ANYONE, NULL, route_lease, {} },
-        { "GET", "/v1/leases", ACCESS_ANYONE, NULL, route_leases, {} },
-        { "POST", "/v1/leases/{id}/renew", ACCESS_ANYONE, NULL, route_renew, {} },
-        { "DELETE", "/v1/leases/{id}", ACCESS_ANYONE, NULL, route_revoke, {} },
+        { "POST", API_ROUTE_LEASES, ACCESS_ANYONE, NULL, route_lease, {} },
+        { "GET", API_ROUTE_LEASES, ACCESS_ANYONE, NULL, route_leases, {} },
+        { "POST", API_ROUTE_LEASE_RENEW, ACCESS_ANYONE, NULL, route_renew, {} },
+        { "DELETE", API_ROUTE_LEASE, ACCESS_ANYONE, NULL, route_revoke, {} },
 };
 
 /* Matches path against a template segment by segment; the "{name}" or

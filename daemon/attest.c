@@ -379,8 +379,7 @@ static bool id_listed(unsigned id, const unsigned *list, size_t n) {
 static bool peer_admin_capable(const struct peer *p) {
         if (!p->same_pid_ns || !p->same_mnt_ns || !p->same_user_ns)
                 return false;
-        return p->cls.runtime == RUNTIME_HOST || p->cls.runtime == RUNTIME_SYSTEMD ||
-               p->cls.runtime == RUNTIME_ROOTLESS;
+        return runtime_info(p->cls.runtime)->host_process;
 }
 
 bool attest_peer_admin(const struct attest_context *ctx, const struct peer *p) {
@@ -394,6 +393,25 @@ bool attest_peer_admin(const struct attest_context *ctx, const struct peer *p) {
                 if (id_listed(p->groups[i], ctx->admin_gids, ctx->n_admin_gids))
                         return true;
         return false;
+}
+
+/* The identity as its runtime's row spells it ("docker:<id>", …). */
+static int peer_spell_identity(struct peer *p) {
+        const struct runtime_info *rt = runtime_info(p->cls.runtime);
+
+        switch (rt->scope) {
+        case RUNTIME_SCOPE_HOST_USER:
+                return asprintf(&p->identity, "%s:uid%u", rt->name, (unsigned) p->uid);
+        case RUNTIME_SCOPE_DELEGATED:
+                return asprintf(&p->identity, "%s:uid%u", rt->name, (unsigned) p->delegated_owner);
+        case RUNTIME_SCOPE_POD:
+                return asprintf(&p->identity, "%s:%s/%s", rt->name, p->cls.pod_uid, p->cls.id);
+        case RUNTIME_SCOPE_UNIT:
+        case RUNTIME_SCOPE_CONTAINER:
+                return asprintf(&p->identity, "%s:%s", rt->name, p->cls.id);
+        default:
+                return asprintf(&p->identity, "%s", rt->name);
+        }
 }
 
 static int peer_classify(const struct attest_context *ctx, struct peer *p) {
@@ -432,23 +450,7 @@ static int peer_classify(const struct attest_context *ctx, struct peer *p) {
                 p->cls.runtime = RUNTIME_UNKNOWN;
                 p->unknown_reason = "a host cgroup, but outside the host's user namespace";
         }
-        switch (p->cls.runtime) {
-        case RUNTIME_UNKNOWN:
-                r = asprintf(&p->identity, "unknown");
-                break;
-        case RUNTIME_HOST:
-                r = asprintf(&p->identity, "host:uid%u", (unsigned) p->uid);
-                break;
-        case RUNTIME_ROOTLESS:
-                r = asprintf(&p->identity, "rootless:uid%u", (unsigned) p->delegated_owner);
-                break;
-        case RUNTIME_KUBERNETES:
-                r = asprintf(&p->identity, "kubernetes:%s/%s", p->cls.pod_uid, p->cls.id);
-                break;
-        default:
-                r = asprintf(&p->identity, "%s:%s", runtime_to_string(p->cls.runtime), p->cls.id);
-                break;
-        }
+        r = peer_spell_identity(p);
         if (r < 0) {
                 p->identity = NULL;
                 return -ENOMEM;

@@ -23,28 +23,43 @@
 /* More lines than any kernel prints; bounds the duplicate check. */
 #define PROC_CGROUP_LINES_MAX 1024
 
-static const char *const runtime_names[_RUNTIME_MAX] = {
-        [RUNTIME_UNKNOWN] = "unknown",
-        [RUNTIME_HOST] = "host",
-        [RUNTIME_DOCKER] = "docker",
-        [RUNTIME_PODMAN] = "podman",
-        [RUNTIME_KUBERNETES] = "kubernetes",
-        [RUNTIME_CRIO] = "crio",
-        [RUNTIME_SYSTEMD] = "systemd",
-        [RUNTIME_ROOTLESS] = "rootless",
+static const struct runtime_info runtimes[_RUNTIME_MAX] = {
+        [RUNTIME_UNKNOWN]    = { "unknown",    RUNTIME_SCOPE_NONE,      false, false, false },
+        [RUNTIME_HOST]       = { "host",       RUNTIME_SCOPE_HOST_USER, false, true,  true },
+        [RUNTIME_DOCKER]     = { "docker",     RUNTIME_SCOPE_CONTAINER, true,  false, false },
+        [RUNTIME_PODMAN]     = { "podman",     RUNTIME_SCOPE_CONTAINER, true,  false, false },
+        [RUNTIME_KUBERNETES] = { "kubernetes", RUNTIME_SCOPE_POD,       true,  false, false },
+        [RUNTIME_CRIO]       = { "crio",       RUNTIME_SCOPE_CONTAINER, true,  false, false },
+        [RUNTIME_SYSTEMD]    = { "systemd",    RUNTIME_SCOPE_UNIT,      false, true,  true },
+        [RUNTIME_ROOTLESS]   = { "rootless",   RUNTIME_SCOPE_DELEGATED, false, true,  false },
 };
+
+const struct runtime_info *runtime_info(enum runtime r) {
+        return &runtimes[(unsigned) r < _RUNTIME_MAX ? r : RUNTIME_UNKNOWN];
+}
+
+const struct runtime_info *runtime_of_directory(const char *dir_name) {
+        for (size_t i = 0; i < _RUNTIME_MAX; i++) {
+                size_t n = strlen(runtimes[i].name);
+
+                if (runtimes[i].scope != RUNTIME_SCOPE_NONE && strncmp(dir_name, runtimes[i].name, n) == 0 &&
+                    dir_name[n] == '-')
+                        return &runtimes[i];
+        }
+        return NULL;
+}
 
 const char *runtime_to_string(enum runtime r) {
         if ((unsigned) r >= _RUNTIME_MAX)
                 return NULL;
-        return runtime_names[r];
+        return runtimes[r].name;
 }
 
 int runtime_from_string(const char *s) {
         if (!s)
                 return -EINVAL;
         for (size_t i = 0; i < _RUNTIME_MAX; i++)
-                if (strcmp(s, runtime_names[i]) == 0)
+                if (strcmp(s, runtimes[i].name) == 0)
                         return (int) i;
         return -EINVAL;
 }

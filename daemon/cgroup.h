@@ -6,6 +6,7 @@
  * cgroup.c: a new runtime is one line there.  Never logs. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -21,6 +22,33 @@ enum runtime {
         _RUNTIME_MAX,
 };
 
+/* How a runtime's callers are named: attest.c spells their identity and
+ * leasing their scope's directory from it. */
+enum runtime_scope {
+        RUNTIME_SCOPE_NONE,      /* unknown: identity "unknown", no directory */
+        RUNTIME_SCOPE_HOST_USER, /* "host:uid1000", host-uid1000 */
+        RUNTIME_SCOPE_UNIT,      /* "systemd:backup.service", systemd-backup.service */
+        RUNTIME_SCOPE_CONTAINER, /* "docker:<id>", docker-<id> */
+        RUNTIME_SCOPE_POD,       /* "kubernetes:<pod>/<id>", kubernetes-<id> */
+        RUNTIME_SCOPE_DELEGATED, /* "rootless:uid1000", rootless-uid1000-<id> (or -cg<hash>) */
+        _RUNTIME_SCOPE_MAX,
+};
+
+/* One row per runtime (cgroup.c): everything attest, leasing and policy
+ * decide by runtime.  A new runtime is a row here and its patterns. */
+struct runtime_info {
+        const char *name;        /* "docker": config, audit, identity and directory prefix */
+        enum runtime_scope scope;
+        bool container_id;       /* its id is a container's: `id` match keys apply */
+        bool host_process;       /* a process of the host's: may be admin */
+        bool host_directory;     /* its directory sits in secrets_root itself, not
+                                  * in "containers" (served to nobody else) */
+};
+
+/* r's row; the unknown one when r is out of range. */
+const struct runtime_info *runtime_info(enum runtime r);
+/* The row whose directory spelling "<name>-…" starts dir_name, or NULL. */
+const struct runtime_info *runtime_of_directory(const char *dir_name);
 /* "unknown", "host", "docker", …; NULL when r is out of range. */
 const char *runtime_to_string(enum runtime r);
 /* The enum value for a name from runtime_to_string(), or -EINVAL. */

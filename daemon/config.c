@@ -6,7 +6,6 @@
  * operator fixing a file wants the whole list.  Never logs. */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,10 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config-parse.h"
 #include "config.h"
 #include "policy.h"
 #include "secretd/cleanup.h"
-#include "secretd/parse.h"
+#include "secretd/paths.h"
 #include "store.h"
 
 enum field_kind {
@@ -41,8 +41,6 @@ struct field {
         const struct field *children;
 };
 
-#define USEC(s) ((uint64_t) (s) * 1000000ULL)
-
 static const struct field config_limits[] = {
         { "max_value_size", FIELD_SIZE, offsetof(struct config, max_value_size), 1, STORE_VALUE_MAX_HARD, NULL },
         { "max_connections", FIELD_COUNT, offsetof(struct config, max_connections), 1, 65536, NULL },
@@ -61,8 +59,8 @@ static const struct field config_admin[] = {
 };
 
 static const struct field config_defaults[] = {
-        { "ttl", FIELD_DURATION, offsetof(struct config, ttl_usec), USEC(1), USEC(366 * 86400), NULL },
-        { "max_ttl", FIELD_DURATION, offsetof(struct config, max_ttl_usec), USEC(1), USEC(366 * 86400), NULL },
+        { "ttl", FIELD_DURATION, offsetof(struct config, ttl_usec), POLICY_TTL_MIN_USEC, POLICY_TTL_MAX_USEC, NULL },
+        { "max_ttl", FIELD_DURATION, offsetof(struct config, max_ttl_usec), POLICY_TTL_MIN_USEC, POLICY_TTL_MAX_USEC, NULL },
         { "tmpfs_size", FIELD_SIZE, offsetof(struct config, tmpfs_size), 4096, 1ULL << 30, NULL },
         {}
 };
@@ -83,38 +81,9 @@ static const struct field config_root[] = {
 };
 
 struct parser {
+        struct conf_parser base; /* counts errors even when it keeps none: any error means no config */
         struct config *c;
-        struct config_errors *errs;
-        const char *source;
-        unsigned n_errors; /* counted even when errs is NULL: any error means no config */
 };
-
-static void report(struct parser *p, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void report(struct parser *p, const char *path, const char *fmt, ...) {
-        _cleanup_free_ char *reason = NULL;
-        char *msg, **grown;
-        va_list ap;
-        int r;
-
-        p->n_errors++;
-        if (!p->errs)
-                return;
-        va_start(ap, fmt);
-        r = vasprintf(&reason, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return;
-        if (asprintf(&msg, "%s: %s: %s", p->source, path, reason) < 0)
-                return;
-        grown = reallocarray(p->errs->msgs, p->errs->n + 1, sizeof(char *));
-        if (!grown) {
-                free(msg);
-                return;
-        }
-        p->errs->msgs = grown;
-        p->errs->msgs[p->errs->n++] = msg;
-}
 
 static int set_string(char **slot, const char *value) {
         char *s = strdup(value);
@@ -127,87 +96,38 @@ static int set_string(char **slot, const char *value) {
 }
 
 static void parse_path(struct parser *p, const struct field *f, const char *path, json_t *v) {
-        const char *s = json_string_value(v);
+        const char *s = conf_string(&p->base, path, v, "a string");
 
-        if (!json_is_string(v)) {
-                report(p, path, "expected a string");
+        if (!s)
                 return;
-        }
-        if (strlen(s) != json_string_length(v)) {
-                report(p, path, "contains a NUL byte");
-                return;
-        }
         if (!(f->kind == FIELD_PATH_OPT && s[0] == '\0') && s[0] != '/') {
-                report(p, path, "'%s' is not an absolute path", s);
+                conf_report(&p->base, path, "'%s' is not an absolute path", s);
                 return;
         }
         if (strlen(s) >= PATH_MAX - 64) {
-                report(p, path, "path is too long");
+                conf_report(&p->base, path, "path is too long");
                 return;
         }
-        if (set_string((char **) ((char *) p->c + f->offset), s) < 0)
-                report(p, path, "out of memory");
+        (void) conf_store_string(&p->base, path, (char **) ((char *) p->c + f->offset), s);
 }
 
-/* Sizes, counts and durations: a JSON integer, or a string with a unit. */
 static void parse_number(struct parser *p, const struct field *f, const char *path, json_t *v) {
-        uint64_t n;
-        int r = 0;
+        static const enum conf_number_kind kinds[_FIELD_KIND_MAX] = {
+                [FIELD_SIZE] = CONF_SIZE,
+                [FIELD_COUNT] = CONF_COUNT,
+                [FIELD_DURATION] = CONF_DURATION,
+        };
 
-        if (json_is_integer(v) && json_integer_value(v) >= 0) {
-                n = (uint64_t) json_integer_value(v);
-                if (f->kind == FIELD_DURATION) {
-                        if (n > UINT64_MAX / USEC(1))
-                                r = -ERANGE;
-                        else
-                                n *= USEC(1);
-                }
-        } else if (json_is_string(v) && f->kind != FIELD_COUNT) {
-                r = f->kind == FIELD_SIZE ? parse_size(json_string_value(v), &n)
-                                          : parse_duration_usec(json_string_value(v), &n);
-        } else {
-                report(p, path, f->kind == FIELD_COUNT ? "expected a non-negative integer"
-                                : f->kind == FIELD_SIZE ? "expected a size such as \"64K\""
-                                                        : "expected a duration such as \"10s\"");
-                return;
-        }
-        if (r == -EINVAL) {
-                report(p, path, "'%s' is not a valid %s", json_string_value(v),
-                       f->kind == FIELD_SIZE ? "size (units K, M, G)" : "duration (units ms, s, m, h, d)");
-                return;
-        }
-        if (r < 0 || n < f->min || n > f->max) {
-                report(p, path, "out of range (allowed %llu to %llu%s)",
-                       (unsigned long long) (f->kind == FIELD_DURATION ? f->min / USEC(1) : f->min),
-                       (unsigned long long) (f->kind == FIELD_DURATION ? f->max / USEC(1) : f->max),
-                       f->kind == FIELD_DURATION ? " seconds" : f->kind == FIELD_SIZE ? " bytes" : "");
-                return;
-        }
-        *(uint64_t *) ((char *) p->c + f->offset) = n;
+        (void) conf_number(&p->base, path, v, kinds[f->kind], f->min, f->max,
+                           (uint64_t *) ((char *) p->c + f->offset));
 }
 
 static void parse_uids(struct parser *p, const char *path, json_t *v) {
-        size_t i, n = json_array_size(v);
-        json_t *e;
-        uid_t *uids;
+        uint32_t *uids;
+        size_t n;
 
-        if (!json_is_array(v)) {
-                report(p, path, "expected an array of uids");
+        if (conf_id_list(&p->base, path, v, "uid", true, &uids, &n) < 0)
                 return;
-        }
-        uids = calloc(n ? n : 1, sizeof(uid_t));
-        if (!uids) {
-                report(p, path, "out of memory");
-                return;
-        }
-        json_array_foreach(v, i, e) {
-                if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) >= UINT32_MAX) {
-                        report(p, path, "element %zu is not a uid", i);
-                        free(uids);
-                        return;
-                }
-                uids[i] = (uid_t) json_integer_value(e);
-        }
         free(p->c->admin_uids);
         p->c->admin_uids = uids;
         p->c->n_admin_uids = n;
@@ -219,12 +139,12 @@ static void parse_groups(struct parser *p, const char *path, json_t *v) {
         char **groups;
 
         if (!json_is_array(v)) {
-                report(p, path, "expected an array of group names or gids");
+                conf_report(&p->base, path, "expected an array of group names or gids");
                 return;
         }
         groups = calloc(n + 1, sizeof(char *));
         if (!groups) {
-                report(p, path, "out of memory");
+                conf_report(&p->base, path, "out of memory");
                 return;
         }
         json_array_foreach(v, i, e) {
@@ -235,11 +155,11 @@ static void parse_groups(struct parser *p, const char *path, json_t *v) {
                            strlen(json_string_value(e)) == json_string_length(e)) {
                         groups[i] = strdup(json_string_value(e));
                 } else {
-                        report(p, path, "element %zu is not a group name or gid", i);
+                        conf_report(&p->base, path, "element %zu is not a group name or gid", i);
                         break;
                 }
                 if (!groups[i]) {
-                        report(p, path, "out of memory");
+                        conf_report(&p->base, path, "out of memory");
                         break;
                 }
         }
@@ -280,7 +200,7 @@ static void parse_field(struct parser *p, const struct field *f, const char *pat
                 break;
         case FIELD_WORKLOADS:
                 if (!json_is_array(v)) {
-                        report(p, path, "expected an array of workloads");
+                        conf_report(&p->base, path, "expected an array of workloads");
                         break;
                 }
                 json_decref(p->c->workloads);
@@ -296,7 +216,7 @@ static void parse_object(struct parser *p, const struct field *table, const char
         json_t *v;
 
         if (!json_is_object(obj)) {
-                report(p, prefix[0] ? prefix : "(top level)", "expected an object");
+                conf_report(&p->base, prefix[0] ? prefix : "(top level)", "expected an object");
                 return;
         }
         json_object_foreach(obj, key, v) {
@@ -308,7 +228,7 @@ static void parse_object(struct parser *p, const struct field *table, const char
                         if (strcmp(f->key, key) == 0)
                                 break;
                 if (!f->key) {
-                        report(p, path, "unknown key");
+                        conf_report(&p->base, path, "unknown key");
                         continue;
                 }
                 parse_field(p, f, path, v);
@@ -318,31 +238,39 @@ static void parse_object(struct parser *p, const struct field *table, const char
 /* Cross-field rules the table cannot express. */
 static void check_config(struct parser *p) {
         if (p->c->ttl_usec > p->c->max_ttl_usec)
-                report(p, "defaults.ttl", "longer than defaults.max_ttl");
+                conf_report(&p->base, "defaults.ttl", "longer than defaults.max_ttl");
         if (strcmp(p->c->admin_socket, p->c->workload_socket) == 0)
-                report(p, "admin_socket", "same path as workload_socket");
+                conf_report(&p->base, "admin_socket", "same path as workload_socket");
+}
+
+/* Every path of the config: its production default, and where the
+ * development configuration puts it under its directory. */
+static const struct {
+        size_t offset;
+        const char *value;
+        const char *dev_leaf;
+} default_paths[] = {
+        { offsetof(struct config, admin_socket), SECRETD_ADMIN_SOCKET, "run/admin.sock" },
+        { offsetof(struct config, workload_socket), SECRETD_WORKLOAD_SOCKET, "run/workload/workload.sock" },
+        { offsetof(struct config, runtime_dir), SECRETD_RUNTIME_DIR, "run" },
+        { offsetof(struct config, state_dir), "/var/lib/secretd", "state" },
+        { offsetof(struct config, secrets_root), "/run/secrets", "secrets" },
+        { offsetof(struct config, master_key), "/etc/secretd/master.key", "master.key" },
+        { offsetof(struct config, audit_log), "/var/log/secretd/audit.jsonl", "audit.jsonl" },
+};
+
+static char **path_slot(struct config *c, size_t i) {
+        return (char **) ((char *) c + default_paths[i].offset);
 }
 
 int config_new_default(struct config **ret) {
-        static const struct {
-                size_t offset;
-                const char *value;
-        } paths[] = {
-                { offsetof(struct config, admin_socket), "/run/secretd/admin.sock" },
-                { offsetof(struct config, workload_socket), "/run/secretd/workload/workload.sock" },
-                { offsetof(struct config, runtime_dir), "/run/secretd" },
-                { offsetof(struct config, state_dir), "/var/lib/secretd" },
-                { offsetof(struct config, secrets_root), "/run/secrets" },
-                { offsetof(struct config, master_key), "/etc/secretd/master.key" },
-                { offsetof(struct config, audit_log), "/var/log/secretd/audit.jsonl" },
-        };
         _cleanup_(config_freep) struct config *c = NULL;
 
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-                if (set_string((char **) ((char *) c + paths[i].offset), paths[i].value) < 0)
+        for (size_t i = 0; i < ELEMENTSOF(default_paths); i++)
+                if (set_string(path_slot(c, i), default_paths[i].value) < 0)
                         return -ENOMEM;
         c->max_value_size = STORE_VALUE_MAX_DEFAULT;
         c->max_connections = 1024;
@@ -363,18 +291,6 @@ int config_new_default(struct config **ret) {
 }
 
 int config_new_dev(const char *dir, struct config **ret) {
-        static const struct {
-                size_t offset;
-                const char *leaf;
-        } paths[] = {
-                { offsetof(struct config, admin_socket), "run/admin.sock" },
-                { offsetof(struct config, workload_socket), "run/workload/workload.sock" },
-                { offsetof(struct config, runtime_dir), "run" },
-                { offsetof(struct config, state_dir), "state" },
-                { offsetof(struct config, secrets_root), "secrets" },
-                { offsetof(struct config, master_key), "master.key" },
-                { offsetof(struct config, audit_log), "audit.jsonl" },
-        };
         _cleanup_(config_freep) struct config *c = NULL;
         _cleanup_free_ char *abs = NULL;
         int r;
@@ -395,11 +311,11 @@ int config_new_dev(const char *dir, struct config **ret) {
                 c->admin_uids = uids;
                 c->n_admin_uids = 2;
         }
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-                char **slot = (char **) ((char *) c + paths[i].offset);
+        for (size_t i = 0; i < ELEMENTSOF(default_paths); i++) {
+                char **slot = path_slot(c, i);
 
                 free(*slot);
-                if (asprintf(slot, "%s/%s", abs, paths[i].leaf) < 0) {
+                if (asprintf(slot, "%s/%s", abs, default_paths[i].dev_leaf) < 0) {
                         *slot = NULL;
                         return -ENOMEM;
                 }
@@ -415,20 +331,20 @@ static int load_string(const char *text, const char *source, struct config **ret
         _cleanup_(config_freep) struct config *c = NULL;
         json_t *root;
         json_error_t jerr;
-        struct parser p;
+        struct parser p = { .base = { .source = source, .errs = errs } };
         size_t before = errs ? errs->n : 0;
         int r;
 
         r = config_new_default(&c);
         if (r < 0)
                 return r;
-        p = (struct parser) { .c = c, .errs = errs, .source = source };
+        p.c = c;
         root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {
                 char where[64];
 
                 snprintf(where, sizeof(where), "line %d column %d", jerr.line, jerr.column);
-                report(&p, where, "%s", jerr.text);
+                conf_report(&p.base, where, "%s", jerr.text);
                 return -EINVAL;
         }
         parse_object(&p, config_root, "", root);
@@ -449,7 +365,7 @@ static int load_string(const char *text, const char *source, struct config **ret
                         return r;
                 }
         }
-        if (p.n_errors > 0 || (errs && errs->n > before)) {
+        if (p.base.n_errors > 0 || (errs && errs->n > before)) {
                 if (ret_partial)
                         *ret_partial = TAKE_PTR(c);
                 return -EINVAL;
@@ -492,44 +408,40 @@ static bool path_within(const char *dir, size_t n, const char *path) {
 void config_warnings(const struct config *c, const char *source, struct config_errors *warns) {
         const char *slash = strrchr(c->workload_socket, '/');
         size_t n = slash ? (size_t) (slash - c->workload_socket) : 0;
-        struct parser p = { .errs = warns, .source = source };
+        struct conf_parser p = { .source = source, .errs = warns };
 
         if (n == 0)
                 return;
         /* containers bind-mount the workload socket's directory: whatever
          * else is in it, they reach too */
         if (path_within(c->workload_socket, n, c->admin_socket))
-                report(&p, "admin_socket", "is in the directory of workload_socket, which containers mount; "
+                conf_report(&p, "admin_socket", "is in the directory of workload_socket, which containers mount; "
                        "give the workload socket a directory of its own");
         if (path_within(c->workload_socket, n, c->runtime_dir))
-                report(&p, "runtime_dir", "is in the directory of workload_socket, which containers mount; "
+                conf_report(&p, "runtime_dir", "is in the directory of workload_socket, which containers mount; "
                        "give the workload socket a directory of its own");
+}
+
+/* check: config_check_file's partial configuration. */
+static int load_file(const char *path, bool check, struct config **ret, struct config_errors *errs) {
+        _cleanup_free_ char *text = NULL;
+        struct conf_parser p = { .source = path, .errs = errs };
+        int r;
+
+        r = read_text(path, &text);
+        if (r < 0) {
+                conf_report(&p, "(file)", "cannot read: %s", strerror(-r));
+                return r;
+        }
+        return load_string(text, path, ret, check ? ret : NULL, errs);
 }
 
 int config_load_file(const char *path, struct config **ret, struct config_errors *errs) {
-        _cleanup_free_ char *text = NULL;
-        struct parser p = { .errs = errs, .source = path };
-        int r;
-
-        r = read_text(path, &text);
-        if (r < 0) {
-                report(&p, "(file)", "cannot read: %s", strerror(-r));
-                return r;
-        }
-        return config_load_string(text, path, ret, errs);
+        return load_file(path, false, ret, errs);
 }
 
 int config_check_file(const char *path, struct config **ret, struct config_errors *errs) {
-        _cleanup_free_ char *text = NULL;
-        struct parser p = { .errs = errs, .source = path };
-        int r;
-
-        r = read_text(path, &text);
-        if (r < 0) {
-                report(&p, "(file)", "cannot read: %s", strerror(-r));
-                return r;
-        }
-        return load_string(text, path, ret, ret, errs);
+        return load_file(path, true, ret, errs);
 }
 
 struct config *config_free(struct config *c) {
@@ -554,12 +466,4 @@ struct config *config_free(struct config *c) {
 
 void config_freep(struct config **c) {
         config_free(*c);
-}
-
-void config_errors_clear(struct config_errors *errs) {
-        for (size_t i = 0; i < errs->n; i++)
-                free(errs->msgs[i]);
-        free(errs->msgs);
-        errs->msgs = NULL;
-        errs->n = 0;
 }

@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CONFIG_DEFAULT_PATH "/etc/secretd/secretd.json"
+#include "config-parse.h"
+#include "secretd/paths.h"
+
+#define CONFIG_DEFAULT_PATH SECRETD_CONFIG_FILE
 
 struct policy;
 
@@ -43,11 +46,6 @@ struct config {
         struct policy *policy; /* parsed from it (policy.c); never NULL */
 };
 
-struct config_errors {
-        char **msgs;
-        size_t n;
-};
-
 /* The embedded defaults (production paths). */
 int config_new_default(struct config **ret);
 /* The embedded defaults with every path under dir (made absolute): the
@@ -67,4 +65,3 @@ void config_warnings(const struct config *c, const char *source, struct config_e
 
 struct config *config_free(struct config *c);
 void config_freep(struct config **c);
-void config_errors_clear(struct config_errors *errs);

@@ -10,15 +10,6 @@
 
 #include "lease.h"
 
-bool lease_id_valid(const char *id) {
-        if (!id || strlen(id) != LEASE_ID_LEN)
-                return false;
-        for (size_t i = 0; i < LEASE_ID_LEN; i++)
-                if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-                        return false;
-        return true;
-}
-
 struct lease *lease_new_with_id(const char *id, const char *secret, const char *file, const char *instance,
                                const char *workload) {
         struct lease *l;

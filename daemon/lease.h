@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define LEASE_ID_LEN 32 /* hex of 16 random bytes */
+#include "secretd/protocol.h" /* LEASE_ID_LEN, lease_id_valid() */
 
 struct lease {
         char id[LEASE_ID_LEN + 1];
@@ -32,7 +32,6 @@ struct lease_table {
         size_t n, cap;
 };
 
-bool lease_id_valid(const char *id);
 /* A new lease with a fresh random id and copies of the strings. */
 struct lease *lease_new(const char *secret, const char *file, const char *instance, const char *workload);
 /* The same with a known id (a record read back); NULL when id is invalid. */

@@ -15,11 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 
+#include "exit-watch.h"
 #include "leasing-internal.h"
 #include "secretd/cleanup.h"
-#include "server.h"
 
 /* FNV-1a: names are short and not chosen to collide with each other by
  * anyone who gains from it (they come from cgroup paths the kernel made). */
@@ -100,13 +99,13 @@ static bool is_container_id(const char *id) {
 
 /* A delegated subtree's caller outside any container: its own cgroup
  * directory, hashed (a path may be 4 KiB of any bytes), names it. */
-static void rootless_name(const struct peer *p, char *buf, size_t len) {
+static void rootless_name(const struct runtime_info *rt, const struct peer *p, char *buf, size_t len) {
         unsigned char h[16];
         char hex[sizeof(h) * 2 + 1];
 
         crypto_generichash(h, sizeof(h), (const unsigned char *) p->cgroup, strlen(p->cgroup), NULL, 0);
         sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-        snprintf(buf, len, "rootless-uid%u-cg%s", (unsigned) p->delegated_owner, hex);
+        snprintf(buf, len, "%s-uid%u-cg%s", rt->name, (unsigned) p->delegated_owner, hex);
 }
 
 /* The caller's own scope, and so its directory: "<runtime>-<id>" for a
@@ -117,32 +116,37 @@ static void rootless_name(const struct peer *p, char *buf, size_t len) {
  * tells apart never share one; callers of one scope that the policy tells
  * apart are kept apart by the instance's one workload (leasing_grant). */
 int instance_name(const struct peer *p, char *buf, size_t len) {
-        const char *rt = runtime_to_string(p->cls.runtime);
+        const struct runtime_info *rt = runtime_info(p->cls.runtime);
 
-        switch (p->cls.runtime) {
-        case RUNTIME_HOST:
-                snprintf(buf, len, "host-uid%u", (unsigned) p->uid);
+        switch (rt->scope) {
+        case RUNTIME_SCOPE_HOST_USER:
+                snprintf(buf, len, "%s-uid%u", rt->name, (unsigned) p->uid);
                 break;
-        case RUNTIME_ROOTLESS:
+        case RUNTIME_SCOPE_DELEGATED:
                 if (is_container_id(p->cls.id))
-                        snprintf(buf, len, "rootless-uid%u-%s", (unsigned) p->delegated_owner, p->cls.id);
+                        snprintf(buf, len, "%s-uid%u-%s", rt->name, (unsigned) p->delegated_owner, p->cls.id);
                 else if (p->cgroup)
-                        rootless_name(p, buf, len);
+                        rootless_name(rt, p, buf, len);
                 else
                         return -EACCES;
                 break;
-        case RUNTIME_UNKNOWN:
-                return -EACCES;
-        default:
-                if (snprintf(buf, len, "%s-%s", rt, p->cls.id) >= (int) len)
+        case RUNTIME_SCOPE_UNIT:
+        case RUNTIME_SCOPE_CONTAINER:
+        case RUNTIME_SCOPE_POD:
+                if (snprintf(buf, len, "%s-%s", rt->name, p->cls.id) >= (int) len)
                         return -EINVAL;
                 break;
+        default:
+                return -EACCES;
         }
         return mdir_name_valid(buf) ? 0 : -EINVAL;
 }
 
+/* Fails closed: a name no row spells is a container's. */
 bool instance_is_container(const char *name) {
-        return strncmp(name, "host-", 5) != 0 && strncmp(name, "systemd-", 8) != 0;
+        const struct runtime_info *rt = runtime_of_directory(name);
+
+        return !rt || !rt->host_directory;
 }
 
 void instance_free(struct instance *in, bool destroy) {
@@ -221,8 +225,7 @@ int instance_get(struct leasing *l, const char *name, const struct peer *p, stru
 void instance_release_if_empty(struct leasing *l, struct instance *in) {
         if (in->n_leases > 0)
                 return;
-        if (in->watch >= 0)
-                (void) inotify_rm_watch(l->inotify_fd, in->watch);
+        exit_watch_remove(l->inotify_fd, in->watch);
         index_remove(l, in);
         l->inst[in->pos] = l->inst[--l->n_inst];
         l->inst[in->pos]->pos = in->pos;

@@ -47,6 +47,10 @@ struct instance {
 };
 
 struct leasing {
+        struct store *store;
+        struct audit *audit;
+        const struct attest_context *attest;
+        const struct policy *policy; /* in force */
         struct lease_table table;
         struct instance **inst;
         size_t n_inst;
@@ -90,12 +94,12 @@ void instance_detach(struct leasing *l, struct lease *ls);
 /* in's lease of secret, or NULL. */
 struct lease *instance_lease_of(const struct instance *in, const char *secret);
 /* Watches the workload's cgroup.events so its exit revokes its leases. */
-void instance_watch_cgroup(struct server *s, struct instance *in, const char *cgroup, size_t len);
-void audit_lease(struct server *s, const char *action, const struct peer *p, const struct lease *ls,
+void instance_watch_cgroup(struct leasing *l, struct instance *in, const char *cgroup, size_t len);
+void audit_lease(struct leasing *l, const char *action, const struct peer *p, const struct lease *ls,
                  const char *reason);
 /* Audits, removes the record and the file, detaches ls; when it was the
  * last, the instance goes too. */
-void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action, const char *reason);
+void lease_drop(struct leasing *l, struct lease *ls, const struct peer *p, const char *action, const char *reason);
 
 /* leasing-policy.c */
 /* The workload in is bound to (its leases'), NULL when it holds none. */

@@ -14,7 +14,6 @@
 #include "leasing-internal.h"
 #include "secretd/cleanup.h"
 #include "policy.h"
-#include "server.h"
 
 /* Distinct callers' facts kept per instance.  The processes of one
  * container rarely differ in more than uid, exe and sub-cgroup; past this
@@ -99,7 +98,7 @@ static bool callers_still_match(const struct instance *in, const struct policy *
 }
 
 /* Ends what pol no longer grants of in; the last lease takes in with it. */
-static void instance_judge(struct server *s, struct instance *in, const struct policy *old,
+static void instance_judge(struct leasing *l, struct instance *in, const struct policy *old,
                            const struct policy *pol) {
         /* a copy: the lease that holds the name may be the first to go */
         _cleanup_free_ char *name = in->n_leases > 0 ? strdup(instance_workload(in)) : NULL;
@@ -118,21 +117,21 @@ static void instance_judge(struct server *s, struct instance *in, const struct p
                         ls->on_rotate_signal = w->on_rotate_signal;
                         continue;
                 }
-                lease_drop(s, ls, NULL, "revoke", "policy changed");
+                lease_drop(l, ls, NULL, "revoke", "policy changed");
                 if (last)
                         return;
         }
 }
 
-size_t leasing_policy_changed(struct server *s, const struct policy *old) {
-        struct leasing *l = s->leasing;
+size_t leasing_policy_changed(struct leasing *l, const struct policy *old, const struct policy *now) {
         size_t before = l->table.n;
 
+        l->policy = now;
         /* backwards: a released instance's place goes to the last one,
          * already judged */
         for (size_t i = l->n_inst; i-- > 0;)
                 if (i < l->n_inst)
-                        instance_judge(s, l->inst[i], old, s->config->policy);
+                        instance_judge(l, l->inst[i], old, now);
         leasing_rearm(l);
         return before - l->table.n;
 }

@@ -14,17 +14,9 @@
 #include "lease-record.h"
 #include "leasing-internal.h"
 #include "secretd/cleanup.h"
-#include "server.h"
 
 static bool looks_like_ours(const char *name) {
-        for (int r = RUNTIME_HOST; r < _RUNTIME_MAX; r++) {
-                const char *rt = runtime_to_string(r);
-                size_t n = strlen(rt);
-
-                if (strncmp(name, rt, n) == 0 && name[n] == '-')
-                        return true;
-        }
-        return false;
+        return runtime_of_directory(name) != NULL;
 }
 
 /* Everything in dir_fd (secrets_root or its "containers") that looks like
@@ -73,7 +65,7 @@ struct recovered_value {
 };
 
 struct recovery {
-        struct server *s;
+        struct leasing *l;
         int64_t now;
         struct leasing_recovery counts;
         struct recovered_value values[RECOVERY_VALUES];
@@ -95,7 +87,7 @@ static int recovery_value(struct recovery *rc, const char *name, const struct se
                         *ret_v = rc->values[i].v;
                         return 0;
                 }
-        r = store_read(rc->s->store, name, 0, &value, &v);
+        r = store_read(rc->l->store, name, 0, &value, &v);
         if (r < 0)
                 return r;
         copy = strdup(name);
@@ -129,8 +121,7 @@ static void recover_drop(struct leasing *l, struct instance *in, struct lease *l
 
 static void recover_one(void *userdata, struct lease *ls, const struct lease_where *w) {
         struct recovery *rc = userdata;
-        struct server *s = rc->s;
-        struct leasing *l = s->leasing;
+        struct leasing *l = rc->l;
         const struct secbuf *value;
         struct store_version v;
         struct instance *in = NULL;
@@ -139,7 +130,7 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
         r = instance_get(l, ls->instance, NULL, &in);
         if (r < 0 || ls->expires_usec <= rc->now) {
                 if (r >= 0)
-                        audit_lease(s, "expire", NULL, ls, "expired while the daemon was down");
+                        audit_lease(l, "expire", NULL, ls, "expired while the daemon was down");
                 r >= 0 ? rc->counts.expired++ : rc->counts.dropped++;
                 recover_drop(l, r >= 0 ? in : NULL, ls);
                 return;
@@ -161,7 +152,7 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
                 return;
         }
         ls->version = v.version;
-        instance_watch_cgroup(s, in, w->cgroup, w->cgroup ? strlen(w->cgroup) : 0);
+        instance_watch_cgroup(l, in, w->cgroup, w->cgroup ? strlen(w->cgroup) : 0);
         /* once per instance, not per record: ten thousand records of a
          * thousand instances at a start-up */
         if (w->main_pid && !in->main_sought && instance_is_container(in->name)) {
@@ -171,7 +162,7 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
         if (w->injected_ns && w->inject_path && !in->inject_path) {
                 in->injected_ns = w->injected_ns;
                 in->inject_path = strdup(w->inject_path);
-                in->ns_fd = target_mnt_ns_fd(&s->attest, &in->main, in->cgroup, w->injected_ns);
+                in->ns_fd = target_mnt_ns_fd(l->attest, &in->main, in->cgroup, w->injected_ns);
         }
         rc->counts.kept++;
 }
@@ -179,11 +170,11 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
 /* One read of each live instance's directory (not a stat per lease) puts
  * its files right.  A crash between writing a lease's file and recording
  * the lease, between removing a record and its file, or in the middle of a
- * write (".tmp-…") leaves files no lease owns: they hold plaintext nobody
+ * write (".tmp-…" of an older version) leaves files no lease owns: they hold plaintext nobody
  * was granted any more, and go.  A lease whose file is missing gets it
  * written again; one that cannot be is dropped. */
 static void instance_reconcile(struct recovery *rc, struct instance *in) {
-        struct leasing *l = rc->s->leasing;
+        struct leasing *l = rc->l;
         _cleanup_closedir_ DIR *d = NULL;
         _cleanup_free_ bool *seen = calloc(in->n_leases ? in->n_leases : 1, sizeof(bool));
         struct dirent *de;
@@ -198,7 +189,9 @@ static void instance_reconcile(struct recovery *rc, struct instance *in) {
         while ((de = readdir(d))) {
                 bool owned = false;
 
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                /* the temp directory: mdir_open() emptied it */
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+                    strcmp(de->d_name, MDIR_TEMP_DIR) == 0)
                         continue;
                 for (size_t i = 0; i < in->n_leases && !owned; i++)
                         if (strcmp(in->leases[i]->file, de->d_name) == 0 && de->d_type == DT_REG)
@@ -238,9 +231,8 @@ static void release_empty(struct leasing *l) {
         }
 }
 
-int leasing_recover(struct server *s, struct leasing_recovery *ret) {
-        struct leasing *l = s->leasing;
-        struct recovery rc = { .s = s, .now = leasing_now_usec() };
+int leasing_recover(struct leasing *l, struct leasing_recovery *ret) {
+        struct recovery rc = { .l = l, .now = leasing_now_usec() };
         unsigned damaged = 0;
         size_t leases_before;
         int r;
@@ -258,7 +250,7 @@ int leasing_recover(struct server *s, struct leasing_recovery *ret) {
         release_empty(l); /* … or whose every file was lost and could not be written */
         sweep_orphans(l);
         leases_before = l->table.n;
-        leasing_sweep(s); /* workloads that ended while we were down */
+        leasing_sweep(l); /* workloads that ended while we were down */
         rc.counts.dropped += (unsigned) (leases_before - l->table.n); /* else no count tells of them */
         leasing_rearm(l);
         rc.counts.kept = l->table.n;

@@ -14,33 +14,23 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/inotify.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "exit-watch.h"
 #include "lease-record.h"
 #include "lease.h"
 #include "leasing.h"
 #include "leasing-internal.h"
 #include "materialize.h"
 #include "secretd/cleanup.h"
-#include "secretd/parse.h"
-#include "server.h"
 
 int64_t leasing_now_usec(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static json_t *time_json(int64_t usec) {
-        char buf[32];
-
-        format_time_utc(usec, buf, sizeof(buf));
-        return json_string(buf);
 }
 
 /* runtime_dir/leases, created 0700: lease records live there. */
@@ -86,7 +76,7 @@ static int open_containers(int root_fd) {
         return fd;
 }
 
-int leasing_open(const struct config *c, struct leasing **ret) {
+int leasing_open(const struct leasing_deps *c, struct leasing **ret) {
         struct leasing *l;
 
         if (mkdir(c->secrets_root, 0711) < 0 && errno != EEXIST)
@@ -94,14 +84,19 @@ int leasing_open(const struct config *c, struct leasing **ret) {
         l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
+        l->store = c->store;
+        l->audit = c->audit;
+        l->attest = c->attest;
+        l->policy = c->policy;
         l->timer_fd = -1;
         l->records_fd = -1;
         l->containers_fd = -1;
         l->armed_usec = INT64_MAX; /* the timer starts disarmed */
-        l->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        l->inotify_fd = exit_watch_open();
         if (l->inotify_fd < 0) {
+                int r = l->inotify_fd;
                 free(l);
-                return -errno;
+                return r;
         }
         l->root_fd = open(c->secrets_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         l->root_path = strdup(c->secrets_root);
@@ -211,84 +206,38 @@ static void deadline_moved(struct leasing *l, int64_t before, int64_t after) {
                 arm_at(l, after);
 }
 
-static json_t *lease_json(const struct leasing *l, const struct lease *ls, const struct workload *w) {
-        char host[4096], inside[4096], mode[8];
-
-        snprintf(host, sizeof(host), "%s/%s%s/%s", l->root_path, instance_is_container(ls->instance) ? "containers/" : "",
+void leasing_host_path(const struct leasing *l, const struct lease *ls, char *buf, size_t len) {
+        snprintf(buf, len, "%s/%s%s/%s", l->root_path, instance_is_container(ls->instance) ? "containers/" : "",
                  ls->instance, ls->file);
-        snprintf(inside, sizeof(inside), "%s/%s", w && w->inject ? w->inject : "", ls->file);
-        snprintf(mode, sizeof(mode), "%04o", (unsigned) ls->mode);
-        return json_pack("{s:s,s:s,s:s,s:I,s:s,s:s*,s:s,s:o,s:o,s:s,s:i,s:i}", "id", ls->id, "secret", ls->secret,
-                         "workload", ls->workload, "version", (json_int_t) ls->version, "host_path", host, "path",
-                         w && w->inject ? inside : NULL, "instance", ls->instance, "granted",
-                         time_json(ls->granted_usec), "expires", time_json(ls->expires_usec), "mode", mode, "uid",
-                         (int) ls->uid, "gid", (int) ls->gid);
 }
 
-/* A TTL the workload's max_ttl shortened (counted from a lease's first
- * grant, so a renewal can be shortened below max_ttl): said in the reply,
- * not silently. */
-static void warn_capped(json_t *reply, const struct workload *w, uint64_t asked, int64_t got) {
-        char a[32], m[32], g[32];
-
-        if (got < 0 || (uint64_t) got >= asked)
-                return;
-        format_duration(asked, a, sizeof(a));
-        format_duration(w->max_ttl_usec, m, sizeof(m));
-        /* whole seconds, rounded up: "30m", not "1799476784us" */
-        format_duration(((uint64_t) got + 999999) / 1000000 * 1000000, g, sizeof(g));
-        api_warning(reply, "ttl %s was capped at max_ttl %s of workload '%s' (counted from the lease's first "
-                    "grant): it now ends in %s", a, m, w->name, g);
-}
-
-void audit_lease(struct server *s, const char *action, const struct peer *p, const struct lease *ls,
-                        const char *reason) {
-        audit_record(s->audit, &(struct audit_event) {
+void audit_lease(struct leasing *l, const char *action, const struct peer *p, const struct lease *ls,
+                 const char *reason) {
+        audit_record(l->audit, &(struct audit_event) {
                 .action = action, .allowed = true, .peer = p, .secret = ls->secret,
                 .workload = ls->workload, .lease_id = ls->id, .reason = reason,
         });
 }
 
-/* Whether the cgroup (relative to the cgroup2 root) still has processes;
- * a cgroup that is gone has none. */
-static bool cgroup_populated(int cgroup2_fd, const char *cgroup) {
-        char path[4200], buf[256];
-        ssize_t n;
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/cgroup.events", cgroup + 1);
-        fd = openat(cgroup2_fd, path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return false;
-        n = read(fd, buf, sizeof(buf) - 1);
-        safe_close(fd);
-        if (n <= 0)
-                return false;
-        buf[n] = '\0';
-        return !strstr(buf, "populated 0");
-}
-
 /* Watches the workload's own cgroup (a container's or a unit's) so that
  * its end revokes its leases.  Host users have no such cgroup: their
  * leases end by time or by hand. */
-void instance_watch_cgroup(struct server *s, struct instance *in, const char *cgroup, size_t len) {
-        struct leasing *l = s->leasing;
-        char path[4300];
-
+void instance_watch_cgroup(struct leasing *l, struct instance *in, const char *cgroup, size_t len) {
         if (in->watch >= 0 || !cgroup || len == 0 || cgroup[0] != '/')
                 return;
         free(in->cgroup);
         in->cgroup = strndup(cgroup, len);
         if (!in->cgroup)
                 return;
-        snprintf(path, sizeof(path), "/proc/self/fd/%d%s/cgroup.events", s->attest.cgroup2_fd, in->cgroup);
-        in->watch = inotify_add_watch(l->inotify_fd, path, IN_MODIFY);
+        in->watch = exit_watch_add(l->inotify_fd, l->attest->cgroup2_fd, in->cgroup);
+        if (in->watch < 0)
+                in->watch = -1;
 }
 
-static void instance_watch(struct server *s, struct instance *in, const struct peer *p) {
-        if (p->cls.runtime == RUNTIME_ROOTLESS)
+static void instance_watch(struct leasing *l, struct instance *in, const struct peer *p) {
+        if (runtime_info(p->cls.runtime)->scope == RUNTIME_SCOPE_DELEGATED)
                 return;
-        instance_watch_cgroup(s, in, p->cgroup, p->cls.match_len);
+        instance_watch_cgroup(l, in, p->cgroup, p->cls.match_len);
 }
 
 /* An acknowledged lease must outlive a crash: callers refuse what cannot
@@ -307,50 +256,43 @@ static int save_record(struct leasing *l, const struct lease *ls) {
 
 /* Revokes every lease of an instance whose workload is gone; the last
  * one takes the instance with it. */
-static void instance_ended(struct server *s, struct instance *in) {
+static void instance_ended(struct leasing *l, struct instance *in) {
         size_t n = in->n_leases;
 
         while (n-- > 0)
-                lease_drop(s, in->leases[n], NULL, "revoke", "workload exited");
-        leasing_rearm(s->leasing);
+                lease_drop(l, in->leases[n], NULL, "revoke", "workload exited");
+        leasing_rearm(l);
 }
 
-void leasing_watch_events(struct server *s) {
-        struct leasing *l = s->leasing;
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        ssize_t n;
+static void watch_event(void *userdata, int wd, bool dropped) {
+        struct leasing *l = userdata;
 
-        while ((n = read(l->inotify_fd, buf, sizeof(buf))) > 0) {
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *ev = (const struct inotify_event *) p;
+        for (size_t i = 0; i < l->n_inst; i++) {
+                struct instance *in = l->inst[i];
 
-                        p += sizeof(*ev) + ev->len;
-                        for (size_t i = 0; i < l->n_inst; i++) {
-                                struct instance *in = l->inst[i];
-
-                                if (in->watch != ev->wd)
-                                        continue;
-                                if ((ev->mask & IN_IGNORED) || !cgroup_populated(s->attest.cgroup2_fd, in->cgroup)) {
-                                        if (ev->mask & IN_IGNORED)
-                                                in->watch = -1; /* the kernel dropped it */
-                                        instance_ended(s, in);
-                                }
-                                break;
-                        }
+                if (in->watch != wd)
+                        continue;
+                if (dropped || !exit_watch_populated(l->attest->cgroup2_fd, in->cgroup)) {
+                        if (dropped)
+                                in->watch = -1; /* the kernel dropped it */
+                        instance_ended(l, in);
                 }
+                break;
         }
 }
 
-/* The periodic check behind the watches: anything they missed. */
-void leasing_sweep(struct server *s) {
-        struct leasing *l = s->leasing;
+void leasing_watch_events(struct leasing *l) {
+        exit_watch_read(l->inotify_fd, watch_event, l);
+}
 
+/* The periodic check behind the watches: anything they missed. */
+void leasing_sweep(struct leasing *l) {
         for (size_t i = 0; i < l->n_inst;) {
                 struct instance *in = l->inst[i];
                 size_t before = l->n_inst;
 
-                if (in->cgroup && !cgroup_populated(s->attest.cgroup2_fd, in->cgroup)) {
-                        instance_ended(s, in);
+                if (in->cgroup && !exit_watch_populated(l->attest->cgroup2_fd, in->cgroup)) {
+                        instance_ended(l, in);
                         if (l->n_inst < before) {
                                 i = 0; /* the list was reordered: start over */
                                 continue;
@@ -363,21 +305,21 @@ void leasing_sweep(struct server *s) {
 /* A container's main process (leasing-target.c), found once and held
  * while it lives: where its files are injected and its signal goes.  It
  * is looked for in the container's own cgroup, then in the caller's. */
-static int instance_main(struct server *s, struct instance *in, const struct peer *p) {
+static int instance_main(struct leasing *l, struct instance *in, const struct peer *p) {
         _cleanup_free_ char *scope = NULL;
         int r = -ESRCH;
 
         if (!instance_is_container(in->name) || target_alive(&in->main))
                 return 0;
         target_close(&in->main);
-        if (p->cgroup && p->cls.match_len > 0 && p->cls.runtime != RUNTIME_ROOTLESS) {
+        if (p->cgroup && p->cls.match_len > 0 && runtime_info(p->cls.runtime)->scope != RUNTIME_SCOPE_DELEGATED) {
                 scope = strndup(p->cgroup, p->cls.match_len);
                 if (!scope)
                         return -ENOMEM;
-                r = target_find(&s->attest, p, scope, &in->main);
+                r = target_find(l->attest, p, scope, &in->main);
         }
         if (r == -ESRCH && p->cgroup)
-                r = target_find(&s->attest, p, p->cgroup, &in->main);
+                r = target_find(l->attest, p, p->cgroup, &in->main);
         return r;
 }
 
@@ -388,8 +330,7 @@ static int instance_main(struct server *s, struct instance *in, const struct pee
  * processes, whatever namespaces they made, get nothing of their own: a
  * clone moved into a namespace its user namespace owns would not have its
  * read-only flag locked. */
-static int instance_inject(struct server *s, struct instance *in, const struct peer *p, const struct workload *w) {
-        struct leasing *l = s->leasing;
+static int instance_inject(struct leasing *l, struct instance *in, const struct peer *p, const struct workload *w) {
         bool container = instance_is_container(in->name);
         const struct target *t = container ? &in->main : &(struct target) { .pidfd = p->pidfd, .pid = p->pid };
         struct target_where where;
@@ -403,10 +344,10 @@ static int instance_inject(struct server *s, struct instance *in, const struct p
                 return 0;
         if (!target_alive(t))
                 return -ESRCH;
-        r = target_authority(&s->attest, t->pid, t->pidfd, container, &where);
+        r = target_authority(l->attest, t->pid, t->pidfd, container, &where);
         if (r < 0)
                 return r;
-        if (where.mnt_ns == s->attest.host_mnt_ns || where.mnt_ns == in->injected_ns) {
+        if (where.mnt_ns == l->attest->host_mnt_ns || where.mnt_ns == in->injected_ns) {
                 safe_close(where.mnt_fd);
                 return 0;
         }
@@ -428,12 +369,12 @@ static int instance_inject(struct server *s, struct instance *in, const struct p
  * already holds it as granted (version had, owner, mode, content): a
  * renewal of an unchanged version costs a compare, not a write, and a
  * file someone managed to change is put right. */
-static int file_put(struct server *s, struct instance *in, const char *secret, const char *file, uid_t uid, gid_t gid,
+static int file_put(struct leasing *l, struct instance *in, const char *secret, const char *file, uid_t uid, gid_t gid,
                     mode_t mode, uint64_t had_version, struct store_version *ret_v) {
         _cleanup_(secbuf_freep) struct secbuf *value = NULL;
         int r;
 
-        r = store_read(s->store, secret, 0, &value, ret_v);
+        r = store_read(l->store, secret, 0, &value, ret_v);
         if (r < 0)
                 return r;
         if (had_version == ret_v->version && mdir_file_current(in->dir, file, value->data, value->len, uid, gid, mode))
@@ -442,16 +383,15 @@ static int file_put(struct server *s, struct instance *in, const char *secret, c
 }
 
 /* One grant: value from the store into the file, lease created or renewed. */
-static int grant_one(struct server *s, const struct peer *p, const struct workload *w, const struct grant *g,
+static int grant_one(struct leasing *l, const struct peer *p, const struct workload *w, const struct grant *g,
                      struct instance *in, uint64_t ttl, int64_t now, struct lease **ret, int64_t *ret_before) {
-        struct leasing *l = s->leasing;
         struct store_version v;
         struct lease *ls = instance_lease_of(in, g->name);
         uid_t uid = g->has_uid ? g->uid : p->uid;
         gid_t gid = g->has_gid ? g->gid : p->gid;
         int r;
 
-        r = file_put(s, in, g->name, g->file, uid, gid, g->mode, ls ? ls->version : 0, &v);
+        r = file_put(l, in, g->name, g->file, uid, gid, g->mode, ls ? ls->version : 0, &v);
         if (r < 0)
                 return r;
         *ret_before = ls ? ls->expires_usec : INT64_MAX;
@@ -477,17 +417,17 @@ static int grant_one(struct server *s, const struct peer *p, const struct worklo
 
 /* The grants a request names (all of the workload's when it names none);
  * every name must be granted before anything is touched. */
-static int grants_named(const struct workload *w, const char *const *names, size_t n,
-                        const struct grant *ret[static POLICY_GRANTS_MAX], size_t *ret_n, const char **ret_bad) {
+static int grants_named(const struct workload *w, const struct lease_request *req,
+                        const struct grant *ret[static POLICY_GRANTS_MAX], size_t *ret_n, struct lease_error *ret_err) {
         size_t k = 0;
 
-        if (n == 0)
+        if (req->n_secrets == 0)
                 for (size_t i = 0; i < w->n_grants && i < POLICY_GRANTS_MAX; i++)
                         ret[k++] = &w->grants[i];
-        for (size_t i = 0; i < n && k < POLICY_GRANTS_MAX; i++) {
-                ret[k] = workload_grant(w, names[i]);
+        for (size_t i = 0; i < req->n_secrets && k < POLICY_GRANTS_MAX; i++) {
+                ret[k] = workload_grant(w, req->secrets[i]);
                 if (!ret[k]) {
-                        *ret_bad = names[i];
+                        *ret_err = (struct lease_error) { LEASE_REFUSED_NOT_GRANTED, req->secrets[i] };
                         return -EACCES;
                 }
                 k++;
@@ -500,9 +440,8 @@ static int grants_named(const struct workload *w, const char *const *names, size
  * found and its directory injected.  *ret_moved: whether what every record
  * of the instance repeats (its cgroup, main process, where it is injected)
  * changed, so that all of them are written again. */
-static int instance_prepare(struct server *s, const struct peer *p, const struct workload *w, struct instance **ret,
-                            bool *ret_moved, const char **ret_bad) {
-        struct leasing *l = s->leasing;
+static int instance_prepare(struct leasing *l, const struct peer *p, const struct workload *w, struct instance **ret,
+                            bool *ret_moved, struct lease_error *ret_err) {
         struct instance *in;
         char iname[256];
         uint64_t injected_ns;
@@ -511,29 +450,34 @@ static int instance_prepare(struct server *s, const struct peer *p, const struct
         int r;
 
         r = instance_name(p, iname, sizeof(iname));
-        if (r < 0)
+        if (r < 0) {
+                /* no scope of its own: nothing can be granted to it */
+                *ret_err = (struct lease_error) { r == -EACCES ? LEASE_REFUSED_NOT_GRANTED : LEASE_FAILED, NULL };
                 return r;
+        }
         /* one scope, one workload: callers of one container that the policy
          * places in two workloads never share its directory */
         in = instance_find(l, iname);
         if (in && instance_workload(in) && strcmp(instance_workload(in), w->name) != 0) {
-                *ret_bad = NULL;
+                *ret_err = (struct lease_error) { LEASE_REFUSED_OTHER_WORKLOAD, NULL };
                 return -EBUSY;
         }
         r = instance_get(l, iname, p, &in);
-        if (r < 0)
+        if (r < 0) {
+                *ret_err = (struct lease_error) { LEASE_FAILED, NULL };
                 return r;
+        }
         had_cgroup = in->cgroup;
         injected_ns = in->injected_ns;
         main_pid = in->main.pid;
-        instance_watch(s, in, p);
-        r = instance_main(s, in, p);
+        instance_watch(l, in, p);
+        r = instance_main(l, in, p);
         if (r < 0 && !w->inject)
                 r = 0; /* then only its signal has nowhere to go */
         if (r >= 0)
-                r = instance_inject(s, in, p, w);
+                r = instance_inject(l, in, p, w);
         if (r < 0) {
-                *ret_bad = w->inject; /* tells the caller: the mount point failed */
+                *ret_err = (struct lease_error) { LEASE_FAILED_INJECT, NULL };
                 instance_release_if_empty(l, in);
                 return r;
         }
@@ -542,67 +486,122 @@ static int instance_prepare(struct server *s, const struct peer *p, const struct
         return 0;
 }
 
-int leasing_grant(struct server *s, const struct peer *p, const struct workload *w, const char *const *names,
-                  size_t n, uint64_t ttl_usec, json_t **ret, const char **ret_bad) {
-        struct leasing *l = s->leasing;
+/* The leases of this request are recorded; all of the instance's when it
+ * moved. */
+static int grant_save(struct leasing *l, struct instance *in, bool moved, const struct lease_set *got) {
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < (moved ? in->n_leases : got->n); i++)
+                r = save_record(l, moved ? in->leases[i] : got->v[i]);
+        return r;
+}
+
+/* A grant failed: what it created goes; renewals stay renewed. */
+static void grant_undo(struct leasing *l, struct instance *in, struct lease *const *made, size_t n_made) {
+        for (size_t i = 0; i < n_made; i++) {
+                (void) lease_record_remove(l->records_fd, made[i]->id);
+                (void) mdir_remove(in->dir, made[i]->file);
+                instance_detach(l, made[i]);
+        }
+        instance_release_if_empty(l, in);
+        leasing_rearm(l); /* renewals here may have moved a deadline */
+}
+
+/* leasing_grant() for a caller the policy placed in c->workload.  made
+ * gets the leases that are new (*ret_n_made of them). */
+static int grant_placed(struct leasing *l, const struct leasing_caller *c, const struct lease_request *req,
+                        struct lease_set *ret, struct lease *made[static POLICY_GRANTS_MAX], size_t *ret_n_made,
+                        struct lease_error *ret_err) {
+        const struct workload *w = c->workload;
         const struct grant *grants[POLICY_GRANTS_MAX];
-        struct lease *made[POLICY_GRANTS_MAX], *got[POLICY_GRANTS_MAX];
         int64_t before[POLICY_GRANTS_MAX];
-        size_t n_grants = 0, n_made = 0, n_got = 0;
+        size_t n_grants = 0, n_made = 0;
         bool moved = false;
         struct instance *in;
-        int64_t now = leasing_now_usec(), shortest = INT64_MAX;
-        uint64_t asked;
-        json_t *arr;
+        uint64_t ttl;
         int r;
 
-        r = grants_named(w, names, n, grants, &n_grants, ret_bad);
+        r = grants_named(w, req, grants, &n_grants, ret_err);
         if (r < 0)
                 return r;
-        asked = ttl_usec ? ttl_usec : w->ttl_usec;
-        if (ttl_usec == 0 || ttl_usec > w->max_ttl_usec)
-                ttl_usec = ttl_usec == 0 ? w->ttl_usec : w->max_ttl_usec;
-        r = instance_prepare(s, p, w, &in, &moved, ret_bad);
+        *ret = (struct lease_set) { .workload = w, .now_usec = leasing_now_usec(),
+                                    .ttl_usec = req->ttl_usec ? req->ttl_usec : w->ttl_usec };
+        ttl = req->ttl_usec == 0 ? w->ttl_usec : req->ttl_usec > w->max_ttl_usec ? w->max_ttl_usec : req->ttl_usec;
+        r = instance_prepare(l, c->peer, w, &in, &moved, ret_err);
         if (r < 0)
                 return r;
-        arr = json_array();
         for (size_t i = 0; i < n_grants; i++) {
                 struct lease *ls;
 
-                r = grant_one(s, p, w, grants[i], in, ttl_usec, now, &ls, &before[n_got]);
+                r = grant_one(l, c->peer, w, grants[i], in, ttl, ret->now_usec, &ls, &before[ret->n]);
                 if (r < 0) {
-                        *ret_bad = grants[i]->name;
+                        /* a file the caller may not have counts as not granted */
+                        *ret_err = (struct lease_error) {
+                                r == -EACCES ? LEASE_REFUSED_NOT_GRANTED : LEASE_FAILED, grants[i]->name };
                         break;
                 }
-                if (before[n_got] == INT64_MAX)
+                if (before[ret->n] == INT64_MAX)
                         made[n_made++] = ls;
-                got[n_got++] = ls;
-                shortest = ls->expires_usec - now < shortest ? ls->expires_usec - now : shortest;
-                json_array_append_new(arr, lease_json(l, ls, w));
+                ret->v[ret->n++] = ls;
         }
-        /* the leases of this request; all of the instance's when it moved */
-        for (size_t i = 0; r >= 0 && i < (moved ? in->n_leases : n_got); i++)
-                r = save_record(l, moved ? in->leases[i] : got[i]);
+        if (r >= 0)
+                r = grant_save(l, in, moved, ret);
         if (r < 0) {
-                /* Undo what this request created; renewals stay renewed. */
-                for (size_t i = 0; i < n_made; i++) {
-                        (void) lease_record_remove(l->records_fd, made[i]->id);
-                        (void) mdir_remove(in->dir, made[i]->file);
-                        instance_detach(l, made[i]);
-                }
-                instance_release_if_empty(l, in);
-                leasing_rearm(l); /* renewals here may have moved a deadline */
-                json_decref(arr);
+                grant_undo(l, in, made, n_made);
+                ret->n = 0;
+                /* as before the reasons were named: any -EACCES reads as not granted */
+                if (ret_err->reason == LEASE_OK)
+                        *ret_err = (struct lease_error) { r == -EACCES ? LEASE_REFUSED_NOT_GRANTED : LEASE_FAILED,
+                                                          NULL };
                 return r;
         }
-        instance_remember(in, p);
-        for (size_t i = 0; i < n_made; i++)
-                audit_lease(s, "lease", p, made[i], NULL);
-        for (size_t i = 0; i < n_got; i++)
-                deadline_moved(l, before[i], got[i]->expires_usec);
-        *ret = json_pack("{s:o}", "leases", arr);
-        warn_capped(*ret, w, asked, shortest);
+        instance_remember(in, c->peer);
+        for (size_t i = 0; i < ret->n; i++)
+                deadline_moved(l, before[i], ret->v[i]->expires_usec);
+        *ret_n_made = n_made;
         return 0;
+}
+
+/* The lease decision, granted or refused, is audited here and nowhere
+ * else: each lease a grant made (renewals within it are not new rights),
+ * or the refusal.  A failure (no such secret, a mount that failed) is not
+ * a decision and is not audited. */
+static const struct {
+        const char *why;
+        int status; /* recorded in the audit: the HTTP status the API answers it with */
+} refusals[_LEASE_REFUSAL_MAX] = {
+        [LEASE_REFUSED_NO_WORKLOAD] = { "no workload matches", 403 },
+        [LEASE_REFUSED_NOT_GRANTED] = { "not granted", 403 },
+        [LEASE_REFUSED_OTHER_WORKLOAD] = { "its instance holds leases of another workload", 409 },
+};
+
+static void audit_decision(struct leasing *l, const struct leasing_caller *c, const struct lease_error *err,
+                           struct lease *const *made, size_t n_made) {
+        if (err->reason == LEASE_OK) {
+                for (size_t i = 0; i < n_made; i++)
+                        audit_lease(l, "lease", c->peer, made[i], NULL);
+                return;
+        }
+        if (!refusals[err->reason].why)
+                return;
+        audit_record(l->audit, &(struct audit_event) {
+                .action = "lease", .allowed = false, .peer = c->peer, .secret = err->secret,
+                .workload = c->workload ? c->workload->name : NULL, .status = refusals[err->reason].status,
+                .reason = refusals[err->reason].why,
+        });
+}
+
+int leasing_grant(struct leasing *l, const struct leasing_caller *c, const struct lease_request *req,
+                  struct lease_set *ret, struct lease_error *ret_err) {
+        struct lease *made[POLICY_GRANTS_MAX];
+        size_t n_made = 0;
+        int r = -EACCES;
+
+        *ret_err = (struct lease_error) { c->workload ? LEASE_OK : LEASE_REFUSED_NO_WORKLOAD, NULL };
+        if (c->workload)
+                r = grant_placed(l, c, req, ret, made, &n_made, ret_err);
+        audit_decision(l, c, ret_err, made, n_made);
+        return r;
 }
 
 /* Whose leases a caller may see, renew and revoke: an admin's, all; else
@@ -615,12 +614,10 @@ struct toucher {
         const char *workload;
 };
 
-static void toucher_of(struct server *s, const struct peer *p, struct toucher *ret) {
-        const struct workload *w = policy_match(s->config->policy, p);
-
-        *ret = (struct toucher) { .admin = attest_peer_admin(&s->attest, p) };
-        ret->placed = w && instance_name(p, ret->iname, sizeof(ret->iname)) >= 0;
-        ret->workload = w ? w->name : NULL;
+static void toucher_of(const struct leasing_caller *c, struct toucher *ret) {
+        *ret = (struct toucher) { .admin = c->admin };
+        ret->placed = c->workload && c->peer && instance_name(c->peer, ret->iname, sizeof(ret->iname)) >= 0;
+        ret->workload = c->workload ? c->workload->name : NULL;
 }
 
 static bool may_touch(const struct toucher *t, const struct lease *ls) {
@@ -629,20 +626,17 @@ static bool may_touch(const struct toucher *t, const struct lease *ls) {
         return t->placed && strcmp(t->iname, ls->instance) == 0 && strcmp(t->workload, ls->workload) == 0;
 }
 
-json_t *leasing_list(struct server *s, const struct peer *p) {
-        struct leasing *l = s->leasing;
-        json_t *arr = json_array();
+void leasing_list(struct leasing *l, const struct leasing_caller *c, lease_fn fn, void *userdata) {
         struct toucher t;
 
-        toucher_of(s, p, &t);
-        for (size_t i = 0; arr && i < l->table.n; i++)
+        toucher_of(c, &t);
+        for (size_t i = 0; i < l->table.n; i++)
                 if (may_touch(&t, l->table.v[i]))
-                        json_array_append_new(arr, lease_json(l, l->table.v[i], NULL));
-        return json_pack("{s:o}", "leases", arr);
+                        fn(userdata, l->table.v[i]);
 }
 
-int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64_t ttl_usec, json_t **ret) {
-        struct leasing *l = s->leasing;
+int leasing_renew(struct leasing *l, const struct leasing_caller *c, const char *id, uint64_t ttl_usec,
+                  struct lease_set *ret) {
         struct lease *ls = lease_table_find(&l->table, id);
         const struct workload *w;
         struct store_version v;
@@ -652,17 +646,17 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
 
         if (!ls)
                 return -ENOENT;
-        toucher_of(s, p, &t);
+        toucher_of(c, &t);
         if (!may_touch(&t, ls))
                 return -EACCES;
         /* what the policy no longer grants is not renewed, by anyone (a
          * reload ends such leases; this holds whatever the order) */
-        if (!lease_in_force(s->config->policy, ls))
+        if (!lease_in_force(l->policy, ls))
                 return -EACCES;
-        w = policy_workload(s->config->policy, ls->workload);
+        w = policy_workload(l->policy, ls->workload);
         if (ttl_usec == 0)
                 ttl_usec = w->ttl_usec;
-        r = file_put(s, ls->owner, ls->secret, ls->file, ls->uid, ls->gid, ls->mode, ls->version, &v);
+        r = file_put(l, ls->owner, ls->secret, ls->file, ls->uid, ls->gid, ls->mode, ls->version, &v);
         if (r < 0)
                 return r;
         ls->version = v.version;
@@ -674,19 +668,17 @@ int leasing_renew(struct server *s, const struct peer *p, const char *id, uint64
                 ls->expires_usec = old_expires;
                 return r;
         }
-        audit_lease(s, "renew", p, ls, NULL);
+        audit_lease(l, "renew", c->peer, ls, NULL);
         deadline_moved(l, old_expires, ls->expires_usec);
-        *ret = lease_json(l, ls, w);
-        warn_capped(*ret, w, ttl_usec, ls->expires_usec - now);
-        return *ret ? 0 : -ENOMEM;
+        *ret = (struct lease_set) { .v = { ls }, .n = 1, .workload = w, .now_usec = now, .ttl_usec = ttl_usec };
+        return 0;
 }
 
 /* Removes the file, the lease and, when it was the last, the instance. */
-void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const char *action, const char *reason) {
-        struct leasing *l = s->leasing;
+void lease_drop(struct leasing *l, struct lease *ls, const struct peer *p, const char *action, const char *reason) {
         struct instance *in = ls->owner;
 
-        audit_lease(s, action, p, ls, reason);
+        audit_lease(l, action, p, ls, reason);
         (void) lease_record_remove(l->records_fd, ls->id);
         if (in)
                 (void) mdir_remove(in->dir, ls->file);
@@ -695,29 +687,28 @@ void lease_drop(struct server *s, struct lease *ls, const struct peer *p, const 
                 instance_release_if_empty(l, in);
 }
 
-int leasing_revoke(struct server *s, const struct peer *p, const char *id) {
-        struct lease *ls = lease_table_find(&s->leasing->table, id);
+int leasing_revoke(struct leasing *l, const struct leasing_caller *c, const char *id) {
+        struct lease *ls = lease_table_find(&l->table, id);
         struct toucher t;
 
         if (!ls)
                 return -ENOENT;
-        toucher_of(s, p, &t);
+        toucher_of(c, &t);
         if (!may_touch(&t, ls))
                 return -EACCES;
-        lease_drop(s, ls, p, "revoke", NULL);
-        leasing_rearm(s->leasing);
+        lease_drop(l, ls, c->peer, "revoke", NULL);
+        leasing_rearm(l);
         return 0;
 }
 
-size_t leasing_revoke_secret(struct server *s, const char *secret) {
-        struct leasing *l = s->leasing;
+size_t leasing_revoke_secret(struct leasing *l, const char *secret) {
         size_t n = 0;
 
         /* backwards: a drop moves the table's last lease into its place,
          * one already looked at */
         for (size_t i = l->table.n; i-- > 0;)
                 if (i < l->table.n && strcmp(l->table.v[i]->secret, secret) == 0) {
-                        lease_drop(s, l->table.v[i], NULL, "revoke", "secret deleted");
+                        lease_drop(l, l->table.v[i], NULL, "revoke", "secret deleted");
                         n++;
                 }
         leasing_rearm(l);
@@ -737,8 +728,7 @@ static void signal_instance(struct instance *in, int sig) {
                 (void) syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0);
 }
 
-int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
-        struct leasing *l = s->leasing;
+int leasing_rotate(struct leasing *l, const char *secret, size_t *ret_updated) {
         _cleanup_(secbuf_freep) struct secbuf *value = NULL;
         struct store_version v;
         size_t n = 0;
@@ -748,7 +738,7 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
                 *ret_updated = 0;
                 return 0;
         }
-        r = store_read(s->store, secret, 0, &value, &v);
+        r = store_read(l->store, secret, 0, &value, &v);
         if (r < 0)
                 return r;
         /* Files first, all of them; signals only once every file is new. */
@@ -759,7 +749,7 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
                 if (strcmp(ls->secret, secret) != 0 || !in)
                         continue;
                 /* never a new version into a right the policy took back */
-                if (!lease_in_force(s->config->policy, ls))
+                if (!lease_in_force(l->policy, ls))
                         continue;
                 if (ls->on_rotate_signal)
                         in->rotate_signal = ls->on_rotate_signal;
@@ -787,8 +777,7 @@ int leasing_rotate(struct server *s, const char *secret, size_t *ret_updated) {
         return first_error;
 }
 
-void leasing_expire(struct server *s) {
-        struct leasing *l = s->leasing;
+void leasing_expire(struct leasing *l) {
         uint64_t ticks;
         struct lease *ls;
         int64_t now = leasing_now_usec();
@@ -796,6 +785,6 @@ void leasing_expire(struct server *s) {
         (void) !read(l->timer_fd, &ticks, sizeof(ticks));
         l->armed_usec = -1; /* it fired: whatever comes next must be armed */
         while ((ls = lease_table_first_expired(&l->table, now)))
-                lease_drop(s, ls, NULL, "expire", NULL);
+                lease_drop(l, ls, NULL, "expire", NULL);
         leasing_rearm(l);
 }

@@ -155,9 +155,9 @@ static int loop_dispatch(struct daemon_ctx *d, const struct epoll_event *evs, in
                 if (fd == d->signal_fd && handle_signal(d, d->signal_fd) == 0)
                         return 0;
                 if (fd == leasing_timer_fd(d->server.leasing))
-                        leasing_expire(&d->server);
+                        leasing_expire(d->server.leasing);
                 if (fd == leasing_watch_fd(d->server.leasing))
-                        leasing_watch_events(&d->server);
+                        leasing_watch_events(d->server.leasing);
                 if (fd == d->watchdog_fd) {
                         uint64_t ticks;
 
@@ -185,7 +185,7 @@ static void loop_pass(struct daemon_ctx *d, int64_t *next_sweep) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         now = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
         if (now >= *next_sweep) {
-                leasing_sweep(&d->server);
+                leasing_sweep(d->server.leasing);
                 *next_sweep = now + SWEEP_PERIOD_MS;
         }
 }

@@ -327,7 +327,7 @@ static int server_reload(struct server *s, char **ret_reasons) {
                 return r;
         }
         /* what was granted is judged by the policy now in force */
-        ended = leasing_policy_changed(s, old->policy);
+        ended = leasing_policy_changed(s->leasing, old->policy, s->config->policy);
         config_free(old);
         log_info("configuration reloaded: %zu workloads; %zu leases the new policy does not grant ended",
                  fresh->policy ? fresh->policy->n_workloads : 0, ended);
@@ -470,7 +470,7 @@ static void close_audit(struct daemon_ctx *d) {
 static int open_leasing(struct daemon_ctx *d) {
         int r;
 
-        r = leasing_open(d->server.config, &d->server.leasing);
+        r = server_open_leasing(&d->server);
         if (r < 0)
                 return log_error_errno(r, "cannot prepare secrets root '%s': %m", d->server.config->secrets_root);
         if (leasing_privileged(d->server.leasing))
@@ -491,13 +491,13 @@ static int recover_leases(struct daemon_ctx *d) {
         size_t ended;
         int r;
 
-        r = leasing_recover(&d->server, &rec);
+        r = leasing_recover(d->server.leasing, &rec);
         if (r < 0)
                 return log_error_errno(r, "cannot read lease records in '%s': %m", d->server.config->runtime_dir);
         if (rec.kept || rec.expired || rec.dropped)
                 log_info("leases recovered: %u live, %u expired while down, %u dropped", rec.kept, rec.expired,
                          rec.dropped);
-        ended = rec.kept ? leasing_policy_changed(&d->server, NULL) : 0;
+        ended = rec.kept ? leasing_policy_changed(d->server.leasing, NULL, d->server.config->policy) : 0;
         if (ended > 0)
                 log_info("%zu recovered leases the policy no longer grants ended", ended);
         /* admin groups are reported where they are resolved (apply_config) */

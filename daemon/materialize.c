@@ -36,6 +36,7 @@ struct mdir {
         int root_fd;  /* borrowed: secrets_root */
         char *name;
         int dfd;      /* the directory itself */
+        int tmp_dfd;  /* its MDIR_TEMP_DIR, where writes are made before the rename */
         int mnt_fd;   /* the tmpfs mount (fsmount), -1 when a plain directory */
 };
 
@@ -109,6 +110,46 @@ static int make_tmpfs(uint64_t size, int *ret_mnt) {
         return 0;
 }
 
+/* Removes whatever a write cut short (a crash) left in a temp directory. */
+static void clear_temps(int tmp_dfd) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        /* a fresh open: a dup would share (and move) the directory offset */
+        int fd = openat(tmp_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                        (void) unlinkat(tmp_dfd, de->d_name, 0);
+}
+
+/* The directory's MDIR_TEMP_DIR, made when missing and emptied.  Temp
+ * files live there, not beside the live names: a watcher of the instance
+ * directory then sees nothing of a write but the one IN_MOVED_TO of the
+ * rename (inotify is not recursive), so `inotifywait -e close_write,moved_to`
+ * reloads once per change.  0700, and it must be ours: nobody else may
+ * place a file that a rename would then publish. */
+static int open_temp_dir(int dfd) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        if (mkdirat(dfd, MDIR_TEMP_DIR, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        fd = openat(dfd, MDIR_TEMP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_uid != geteuid() || (st.st_mode & 07777) != 0700)
+                return -EEXIST;
+        clear_temps(fd);
+        return TAKE_FD(fd);
+}
+
 /* After a restart the instance directory may already be our tmpfs. */
 static int adopt(int root_fd, const char *name, bool privileged, int *ret_dfd) {
         _cleanup_close_ int dfd = -1;
@@ -146,6 +187,7 @@ static bool remove_half_made(int root_fd, const char *name) {
 int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privileged, struct mdir **ret) {
         _cleanup_close_ int dfd = -1, mnt = -1;
         struct mdir *m;
+        bool made;
         int r;
 
         if (!mdir_name_valid(name))
@@ -153,6 +195,7 @@ int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privilege
         r = mkdirat(root_fd, name, 0755) < 0 ? -errno : 0;
         if (r == -EEXIST && privileged && remove_half_made(root_fd, name))
                 r = mkdirat(root_fd, name, 0755) < 0 ? -errno : 0;
+        made = r >= 0;
         if (r < 0) {
                 if (r != -EEXIST)
                         return r;
@@ -187,6 +230,16 @@ int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privilege
         m->root_fd = root_fd;
         m->dfd = TAKE_FD(dfd);
         m->mnt_fd = TAKE_FD(mnt);
+        m->tmp_dfd = open_temp_dir(m->dfd);
+        if (m->tmp_dfd < 0) {
+                r = m->tmp_dfd;
+                /* one we just made goes again; an adopted one stays as it was */
+                if (made)
+                        (void) mdir_destroy(m);
+                else
+                        mdir_close(m);
+                return r;
+        }
         *ret = m;
         return 0;
 }
@@ -202,7 +255,7 @@ static int open_temp(struct mdir *m, mode_t mode, char name[static 32]) {
                 int fd;
 
                 snprintf(name, 32, ".tmp-%" PRIx64, ++counter);
-                fd = openat(m->dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+                fd = openat(m->tmp_dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
                 if (fd >= 0 || errno != EEXIST)
                         return fd < 0 ? -errno : fd;
         }
@@ -261,15 +314,14 @@ int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len
                 r = -errno;
         if (r >= 0 && ((mode & creator.umask) || (mode & ~(mode_t) 0777)) && fchmod(fd, mode) < 0)
                 r = -errno;
-        /* closed before the rename: a watcher of the directory then sees one
-         * event on the live name (IN_MOVED_TO), not that and an IN_CLOSE_WRITE
-         * after it, so `inotifywait -e close_write,moved_to` reloads once */
+        /* closed before the rename: even a watcher of the temp directory
+         * sees no event after the file is live */
         if (close(TAKE_FD(fd)) < 0 && r >= 0 && errno != EINTR)
                 r = -errno;
-        if (r >= 0 && renameat(m->dfd, tmp, m->dfd, file) < 0)
+        if (r >= 0 && renameat(m->tmp_dfd, tmp, m->dfd, file) < 0)
                 r = -errno;
         if (r < 0)
-                (void) unlinkat(m->dfd, tmp, 0);
+                (void) unlinkat(m->tmp_dfd, tmp, 0);
         return r;
 }
 
@@ -557,6 +609,7 @@ struct mdir *mdir_close(struct mdir *m) {
         if (!m)
                 return NULL;
         safe_close(m->dfd);
+        safe_close(m->tmp_dfd);
         safe_close(m->mnt_fd);
         free(m->name);
         free(m);
@@ -599,6 +652,9 @@ int mdir_destroy(struct mdir *m) {
                 while (d && (de = readdir(d)))
                         if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
                                 (void) unlinkat(m->dfd, de->d_name, 0);
+                if (m->tmp_dfd >= 0)
+                        clear_temps(m->tmp_dfd);
+                (void) unlinkat(m->dfd, MDIR_TEMP_DIR, AT_REMOVEDIR);
         }
         if (r >= 0 && unlinkat(m->root_fd, m->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 r = -errno;

@@ -15,6 +15,12 @@
 
 struct mdir;
 
+/* Each instance directory holds, beside its files, this directory (0700,
+ * the daemon's) where writes are made before their rename: a watcher of
+ * the instance directory sees one IN_MOVED_TO per change and nothing
+ * else.  Not a file name anyone can lease (mdir_name_valid()). */
+#define MDIR_TEMP_DIR ".tmp"
+
 /* Opens (creating, and mounting when privileged) root/name.  An existing
  * directory is adopted only when it is the tmpfs we would make (after a
  * restart); otherwise -EEXIST. */

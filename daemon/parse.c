@@ -26,18 +26,13 @@ static int parse_digits(const char **s, uint64_t *ret) {
         return 0;
 }
 
-int parse_duration_usec(const char *s, uint64_t *ret_usec) {
-        static const struct {
-                const char *unit;
-                uint64_t usec;
-        } units[] = {
-                { "ms", 1000ULL },
-                { "s", USEC_PER_SEC },
-                { "", USEC_PER_SEC },
-                { "m", 60 * USEC_PER_SEC },
-                { "h", 3600 * USEC_PER_SEC },
-                { "d", 86400 * USEC_PER_SEC },
-        };
+struct unit {
+        const char *suffix;
+        uint64_t factor;
+};
+
+/* Digits, then exactly one of the suffixes; the product at most max. */
+static int parse_with_unit(const char *s, const struct unit *units, size_t n_units, uint64_t max, uint64_t *ret) {
         uint64_t v;
         int r;
 
@@ -46,44 +41,41 @@ int parse_duration_usec(const char *s, uint64_t *ret_usec) {
         r = parse_digits(&s, &v);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-                if (strcmp(s, units[i].unit) != 0)
+        for (size_t i = 0; i < n_units; i++) {
+                if (strcmp(s, units[i].suffix) != 0)
                         continue;
-                if (v > DURATION_MAX / units[i].usec)
+                if (v > max / units[i].factor)
                         return -ERANGE;
-                *ret_usec = v * units[i].usec;
+                *ret = v * units[i].factor;
                 return 0;
         }
         return -EINVAL;
 }
 
-int parse_size(const char *s, uint64_t *ret_bytes) {
-        static const char *const suffixes[] = { "", "B", "iB" };
-        uint64_t v, mul = 1;
-        int r;
+int parse_duration_usec(const char *s, uint64_t *ret_usec) {
+        static const struct unit units[] = {
+                { "ms", 1000ULL },
+                { "s", USEC_PER_SEC },
+                { "", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC },
+        };
 
-        if (!s)
-                return -EINVAL;
-        r = parse_digits(&s, &v);
-        if (r < 0)
-                return r;
-        switch (*s) {
-        case 'K': case 'k': mul = 1ULL << 10; s++; break;
-        case 'M': mul = 1ULL << 20; s++; break;
-        case 'G': mul = 1ULL << 30; s++; break;
-        }
-        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-                if (strcmp(s, suffixes[i]) != 0)
-                        continue;
-                /* "iB" only after a unit: "12iB" is not a size. */
-                if (i == 2 && mul == 1)
-                        return -EINVAL;
-                if (v > UINT64_MAX / mul)
-                        return -ERANGE;
-                *ret_bytes = v * mul;
-                return 0;
-        }
-        return -EINVAL;
+        return parse_with_unit(s, units, sizeof(units) / sizeof(units[0]), DURATION_MAX, ret_usec);
+}
+
+int parse_size(const char *s, uint64_t *ret_bytes) {
+        /* "iB" only after a unit: "12iB" is not a size */
+        static const struct unit units[] = {
+                { "", 1 },           { "B", 1 },
+                { "K", 1ULL << 10 }, { "KB", 1ULL << 10 }, { "KiB", 1ULL << 10 },
+                { "k", 1ULL << 10 }, { "kB", 1ULL << 10 }, { "kiB", 1ULL << 10 },
+                { "M", 1ULL << 20 }, { "MB", 1ULL << 20 }, { "MiB", 1ULL << 20 },
+                { "G", 1ULL << 30 }, { "GB", 1ULL << 30 }, { "GiB", 1ULL << 30 },
+        };
+
+        return parse_with_unit(s, units, sizeof(units) / sizeof(units[0]), UINT64_MAX, ret_bytes);
 }
 
 void format_duration(uint64_t usec, char *buf, size_t len) {

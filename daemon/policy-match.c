@@ -21,10 +21,6 @@ static bool has_glob(const char *s) {
 
 /* Each check holds when its key was not given. */
 
-static bool runtime_is_container(enum runtime r) {
-        return r == RUNTIME_DOCKER || r == RUNTIME_PODMAN || r == RUNTIME_KUBERNETES || r == RUNTIME_CRIO;
-}
-
 /* The peer's id or unit, or NULL when there is none to compare. */
 static const char *peer_id(const struct peer *peer) {
         size_t n = strnlen(peer->cls.id, sizeof(peer->cls.id));
@@ -44,7 +40,7 @@ static bool match_id(const struct workload_match *m, const struct peer *peer) {
 
         if (!m->id)
                 return true;
-        if (!id || !runtime_is_container(peer->cls.runtime))
+        if (!id || !runtime_info(peer->cls.runtime)->container_id)
                 return false;
         if (has_glob(m->id))
                 return fnmatch(m->id, id, 0) == 0;
@@ -59,7 +55,7 @@ static bool match_unit(const struct workload_match *m, const struct peer *peer) 
 
         if (!m->unit)
                 return true;
-        if (!id || peer->cls.runtime != RUNTIME_SYSTEMD)
+        if (!id || runtime_info(peer->cls.runtime)->scope != RUNTIME_SCOPE_UNIT)
                 return false;
         return has_glob(m->unit) ? fnmatch(m->unit, id, 0) == 0 : strcmp(m->unit, id) == 0;
 }

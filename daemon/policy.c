@@ -8,42 +8,26 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config-parse.h"
 #include "policy.h"
 #include "secretd/cleanup.h"
-#include "secretd/parse.h"
 #include "store.h"
 
-#define USEC(s) ((uint64_t) (s) * 1000000ULL)
-#define TTL_MIN USEC(1)
-#define TTL_MAX USEC(366 * 86400)
-#define STRING_MAX (PATH_MAX - 1) /* any string in the policy */
 #define GLOB_CHARS "*?["
 #define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 #define HEX_DIGITS "0123456789abcdef"
 #define ERR_PATH_MAX 256
-
-/* uids and gids share the id-list code. */
-_Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t), "32-bit ids");
-
-struct parser {
-        const char *source;
-        struct config_errors *errs; /* may be NULL: then only counted */
-        size_t n_errors;
-        bool oom;
-        uint64_t default_ttl_usec, default_max_ttl_usec;
-};
 
 /* One key of a JSON object.  parse stores into target, the struct the
  * object describes, and returns 0, or -EINVAL/-ENOMEM once it has reported
  * why not; offset and check serve the generic string parser. */
 struct key {
         const char *key;
-        int (*parse)(struct parser *p, const struct key *k, const char *path, json_t *v, void *target);
+        int (*parse)(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target);
         size_t offset;                       /* of a char * slot in target */
         const char *(*check)(const char *s); /* NULL when s is fine, else why not */
         bool required;
@@ -59,95 +43,24 @@ static const struct {
 };
 #define SIGNAL_LIST "HUP, INT, QUIT, USR1, USR2, TERM, WINCH, CONT"
 
-static int report(struct parser *p, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int report(struct parser *p, const char *path, const char *fmt, ...) {
-        _cleanup_free_ char *reason = NULL;
-        char *msg, **grown;
-        va_list ap;
-        int r;
-
-        p->n_errors++;
-        if (!p->errs)
-                return -EINVAL;
-        va_start(ap, fmt);
-        r = vasprintf(&reason, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -EINVAL;
-        if (asprintf(&msg, "%s: %s: %s", p->source, path, reason) < 0)
-                return -EINVAL;
-        grown = reallocarray(p->errs->msgs, p->errs->n + 1, sizeof(char *));
-        if (!grown) {
-                free(msg);
-                return -EINVAL;
-        }
-        p->errs->msgs = grown;
-        p->errs->msgs[p->errs->n++] = msg;
-        return -EINVAL;
-}
-
-static int report_oom(struct parser *p, const char *path) {
-        p->oom = true;
-        report(p, path, "out of memory");
-        return -ENOMEM;
-}
-
 static bool has_glob(const char *s) {
         return s[strcspn(s, GLOB_CHARS)] != '\0';
 }
 
-/* A JSON string without NUL bytes, not empty, at most STRING_MAX bytes;
- * NULL (reported) otherwise.  expected completes "expected …". */
-static const char *get_string(struct parser *p, const char *path, json_t *v, const char *expected) {
-        const char *s = json_string_value(v);
-
-        if (!s) {
-                report(p, path, "expected %s", expected);
-                return NULL;
-        }
-        if (strlen(s) != json_string_length(v)) {
-                report(p, path, "contains a NUL byte");
-                return NULL;
-        }
-        if (s[0] == '\0') {
-                report(p, path, "must not be empty");
-                return NULL;
-        }
-        if (strlen(s) > STRING_MAX) {
-                report(p, path, "longer than %d bytes", STRING_MAX);
-                return NULL;
-        }
-        return s;
-}
-
-static int store_string(struct parser *p, const char *path, char **slot, const char *s) {
-        char *copy = strdup(s);
-
-        if (!copy)
-                return report_oom(p, path);
-        free(*slot);
-        *slot = copy;
-        return 0;
-}
-
-/* An id as config writes them: 0 … UINT32_MAX - 1 ((uid_t) -1 means "none"
- * to the kernel, so it is never an id). */
-static bool get_id(json_t *v, uint32_t *ret) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= UINT32_MAX)
-                return false;
-        *ret = (uint32_t) json_integer_value(v);
-        return true;
+/* A JSON string without NUL bytes, not empty, at most CONF_STRING_MAX
+ * bytes; NULL (reported) otherwise.  expected completes "expected …". */
+static const char *get_string(struct conf_parser *p, const char *path, json_t *v, const char *expected) {
+        return conf_text(p, path, v, expected, CONF_STRING_MAX);
 }
 
 /* Walks obj's keys through table, then reports required keys it lacks.
  * Returns false when obj is not an object at all. */
-static bool parse_keys(struct parser *p, const struct key *table, const char *path, json_t *obj, void *target) {
+static bool parse_keys(struct conf_parser *p, const struct key *table, const char *path, json_t *obj, void *target) {
         const char *name;
         json_t *v;
 
         if (!json_is_object(obj)) {
-                report(p, path, "expected an object");
+                conf_report(p, path, "expected an object");
                 return false;
         }
         json_object_foreach(obj, name, v) {
@@ -158,7 +71,7 @@ static bool parse_keys(struct parser *p, const struct key *table, const char *pa
                 for (k = table; k->key && strcmp(k->key, name) != 0; k++)
                         ;
                 if (!k->key)
-                        report(p, sub, "unknown key");
+                        conf_report(p, sub, "unknown key");
                 else
                         (void) k->parse(p, k, sub, v, target);
         }
@@ -167,7 +80,7 @@ static bool parse_keys(struct parser *p, const struct key *table, const char *pa
                         char sub[ERR_PATH_MAX];
 
                         snprintf(sub, sizeof(sub), "%s.%s", path, k->key);
-                        report(p, sub, "required");
+                        conf_report(p, sub, "required");
                 }
         return true;
 }
@@ -235,20 +148,20 @@ static const char *check_inject(const char *s) {
         }
 }
 
-static int parse_string(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_string(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         const char *s = get_string(p, path, v, "a string"), *why;
 
         if (!s)
                 return -EINVAL;
         why = k->check ? k->check(s) : NULL;
         if (why)
-                return report(p, path, "'%s' %s", s, why);
-        return store_string(p, path, (char **) ((char *) target + k->offset), s);
+                return conf_report(p, path, "'%s' %s", s, why);
+        return conf_store_string(p, path, (char **) ((char *) target + k->offset), s);
 }
 
 /* match.* */
 
-static int parse_runtime(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_runtime(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct workload_match *m = target;
         const char *s = get_string(p, path, v, "a runtime name");
         int r;
@@ -263,7 +176,7 @@ static int parse_runtime(struct parser *p, const struct key *k, const char *path
                 for (int i = RUNTIME_UNKNOWN + 1; i < _RUNTIME_MAX; i++)
                         snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
                                  i > RUNTIME_UNKNOWN + 1 ? ", " : "", runtime_to_string(i));
-                return report(p, path, "'%s' is not a runtime (%s)", s, names);
+                return conf_report(p, path, "'%s' is not a runtime (%s)", s, names);
         }
         m->has_runtime = true;
         m->runtime = r;
@@ -271,36 +184,28 @@ static int parse_runtime(struct parser *p, const struct key *k, const char *path
 }
 
 /* uids and gids: a non-empty array of ids into a new array. */
-static int parse_id_list(struct parser *p, const char *path, json_t *v, const char *what, uint32_t **slot,
+static int parse_id_list(struct conf_parser *p, const char *path, json_t *v, const char *what, uint32_t **slot,
                          size_t *n_slot) {
-        _cleanup_free_ uint32_t *ids = NULL;
-        size_t i, n = json_array_size(v);
-        json_t *e;
+        uint32_t *ids;
+        size_t n;
+        int r = conf_id_list(p, path, v, what, false, &ids, &n);
 
-        if (!json_is_array(v))
-                return report(p, path, "expected an array of %ss", what);
-        if (n == 0)
-                return report(p, path, "must list at least one %s", what);
-        ids = calloc(n, sizeof(uint32_t));
-        if (!ids)
-                return report_oom(p, path);
-        json_array_foreach(v, i, e)
-                if (!get_id(e, &ids[i]))
-                        return report(p, path, "element %zu is not a %s", i, what);
+        if (r < 0)
+                return r;
         free(*slot);
-        *slot = TAKE_PTR(ids);
+        *slot = ids;
         *n_slot = n;
         return 0;
 }
 
-static int parse_uids(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_uids(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct workload_match *m = target;
 
         (void) k;
         return parse_id_list(p, path, v, "uid", &m->uids, &m->n_uids);
 }
 
-static int parse_gids(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_gids(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct workload_match *m = target;
 
         (void) k;
@@ -320,42 +225,32 @@ static const struct key match_keys[] = {
 
 /* secrets[i] */
 
-static int parse_mode(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_mode(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct grant *g = target;
-        const char *s = get_string(p, path, v, "a string of octal digits such as \"0440\"");
-        unsigned long mode;
 
         (void) k;
-        if (!s)
-                return -EINVAL;
-        if (strlen(s) > 4 || strspn(s, "01234567") != strlen(s))
-                return report(p, path, "'%s' is not an octal mode such as \"0440\"", s);
-        mode = strtoul(s, NULL, 8);
-        if (mode > 0777)
-                return report(p, path, "'%s' has setuid, setgid or sticky bits (allowed 0000 to 0777)", s);
-        g->mode = (mode_t) mode;
-        return 0;
+        return conf_mode(p, path, v, &g->mode);
 }
 
-static int parse_grant_uid(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_grant_uid(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct grant *g = target;
         uint32_t id;
 
         (void) k;
-        if (!get_id(v, &id))
-                return report(p, path, "expected a uid (a non-negative integer)");
+        if (!conf_id(v, &id))
+                return conf_report(p, path, "expected a uid (a non-negative integer)");
         g->uid = id;
         g->has_uid = true;
         return 0;
 }
 
-static int parse_grant_gid(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_grant_gid(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct grant *g = target;
         uint32_t id;
 
         (void) k;
-        if (!get_id(v, &id))
-                return report(p, path, "expected a gid (a non-negative integer)");
+        if (!conf_id(v, &id))
+                return conf_report(p, path, "expected a gid (a non-negative integer)");
         g->gid = id;
         g->has_gid = true;
         return 0;
@@ -371,7 +266,7 @@ static const struct key grant_keys[] = {
 };
 
 /* One element of secrets: a name, or an object; file defaults to name. */
-static int parse_grant(struct parser *p, const char *path, json_t *v, struct grant *g) {
+static int parse_grant(struct conf_parser *p, const char *path, json_t *v, struct grant *g) {
         static const struct key name_key = { "name", parse_string, offsetof(struct grant, name), check_secret_name,
                                              true };
 
@@ -381,9 +276,9 @@ static int parse_grant(struct parser *p, const char *path, json_t *v, struct gra
         else if (json_is_object(v))
                 parse_keys(p, grant_keys, path, v, g);
         else
-                return report(p, path, "expected a secret name or an object");
+                return conf_report(p, path, "expected a secret name or an object");
         if (g->name && !g->file)
-                return store_string(p, path, &g->file, g->name);
+                return conf_store_string(p, path, &g->file, g->name);
         return 0;
 }
 
@@ -396,7 +291,7 @@ static void grant_path(const char *path, size_t i, json_t *v, const char *key, c
 
 /* A secret granted twice, or two grants writing the same file, is a
  * mistake the operator should hear about rather than a last-one-wins. */
-static void check_grants_unique(struct parser *p, const char *path, json_t *a, struct workload *w) {
+static void check_grants_unique(struct conf_parser *p, const char *path, json_t *a, struct workload *w) {
         char where[ERR_PATH_MAX];
 
         for (size_t i = 0; i < w->n_grants; i++)
@@ -405,30 +300,30 @@ static void check_grants_unique(struct parser *p, const char *path, json_t *a, s
 
                         if (g->name && o->name && strcmp(g->name, o->name) == 0) {
                                 grant_path(path, i, json_array_get(a, i), "name", where, sizeof(where));
-                                report(p, where, "secret '%s' is already granted by secrets[%zu]", g->name, j);
+                                conf_report(p, where, "secret '%s' is already granted by secrets[%zu]", g->name, j);
                         } else if (g->file && o->file && strcmp(g->file, o->file) == 0) {
                                 grant_path(path, i, json_array_get(a, i), "file", where, sizeof(where));
-                                report(p, where, "file '%s' is already used by secrets[%zu]", g->file, j);
+                                conf_report(p, where, "file '%s' is already used by secrets[%zu]", g->file, j);
                         }
                 }
 }
 
-static int parse_secrets(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_secrets(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct workload *w = target;
         size_t i, n = json_array_size(v);
         json_t *e;
 
         (void) k;
         if (!json_is_array(v))
-                return report(p, path, "expected an array of secret names or objects");
+                return conf_report(p, path, "expected an array of secret names or objects");
         if (n == 0)
                 return 0;
         /* duplicates are found pairwise: keep n sane */
         if (n > POLICY_GRANTS_MAX)
-                return report(p, path, "more than %d secrets", POLICY_GRANTS_MAX);
+                return conf_report(p, path, "more than %d secrets", POLICY_GRANTS_MAX);
         w->grants = calloc(n, sizeof(struct grant));
         if (!w->grants)
-                return report_oom(p, path);
+                return conf_report_oom(p, path);
         json_array_foreach(v, i, e) {
                 char sub[ERR_PATH_MAX];
 
@@ -442,43 +337,21 @@ static int parse_secrets(struct parser *p, const struct key *k, const char *path
 
 /* the rest of a workload */
 
-static int parse_match(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_match(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct workload *w = target;
 
         (void) k;
         if (parse_keys(p, match_keys, path, v, &w->match) && json_object_size(v) == 0)
-                return report(p, path, "must have at least one key (an empty match would grant every caller)");
+                return conf_report(p, path, "must have at least one key (an empty match would grant every caller)");
         return 0;
 }
 
-/* A duration as config.c reads them: integer seconds or "15m". */
-static int parse_ttl(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
-        uint64_t *slot = (uint64_t *) ((char *) target + k->offset), n;
-        int r = 0;
-
-        if (json_is_integer(v) && json_integer_value(v) >= 0) {
-                n = (uint64_t) json_integer_value(v);
-                if (n > UINT64_MAX / USEC(1))
-                        r = -ERANGE;
-                else
-                        n *= USEC(1);
-        } else if (json_is_string(v)) {
-                if (strlen(json_string_value(v)) != json_string_length(v))
-                        return report(p, path, "contains a NUL byte");
-                r = parse_duration_usec(json_string_value(v), &n);
-        } else {
-                return report(p, path, "expected a duration such as \"10s\"");
-        }
-        if (r == -EINVAL)
-                return report(p, path, "'%s' is not a valid duration (units ms, s, m, h, d)", json_string_value(v));
-        if (r < 0 || n < TTL_MIN || n > TTL_MAX)
-                return report(p, path, "out of range (allowed %llu to %llu seconds)",
-                              (unsigned long long) (TTL_MIN / USEC(1)), (unsigned long long) (TTL_MAX / USEC(1)));
-        *slot = n;
-        return 0;
+static int parse_ttl(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+        return conf_number(p, path, v, CONF_DURATION, POLICY_TTL_MIN_USEC, POLICY_TTL_MAX_USEC,
+                           (uint64_t *) ((char *) target + k->offset));
 }
 
-static int parse_inject(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_inject(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct workload *w = target;
         const char *s, *why;
 
@@ -486,15 +359,15 @@ static int parse_inject(struct parser *p, const struct key *k, const char *path,
         if (json_is_boolean(v)) {
                 free(w->inject);
                 w->inject = NULL;
-                return json_is_true(v) ? store_string(p, path, &w->inject, POLICY_DEFAULT_INJECT) : 0;
+                return json_is_true(v) ? conf_store_string(p, path, &w->inject, POLICY_DEFAULT_INJECT) : 0;
         }
         s = get_string(p, path, v, "true, false or an absolute path");
         if (!s)
                 return -EINVAL;
         why = check_inject(s);
         if (why)
-                return report(p, path, "'%s' %s", s, why);
-        return store_string(p, path, &w->inject, s);
+                return conf_report(p, path, "'%s' %s", s, why);
+        return conf_store_string(p, path, &w->inject, s);
 }
 
 static int signal_from_name(const char *s) {
@@ -504,7 +377,7 @@ static int signal_from_name(const char *s) {
         return 0;
 }
 
-static int parse_signal(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_signal(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         struct workload *w = target;
         const char *s;
         int sig;
@@ -514,7 +387,7 @@ static int parse_signal(struct parser *p, const struct key *k, const char *path,
                 json_int_t n = json_integer_value(v);
 
                 if (n <= 0 || n > INT_MAX || !policy_signal_name((int) n))
-                        return report(p, path, "%lld is not an allowed signal (" SIGNAL_LIST ")", (long long) n);
+                        return conf_report(p, path, "%lld is not an allowed signal (" SIGNAL_LIST ")", (long long) n);
                 w->on_rotate_signal = (int) n;
                 return 0;
         }
@@ -523,7 +396,7 @@ static int parse_signal(struct parser *p, const struct key *k, const char *path,
                 return -EINVAL;
         sig = signal_from_name(s);
         if (sig == 0)
-                return report(p, path, "'%s' is not an allowed signal (" SIGNAL_LIST ")", s);
+                return conf_report(p, path, "'%s' is not an allowed signal (" SIGNAL_LIST ")", s);
         w->on_rotate_signal = sig;
         return 0;
 }
@@ -533,7 +406,7 @@ static const struct key on_rotate_keys[] = {
         {}
 };
 
-static int parse_on_rotate(struct parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+static int parse_on_rotate(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
         (void) k;
         return parse_keys(p, on_rotate_keys, path, v, target) ? 0 : -EINVAL;
 }
@@ -552,23 +425,25 @@ static const struct key workload_keys[] = {
 /* Defaults for what the workload left out (0 until then: a ttl is at least
  * a second), and ttl <= max_ttl.  An explicit ttl over the max is an error;
  * the inherited default ttl simply shortens to a lower explicit max. */
-static void apply_ttls(struct parser *p, const char *path, struct workload *w) {
+static void apply_ttls(struct conf_parser *p, const char *path, const struct workload *defaults, struct workload *w) {
         bool own_max = w->max_ttl_usec != 0;
         char where[ERR_PATH_MAX];
 
         if (!own_max)
-                w->max_ttl_usec = p->default_max_ttl_usec;
+                w->max_ttl_usec = defaults->max_ttl_usec;
         if (w->ttl_usec == 0) {
-                w->ttl_usec = p->default_ttl_usec < w->max_ttl_usec ? p->default_ttl_usec : w->max_ttl_usec;
+                w->ttl_usec = defaults->ttl_usec < w->max_ttl_usec ? defaults->ttl_usec : w->max_ttl_usec;
                 return;
         }
         if (w->ttl_usec > w->max_ttl_usec) {
                 snprintf(where, sizeof(where), "%s.ttl", path);
-                report(p, where, own_max ? "longer than max_ttl" : "longer than defaults.max_ttl");
+                conf_report(p, where, own_max ? "longer than max_ttl" : "longer than defaults.max_ttl");
         }
 }
 
-static void parse_workload(struct parser *p, struct policy *pol, size_t i, json_t *v) {
+/* defaults: only its ttl_usec and max_ttl_usec, the config's. */
+static void parse_workload(struct conf_parser *p, const struct workload *defaults, struct policy *pol, size_t i,
+                           json_t *v) {
         struct workload *w = &pol->workloads[i];
         size_t before = p->n_errors;
         char path[64];
@@ -577,13 +452,13 @@ static void parse_workload(struct parser *p, struct policy *pol, size_t i, json_
         if (!parse_keys(p, workload_keys, path, v, w))
                 return;
         if (p->n_errors == before)
-                apply_ttls(p, path, w);
+                apply_ttls(p, path, defaults, w);
         for (size_t j = 0; w->name && j < i; j++)
                 if (pol->workloads[j].name && strcmp(pol->workloads[j].name, w->name) == 0) {
                         char where[ERR_PATH_MAX];
 
                         snprintf(where, sizeof(where), "%s.name", path);
-                        report(p, where, "'%s' is already the name of workloads[%zu]", w->name, j);
+                        conf_report(p, where, "'%s' is already the name of workloads[%zu]", w->name, j);
                         break;
                 }
 }
@@ -591,12 +466,8 @@ static void parse_workload(struct parser *p, struct policy *pol, size_t i, json_
 int policy_parse(json_t *workloads, const char *source, uint64_t default_ttl_usec, uint64_t default_max_ttl_usec,
                  struct policy **ret, struct config_errors *errs) {
         _cleanup_(policy_freep) struct policy *pol = NULL;
-        struct parser p = {
-                .source = source,
-                .errs = errs,
-                .default_ttl_usec = default_ttl_usec,
-                .default_max_ttl_usec = default_max_ttl_usec,
-        };
+        struct conf_parser p = { .source = source, .errs = errs };
+        const struct workload defaults = { .ttl_usec = default_ttl_usec, .max_ttl_usec = default_max_ttl_usec };
         size_t i, n = json_array_size(workloads);
         json_t *v;
 
@@ -604,11 +475,11 @@ int policy_parse(json_t *workloads, const char *source, uint64_t default_ttl_use
         if (!pol)
                 return -ENOMEM;
         if (workloads && !json_is_array(workloads)) {
-                report(&p, "workloads", "expected an array of workloads");
+                conf_report(&p, "workloads", "expected an array of workloads");
                 return -EINVAL;
         }
         if (n > POLICY_WORKLOADS_MAX) {
-                report(&p, "workloads", "more than %d workloads", POLICY_WORKLOADS_MAX);
+                conf_report(&p, "workloads", "more than %d workloads", POLICY_WORKLOADS_MAX);
                 return -EINVAL;
         }
         if (n > 0) {
@@ -618,7 +489,7 @@ int policy_parse(json_t *workloads, const char *source, uint64_t default_ttl_use
         }
         json_array_foreach(workloads, i, v) {
                 pol->n_workloads++; /* owned from here on, whatever parsing leaves in it */
-                parse_workload(&p, pol, i, v);
+                parse_workload(&p, &defaults, pol, i, v);
         }
         if (p.oom)
                 return -ENOMEM;

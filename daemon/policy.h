@@ -17,13 +17,17 @@
 #include <sys/types.h>
 
 #include "cgroup.h"
-#include "config.h"
+#include "config-parse.h"
 
 #define POLICY_NAME_MAX 64
 #define POLICY_WORKLOADS_MAX 4096
 #define POLICY_GRANTS_MAX 1024 /* per workload */
 #define POLICY_DEFAULT_MODE 0400
 #define POLICY_DEFAULT_INJECT "/run/secrets"
+/* The bounds of every lease time: defaults.ttl and defaults.max_ttl, a
+ * workload's ttl and max_ttl, the "ttl" of a lease or renew request. */
+#define POLICY_TTL_MIN_USEC USEC(1)
+#define POLICY_TTL_MAX_USEC USEC(366 * 86400)
 
 struct peer;
 

@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "config.h"
 #include "keys.h"
+#include "leasing.h"
 #include "metrics.h"
 #include "store.h"
 
@@ -27,3 +28,20 @@ struct server {
         int (*reload)(struct server *s, char **ret_reasons);
         void *reload_userdata;
 };
+
+/* Opens s->leasing with what the server gives it (leasing.h): its own
+ * store, audit and attestation context, the policy in force, and the
+ * configuration's paths and limits. */
+static inline int server_open_leasing(struct server *s) {
+        const struct leasing_deps deps = {
+                .store = s->store,
+                .audit = s->audit,
+                .attest = &s->attest,
+                .policy = s->config->policy,
+                .secrets_root = s->config->secrets_root,
+                .runtime_dir = s->config->runtime_dir,
+                .tmpfs_size = s->config->tmpfs_size,
+        };
+
+        return leasing_open(&deps, &s->leasing);
+}

@@ -32,21 +32,10 @@ struct record {
         const uint8_t *value[STORE_VERSIONS_KEPT];
 };
 
+/* The protocol's grammar (protocol.h), so a name the client sends is one
+ * the store accepts. */
 bool store_name_valid(const char *name) {
-        size_t i;
-
-        if (!name || !((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z') ||
-                       (name[0] >= '0' && name[0] <= '9')))
-                return false;
-        for (i = 1; name[i]; i++) {
-                char c = name[i];
-                if (i >= STORE_NAME_MAX)
-                        return false;
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                      c == '_' || c == '-'))
-                        return false;
-        }
-        return true;
+        return secret_name_valid(name);
 }
 
 static int64_t now_usec(void) {

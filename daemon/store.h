@@ -13,9 +13,10 @@
 
 #include "backend.h"
 #include "keys.h"
+#include "secretd/protocol.h"
 #include "secretd/secbuf.h"
 
-#define STORE_NAME_MAX 128
+#define STORE_NAME_MAX SECRET_NAME_MAX
 #define STORE_VALUE_MAX_DEFAULT (64 * 1024)
 /* No configuration may raise the value limit past this. */
 #define STORE_VALUE_MAX_HARD (16 * 1024 * 1024)

@@ -104,14 +104,14 @@ static void recover(void) {
         struct leasing_recovery rec = {};
 
         srv.leasing = leasing_close(srv.leasing);
-        if (fuzz_open_leasing(&srv) < 0 || leasing_recover(&srv, &rec) < 0)
+        if (fuzz_open_leasing(&srv) < 0 || leasing_recover(srv.leasing, &rec) < 0)
                 abort();
         if (rec.kept + rec.expired + rec.dropped != 1 || leasing_count(srv.leasing) != rec.kept)
                 abort();
         /* whatever was kept has a record again; the next input starts clean */
         (void) lease_record_remove(records_fd, ID);
         srv.leasing = leasing_close(srv.leasing);
-        if (fuzz_open_leasing(&srv) < 0 || leasing_recover(&srv, &rec) < 0 || rec.kept + rec.expired + rec.dropped)
+        if (fuzz_open_leasing(&srv) < 0 || leasing_recover(srv.leasing, &rec) < 0 || rec.kept + rec.expired + rec.dropped)
                 abort();
 }
 

@@ -57,7 +57,7 @@ static inline int fuzz_open_leasing(struct server *s) {
 
         if (euid == 0 && seteuid(65534) < 0)
                 abort();
-        r = leasing_open(s->config, &s->leasing);
+        r = server_open_leasing(s);
         if (euid == 0 && seteuid(0) < 0)
                 abort();
         return r;

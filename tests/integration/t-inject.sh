@@ -97,6 +97,12 @@ echo "token=$(setpriv --reuid=1001 --regid=1001 --clear-groups cat /run/app/secr
 ' >"$T/out-d" 2>&1 || fail "container D: $(cat "$T/out-d")"
 expect_in "parent=755" "$T/out-d"
 expect_in "token=tok" "$T/out-d"
+# D has ended: its lease goes when the daemon sees its cgroup empty
+for _ in $(seq 50); do
+	grep -q "revoke of 'api-token' by secretd (workload 'deep'): workload exited" "$T/daemon.log" && break
+	sleep 0.1
+done
+expect_in "revoke of 'api-token' by secretd (workload 'deep'): workload exited" "$T/daemon.log"
 
 stop_daemon
 grep -q " $T/secrets/" /proc/self/mountinfo && fail "mounts left after stop"

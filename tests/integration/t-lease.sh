@@ -163,6 +163,8 @@ code=$(api "$ADMIN" POST /v1/secrets/big/rotate --data-binary @"$T/bigval")
 cmp -s "$T/secrets/containers/docker-$C/big" "$T/big.before" || fail "the old file was harmed by a failed write"
 cmp -s "$dir/big" "$T/bigval" || fail "another instance did not get the new value"
 ls -A "$T/secrets/containers/docker-$C" | grep -q '^\.tmp-' && fail "temp file left behind"
+[ -z "$(ls -A "$T/secrets/containers/docker-$C/.tmp")" ] || fail "temp file left behind in .tmp/"
+[ "$(stat -c '%a %u' "$T/secrets/containers/docker-$C/.tmp")" = "700 0" ] || fail ".tmp/ is $(stat -c '%a %u' "$T/secrets/containers/docker-$C/.tmp")"
 
 # --- expiry, renew, revoke, max_ttl ------------------------------------------------
 new_id d; D=$ID

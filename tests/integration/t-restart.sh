@@ -40,14 +40,16 @@ echo stale >"$T/secrets/containers/docker-$ORPHAN/db"        # a directory nobod
 new_container half; H=$ID
 mkdir "$T/secrets/containers/docker-$H"                       # made, never mounted (killed in between)
 echo stale >"$T/secrets/containers/docker-$K/other"           # a file written, its lease never recorded
-echo half >"$T/secrets/containers/docker-$K/.tmp-0123abcd"    # a write cut short
+echo half >"$T/secrets/containers/docker-$K/.tmp-0123abcd"    # a write cut short (older versions)
+echo half >"$T/secrets/containers/docker-$K/.tmp/.tmp-4567"   # a write cut short
 D_MODE=$(stat -c '%a %u %g' "$T/secrets/containers/docker-$D/db")
 rm "$T/secrets/containers/docker-$D/db"                       # a live lease's file lost
 sleep 2.5                                          # S expires while we are down
 start_daemon --config "$T/secretd.json"
 expect_in "leases recovered: 2 live, 1 expired while down" "$T/daemon.log"
 [ "$(cat "$T/secrets/containers/docker-$K/db")" = v1 ] || fail "K's file lost across the crash"
-[ "$(ls -A "$T/secrets/containers/docker-$K")" = db ] || fail "files no lease owns survived: $(ls -A "$T/secrets/containers/docker-$K")"
+[ "$(ls -A "$T/secrets/containers/docker-$K" | tr '\n' ' ')" = ".tmp db " ] || fail "files no lease owns survived: $(ls -A "$T/secrets/containers/docker-$K")"
+[ -z "$(ls -A "$T/secrets/containers/docker-$K/.tmp")" ] || fail "a write cut short survived: $(ls -A "$T/secrets/containers/docker-$K/.tmp")"
 [ "$(cat "$T/secrets/containers/docker-$D/db" 2>&1)" = v1 ] || fail "D's lost file was not written again"
 [ "$(stat -c '%a %u %g' "$T/secrets/containers/docker-$D/db")" = "$D_MODE" ] || fail "D's file came back as $(stat -c '%a %u %g' "$T/secrets/containers/docker-$D/db"), not $D_MODE"
 [ "$(expires_of "$LK")" = "$K_EXP" ] || fail "K's deadline changed: $(expires_of "$LK") vs $K_EXP"

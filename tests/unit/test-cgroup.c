@@ -279,6 +279,47 @@ static void assert_proc_path(const char *text, const char *want) {
         assert_string_equal(path, want);
 }
 
+/* The runtime rows: what each runtime is, and a directory spelling back
+ * to its row.  A new runtime adds its line here. */
+static void test_runtime_rows(void **state) {
+        static const struct {
+                enum runtime r;
+                enum runtime_scope scope;
+                bool container_id, host_process, host_directory;
+        } rows[] = {
+                { RUNTIME_UNKNOWN, RUNTIME_SCOPE_NONE, false, false, false },
+                { RUNTIME_HOST, RUNTIME_SCOPE_HOST_USER, false, true, true },
+                { RUNTIME_DOCKER, RUNTIME_SCOPE_CONTAINER, true, false, false },
+                { RUNTIME_PODMAN, RUNTIME_SCOPE_CONTAINER, true, false, false },
+                { RUNTIME_KUBERNETES, RUNTIME_SCOPE_POD, true, false, false },
+                { RUNTIME_CRIO, RUNTIME_SCOPE_CONTAINER, true, false, false },
+                { RUNTIME_SYSTEMD, RUNTIME_SCOPE_UNIT, false, true, true },
+                { RUNTIME_ROOTLESS, RUNTIME_SCOPE_DELEGATED, false, true, false },
+        };
+        char dir[64];
+
+        (void) state;
+        assert_int_equal(sizeof(rows) / sizeof(rows[0]), _RUNTIME_MAX);
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+                const struct runtime_info *rt = runtime_info(rows[i].r);
+
+                assert_string_equal(rt->name, runtime_to_string(rows[i].r));
+                assert_int_equal(rt->scope, rows[i].scope);
+                assert_int_equal(rt->container_id, rows[i].container_id);
+                assert_int_equal(rt->host_process, rows[i].host_process);
+                assert_int_equal(rt->host_directory, rows[i].host_directory);
+                snprintf(dir, sizeof(dir), "%s-3f2a", rt->name);
+                if (rows[i].scope == RUNTIME_SCOPE_NONE)
+                        assert_null(runtime_of_directory(dir));
+                else
+                        assert_ptr_equal(runtime_of_directory(dir), rt);
+        }
+        assert_ptr_equal(runtime_info(_RUNTIME_MAX), runtime_info(RUNTIME_UNKNOWN));
+        assert_null(runtime_of_directory("docker"));
+        assert_null(runtime_of_directory("dockerd-3f2a"));
+        assert_null(runtime_of_directory("future-3f2a"));
+}
+
 static void test_proc_cgroup2(void **state) {
         (void) state;
 
@@ -596,6 +637,7 @@ int main(void) {
                 cmocka_unit_test(test_classify_table),
                 cmocka_unit_test(test_classify_lengths),
                 cmocka_unit_test(test_runtime_names),
+                cmocka_unit_test(test_runtime_rows),
                 cmocka_unit_test(test_proc_cgroup2),
                 cmocka_unit_test(test_proc_hybrid),
                 cmocka_unit_test(test_proc_bad),

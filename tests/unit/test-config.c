@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "policy.h"
 
 static bool has(const struct config_errors *e, const char *needle) {
         for (size_t i = 0; i < e->n; i++)
@@ -107,12 +108,37 @@ static void test_check_file_partial(void **state) {
         unlink(path);
 }
 
+/* One lease-time bound (policy.h) for defaults.* and every workload's
+ * ttl/max_ttl: the same message at the same place in both tables. */
+static void test_one_ttl_bound(void **state) {
+        static const char *const bad[] = { "\"367d\"", "0", "31622401" };
+        char text[512];
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                struct config_errors errs = {};
+                struct config *c = NULL;
+
+                snprintf(text, sizeof(text),
+                         "{ \"defaults\": { \"max_ttl\": %s }, \"workloads\": [ { \"name\": \"w\","
+                         "  \"match\": { \"uids\": [ 1 ] }, \"max_ttl\": %s } ] }",
+                         bad[i], bad[i]);
+                assert_int_equal(config_load_string(text, "f.json", &c, &errs), -EINVAL);
+                assert_null(c);
+                assert_true(has(&errs, "f.json: defaults.max_ttl: out of range (allowed 1 to 31622400 seconds)"));
+                assert_true(has(&errs, "f.json: workloads[0].max_ttl: out of range (allowed 1 to 31622400 seconds)"));
+                config_errors_clear(&errs);
+        }
+        assert_int_equal(POLICY_TTL_MAX_USEC, 31622400ULL * 1000000);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_error_class),
                 cmocka_unit_test(test_defaults_layout),
                 cmocka_unit_test(test_socket_dir_warnings),
                 cmocka_unit_test(test_check_file_partial),
+                cmocka_unit_test(test_one_ttl_bound),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

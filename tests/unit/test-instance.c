@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,10 +266,48 @@ static void test_lease_in_force(void **state) {
         policy_free(pol);
 }
 
+#define CID "3f2a000000000000000000000000000000000000000000000000000000000001"
+
+/* Each runtime's row spells its scope's directory: one line per runtime
+ * here, and a name that no caller has is refused. */
+static void test_instance_names(void **state) {
+        static const struct {
+                enum runtime runtime;
+                const char *id;
+                const char *want; /* NULL: -EACCES */
+        } cases[] = {
+                { RUNTIME_HOST, "", "host-uid1000" },
+                { RUNTIME_SYSTEMD, "backup.service", "systemd-backup.service" },
+                { RUNTIME_DOCKER, CID, "docker-" CID },
+                { RUNTIME_PODMAN, CID, "podman-" CID },
+                { RUNTIME_KUBERNETES, CID, "kubernetes-" CID },
+                { RUNTIME_CRIO, CID, "crio-" CID },
+                { RUNTIME_ROOTLESS, CID, "rootless-uid1000-" CID },
+                { RUNTIME_UNKNOWN, "", NULL },
+        };
+        char name[256];
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct peer p = { .uid = 1000, .delegated_owner = 1000, .pidfd = -1 };
+
+                p.cls.runtime = cases[i].runtime;
+                snprintf(p.cls.id, sizeof(p.cls.id), "%s", cases[i].id);
+                if (!cases[i].want) {
+                        assert_int_equal(instance_name(&p, name, sizeof(name)), -EACCES);
+                        continue;
+                }
+                assert_int_equal(instance_name(&p, name, sizeof(name)), 0);
+                assert_string_equal(name, cases[i].want);
+                assert_int_equal(instance_is_container(name), !runtime_info(cases[i].runtime)->host_directory);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_workload_and_facts, setup, teardown),
                 cmocka_unit_test(test_lease_in_force),
+                cmocka_unit_test(test_instance_names),
                 cmocka_unit_test_setup_teardown(test_lookup_through_removals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_leases_of_an_instance, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_where_directories_live, setup, teardown),

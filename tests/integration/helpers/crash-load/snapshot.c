@@ -40,6 +40,19 @@ static bool is_dot(const char *name) {
         return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
 }
 
+static void check_temp_dir(int dfd, const char *inst) {
+        int fd = openat(dfd, ".tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+
+        if (!d)
+                fail("%s/%s/.tmp is not a directory", secrets_root, inst);
+        while ((de = readdir(d)))
+                if (!is_dot(de->d_name))
+                        fail("%s/%s/.tmp keeps a write in flight after restart: %s", secrets_root, inst, de->d_name);
+        closedir(d);
+}
+
 /* The files of instance directory inst under root, with their contents. */
 static void snapshot_files(DIR *root, const char *inst) {
         struct dirent *fe;
@@ -55,6 +68,11 @@ static void snapshot_files(DIR *root, const char *inst) {
 
                 if (is_dot(fe->d_name))
                         continue;
+                /* the temp directory: a restart leaves no write in flight there */
+                if (strcmp(fe->d_name, ".tmp") == 0) {
+                        check_temp_dir(dfd, inst);
+                        continue;
+                }
                 if (snap.n_files == 4096)
                         fail("too many files");
                 copy(e->inst, sizeof(e->inst), inst);
