@@ -85,6 +85,7 @@ struct req_ctx {
         bool begun;        /* the first handler call is done */
         bool has_body;
         bool over_budget;
+        bool too_large;    /* over the route's limit: read, dropped, then 413 */
         uint64_t start_usec;
 };
 
@@ -472,6 +473,10 @@ static size_t admin_bodies_budget(uint64_t max_value_size) {
         return v < 1024 * 1024 ? 1024 * 1024 : (size_t) v;
 }
 
+/* How far past a route's limit a body is still read (and dropped) before
+ * its 413; see request_admit(). */
+#define TOO_LARGE_DRAIN_MAX (1024 * 1024)
+
 static size_t body_budget(const struct http *h, bool admin) {
         return admin ? admin_bodies_budget(h->s->config->max_value_size) : JSON_BODIES_BUDGET;
 }
@@ -505,8 +510,19 @@ static enum MHD_Result request_admit(struct server *s, struct MHD_Connection *c,
         }
         if (max_body == 0)
                 return send_error(s, c, ctx, API_ERR_TOO_LARGE, "this endpoint takes no request body");
-        if (ctx->announced > max_body)
-                return send_error(s, c, ctx, API_ERR_TOO_LARGE, "request body is over the size limit");
+        if (ctx->announced > max_body) {
+                /* A reply queued now closes the connection with the unread
+                 * body in our receive buffer, and close() then sends a reset
+                 * that can overtake the 413 at a client still sending: a body
+                 * a little over the limit is read and dropped first, so the
+                 * client reads the answer.  One far over it is cut off, and
+                 * one not sent yet (Expect: 100-continue) is refused before. */
+                if (ctx->announced - max_body > TOO_LARGE_DRAIN_MAX ||
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT))
+                        return send_error(s, c, ctx, API_ERR_TOO_LARGE, "request body is over the size limit");
+                ctx->too_large = true;
+                return MHD_YES;
+        }
         ctx->admin = attest_peer_admin(&s->attest, peer);
         if (ctx->h->body_bytes[ctx->admin] + body_cost(1) > body_budget(ctx->h, ctx->admin))
                 return send_error(s, c, ctx, API_ERR_UNAVAILABLE, "too many request bodies in flight; try again");
@@ -571,6 +587,8 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
 static void request_data(struct req_ctx *ctx, const char *data, size_t n) {
         struct http *h = ctx->h;
 
+        if (ctx->too_large)
+                return;
         /* MHD frames the body by its Content-Length: more cannot come, and
          * would be dropped like a body over the budget */
         if (ctx->over_budget || n > ctx->announced - ctx->used) {
@@ -629,6 +647,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 *upload_data_size = 0;
                 return MHD_YES;
         }
+        if (ctx->too_large)
+                return send_error(s, c, ctx, API_ERR_TOO_LARGE, "request body is over the size limit");
         if (ctx->over_budget)
                 return send_error(s, c, ctx, API_ERR_UNAVAILABLE, "too many request bodies in flight; try again");
         if (ctx->body)
