@@ -162,7 +162,7 @@ static void store_error(struct server *s, struct reply *rep, int r, const char *
                           s->config->max_value_size);
                 break;
         case -EINVAL:
-                api_error(rep, API_ERR_INVALID_NAME, "invalid secret name (allowed: [A-Za-z0-9][A-Za-z0-9._-]{0,127})");
+                api_error(rep, API_ERR_INVALID_NAME, "invalid secret name (allowed: " SECRET_NAME_GRAMMAR ")");
                 break;
         case -EBADMSG:
                 api_error(rep, API_ERR_SECRET_DAMAGED, "secret '%s' cannot be opened: its file is damaged", name);
@@ -686,7 +686,7 @@ void api_handle(struct server *s, const struct request *req, struct reply *rep) 
                 return;
         if (strstr(rt->pattern, "{name}") && !store_name_valid(name))
                 return api_error(rep, API_ERR_INVALID_NAME,
-                                 "invalid secret name (allowed: [A-Za-z0-9][A-Za-z0-9._-]{0,127})");
+                                 "invalid secret name (allowed: " SECRET_NAME_GRAMMAR ")");
         if (strstr(rt->pattern, "{id}") && !lease_id_valid(name))
                 return api_error(rep, API_ERR_BAD_REQUEST, "invalid lease id (32 lowercase hex digits)");
         rt->handler(s, req, name, rep);

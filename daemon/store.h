@@ -41,7 +41,7 @@ struct store_meta {
         struct store_version versions[STORE_VERSIONS_KEPT];
 };
 
-/* Name rule: [A-Za-z0-9][A-Za-z0-9._-]{0,127}. */
+/* Name rule: SECRET_NAME_GRAMMAR (secretd/protocol.h). */
 bool store_name_valid(const char *name);
 
 /* Opens the store over backend b (taking ownership of it), verifying that
