@@ -200,6 +200,22 @@ podman_init() {
 	[ -x "${LEASE_CLIENT:-}" ] || fail "LEASE_CLIENT not built"
 }
 
+# podman_rm NAME — remove the container, stopping it at once.  Debian's
+# podman 4.3 races its own exit-cleanup process (conmon runs `podman
+# container cleanup` as `rm -f` kills the container) and may fail with
+# "unlinkat userdata/shm: device or resource busy" (podman issues 10454 and
+# 11594, fixed in 4.4); a second try finds the mount gone.  The test still
+# fails if the container outlives the tries.
+podman_rm() {
+	local i
+	for i in 1 2 3 4 5; do
+		podman rm -f -t 0 "$1" >/dev/null 2>"$T/podman-rm.err" && return 0
+		podman container exists "$1" || return 0
+		sleep 0.2
+	done
+	fail "podman rm $1: $(cat "$T/podman-rm.err")"
+}
+
 podman_cleanup() {
 	if [ ${#POD_NAMES[@]} -gt 0 ]; then podman rm -f -t 0 "${POD_NAMES[@]}" >/dev/null 2>&1 || true; fi
 	if [ ${#POD_IMAGES[@]} -gt 0 ]; then podman rmi -f "${POD_IMAGES[@]}" >/dev/null 2>&1 || true; fi

@@ -135,7 +135,7 @@ while [ $((SECONDS - LEASED_AT)) -lt 8 ]; do sleep 0.5; done
 "$SECRETCTL" --socket "$ADMIN" --json leases | jq -e '.leases | length == 2' >/dev/null ||
 	fail "expected 2 kept leases: $("$SECRETCTL" --socket "$ADMIN" leases)"
 # podman rm -f: the directory, its mount and the leases go
-podman rm -f -t 0 "secretd-t-$$-nginx" >/dev/null
+podman_rm "secretd-t-$$-nginx"
 for _ in $(seq 100); do [ -e "$T/secrets/containers/podman-$CID" ] || break; sleep 0.05; done
 [ ! -e "$T/secrets/containers/podman-$CID" ] || fail "directory left after podman rm -f"
 grep -q " $T/secrets/containers/podman-$CID " /proc/self/mountinfo && fail "mount left after podman rm -f"

@@ -173,11 +173,8 @@ done
 podman_log ro-bare | grep -q '^got USR1' && fail "a container without a lease got on_rotate"
 
 # podman rm -f: every directory, mount and lease goes
-# one at a time: Debian's podman 4.3 removes several in parallel and then
-# races itself on their shm mounts (unlinkat userdata/shm: EBUSY; podman
-# issues 10454 and 11594, fixed in 4.4)
 for n in plain userns ro iso ro-bare; do
-	podman rm -f -t 0 "secretd-t-$$-$n" >/dev/null
+	podman_rm "secretd-t-$$-$n"
 done
 for _ in $(seq 100); do
 	[ -z "$(ls "$T/secrets/containers")" ] && ! grep -q " $T/secrets/" /proc/self/mountinfo && break
