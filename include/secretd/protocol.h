@@ -24,6 +24,18 @@
 #define API_ROUTE_LEASES API_PREFIX "/leases"
 #define API_ROUTE_LEASE API_ROUTE_LEASES "/{id}"
 #define API_ROUTE_LEASE_RENEW API_ROUTE_LEASE "/renew"
+/* The OCI createRuntime hook's one request, on the hook socket only: the
+ * body is the runtime's state JSON (ociVersion, id, pid, bundle, ...) as
+ * the hook read it from stdin, at most HOOK_STATE_MAX bytes.  The reply:
+ * 200 {"container": ID, "workload": NAME or null, "mounted": PATH or null,
+ * "leases": [...]}; any other status is a refusal whose error message the
+ * hook prints, and the runtime does not start the container. */
+#define API_ROUTE_HOOK_CREATE_RUNTIME API_PREFIX "/hook/create-runtime"
+#define HOOK_STATE_MAX (64 * 1024)
+/* The OCI annotation a hook reads to decide nothing itself: the policy
+ * decides; this one only names, for a workload that matches on it, which
+ * workload the container asks to be (see "annotations" in a match). */
+#define HOOK_ANNOTATION_WORKLOAD "io.secretd.workload"
 
 /* Writes route into buf with its "{…}" segment replaced by arg (ignored
  * when the route has none) and, when query is not NULL, "?query" after
