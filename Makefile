@@ -55,6 +55,7 @@ LDFLAGS  += $(HARDEN_LDFLAGS) $(SAN_LDFLAGS)
 
 # Everything of the daemon but main(): linked into secretd and the tests.
 LIB_SRCS = \
+	daemon/api-hook.c \
 	daemon/api-lease.c \
 	daemon/api.c \
 	daemon/attest.c \
@@ -67,6 +68,7 @@ LIB_SRCS = \
 	daemon/exit-watch.c \
 	daemon/fileio.c \
 	daemon/http-framing.c \
+	daemon/hook-attest.c \
 	daemon/http.c \
 	daemon/keys.c \
 	daemon/lease-record.c \

@@ -138,13 +138,15 @@ int print_leases(json_t *leases, bool owner) {
                 const char *path = json_str(l, "path") ?: json_str(l, "host_path");
                 char version[24], who[160];
 
+                const char *expires = json_str(l, "expires") ?: "at exit"; /* a container's, from the OCI hook */
+
                 snprintf(version, sizeof(version), "%lld", json_int(l, "version"));
                 owner_of(l, who, sizeof(who));
                 if (r == 0 && owner)
-                        r = table_add(t, json_str(l, "id"), json_str(l, "secret"), version, json_str(l, "expires"),
+                        r = table_add(t, json_str(l, "id"), json_str(l, "secret"), version, expires,
                                       who, path);
                 else if (r == 0)
-                        r = table_add(t, json_str(l, "id"), json_str(l, "secret"), version, json_str(l, "expires"),
+                        r = table_add(t, json_str(l, "id"), json_str(l, "secret"), version, expires,
                                       path);
         }
         if (r == 0)

@@ -1,5 +1,6 @@
-/* api-internal.h — what api.c shares with api-lease.c, and nobody else:
- * the reply and body helpers, and the lease routes for the route table. */
+/* api-internal.h — what api.c shares with api-lease.c and api-hook.c, and
+ * nobody else: the reply and body helpers, and their routes for the route
+ * table. */
 #pragma once
 
 #include <jansson.h>
@@ -16,7 +17,12 @@ json_t *json_body(const struct request *req, struct reply *rep);
 int body_ttl(json_t *body, struct reply *rep, uint64_t *ret);
 int body_keys_only(json_t *body, const char *const *allowed, struct reply *rep);
 
+/* {"leases": [...]}: the leases of set as the lease routes show them. */
+json_t *leases_json(const struct leasing *l, const struct lease_set *set);
+
 void route_lease(struct server *s, const struct request *req, const char *name, struct reply *rep);
 void route_leases(struct server *s, const struct request *req, const char *name, struct reply *rep);
 void route_renew(struct server *s, const struct request *req, const char *id, struct reply *rep);
 void route_revoke(struct server *s, const struct request *req, const char *id, struct reply *rep);
+/* api-hook.c */
+void route_hook_create_runtime(struct server *s, const struct request *req, const char *name, struct reply *rep);

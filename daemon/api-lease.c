@@ -46,11 +46,14 @@ static json_t *lease_json(const struct leasing *l, const struct lease *ls, const
         leasing_host_path(l, ls, host, sizeof(host));
         snprintf(inside, sizeof(inside), "%s/%s", w && w->inject ? w->inject : "", ls->file);
         snprintf(mode, sizeof(mode), "%04o", (unsigned) ls->mode);
-        return json_pack("{s:s,s:s,s:s,s:I,s:s,s:s*,s:s,s:o,s:o,s:s,s:i,s:i}", "id", ls->id, "secret", ls->secret,
-                         "workload", ls->workload, "version", (json_int_t) ls->version, "host_path", host, "path",
-                         w && w->inject ? inside : NULL, "instance", ls->instance, "granted",
-                         time_json(ls->granted_usec), "expires", time_json(ls->expires_usec), "mode", mode, "uid",
-                         (int) ls->uid, "gid", (int) ls->gid);
+        /* a lease until its container exits has no time to expire at:
+         * "expires" is null and "until" says what ends it */
+        return json_pack("{s:s,s:s,s:s,s:I,s:s,s:s*,s:s,s:o,s:o,s:s,s:s,s:i,s:i}", "id", ls->id, "secret",
+                         ls->secret, "workload", ls->workload, "version", (json_int_t) ls->version, "host_path", host,
+                         "path", w && w->inject ? inside : NULL, "instance", ls->instance, "granted",
+                         time_json(ls->granted_usec), "expires",
+                         ls->until_exit ? json_null() : time_json(ls->expires_usec), "until",
+                         ls->until_exit ? "exit" : "expiry", "mode", mode, "uid", (int) ls->uid, "gid", (int) ls->gid);
 }
 
 /* A TTL the workload's max_ttl shortened (counted from a lease's first
@@ -140,7 +143,7 @@ static void lease_refused(struct reply *rep, const struct leasing_caller *c, int
                 api_error(rep, API_ERR_INTERNAL, "cannot materialize '%s': %s", bad, strerror(-r));
 }
 
-static json_t *leases_json(const struct leasing *l, const struct lease_set *set) {
+json_t *leases_json(const struct leasing *l, const struct lease_set *set) {
         json_t *arr = json_array();
 
         for (size_t i = 0; arr && i < set->n; i++)

@@ -25,7 +25,7 @@
 
 #define GENERATE_MAX 4096
 
-enum access { ACCESS_ANYONE, ACCESS_ADMIN, _ACCESS_MAX };
+enum access { ACCESS_ANYONE, ACCESS_ADMIN, ACCESS_HOOK, _ACCESS_MAX };
 
 struct route;
 typedef void (*route_fn)(struct server *s, const struct request *req, const char *name, struct reply *rep);
@@ -593,7 +593,14 @@ static const struct route routes[] = {
         { "GET", API_ROUTE_LEASES, ACCESS_ANYONE, NULL, route_leases, {} },
         { "POST", API_ROUTE_LEASE_RENEW, ACCESS_ANYONE, NULL, route_renew, {} },
         { "DELETE", API_ROUTE_LEASE, ACCESS_ANYONE, NULL, route_revoke, {} },
+        /* the hook's socket serves this alone, and it is served nowhere
+         * else; its handler judges the caller (uid 0 of our user ns) */
+        { "POST", API_ROUTE_HOOK_CREATE_RUNTIME, ACCESS_HOOK, NULL, route_hook_create_runtime, {} },
 };
+
+static bool route_on_socket(const struct route *rt, const struct request *req) {
+        return (rt->access == ACCESS_HOOK) == req->hook_socket;
+}
 
 /* Matches path against a template segment by segment; the "{name}" or
  * "{id}" segment is copied to name (at most STORE_NAME_MAX + 1 bytes kept, so an
@@ -656,7 +663,7 @@ void api_handle(struct server *s, const struct request *req, struct reply *rep) 
 
         *rep = (struct reply) { .route = "other" };
         for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
-                if (!route_matches(routes[i].pattern, req->path, name))
+                if (!route_on_socket(&routes[i], req) || !route_matches(routes[i].pattern, req->path, name))
                         continue;
                 if (strcmp(routes[i].method, req->method) == 0) {
                         rt = &routes[i];
@@ -702,31 +709,32 @@ _Static_assert(API_JSON_BODY_MAX >= POLICY_GRANTS_MAX * (STORE_NAME_MAX + 3) + 1
  * replies and audit as api_handle, which judges again when the body is
  * in).  Values go to the create and rotate routes; the lease routes take
  * a small JSON object; every other route takes no body at all. */
-bool api_route_admit(struct server *s, const char *method, const char *path, const struct peer *peer,
-                     struct reply *rep, size_t *ret_max_body) {
-        const struct request req = { .method = method, .path = path, .peer = peer };
+bool api_route_admit(struct server *s, const struct request *req, struct reply *rep, size_t *ret_max_body) {
         char name[STORE_NAME_MAX + 2];
         const struct route *rt = NULL;
 
         for (size_t i = 0; !rt && i < ELEMENTSOF(routes); i++)
-                if (route_matches(routes[i].pattern, path, name) && strcmp(routes[i].method, method) == 0)
+                if (route_on_socket(&routes[i], req) && route_matches(routes[i].pattern, req->path, name) &&
+                    strcmp(routes[i].method, req->method) == 0)
                         rt = &routes[i];
         if (!rt) {
                 /* no handler runs: api_handle words the 404, or the 405
                  * with its Allow header */
-                api_handle(s, &req, rep);
+                api_handle(s, req, rep);
                 return false;
         }
-        if (rt->access == ACCESS_ADMIN && !attest_peer_admin(&s->attest, peer)) {
+        if (rt->access == ACCESS_ADMIN && !attest_peer_admin(&s->attest, req->peer)) {
                 *rep = (struct reply) { .route = rt->pattern };
-                api_error(rep, API_ERR_FORBIDDEN, "admin only; you are '%s'", peer->identity);
-                audit_route(s, &req, rt, name, rep, false);
+                api_error(rep, API_ERR_FORBIDDEN, "admin only; you are '%s'", req->peer->identity);
+                audit_route(s, req, rt, name, rep, false);
                 return false;
         }
         if (rt->handler == route_create || rt->handler == route_rotate)
                 *ret_max_body = (size_t) s->config->max_value_size;
         else if (rt->handler == route_lease || rt->handler == route_renew)
                 *ret_max_body = API_JSON_BODY_MAX;
+        else if (rt->handler == route_hook_create_runtime)
+                *ret_max_body = HOOK_STATE_MAX;
         else
                 *ret_max_body = 0;
         return true;

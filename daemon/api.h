@@ -26,6 +26,8 @@ struct request {
         size_t n_query;
         const struct secbuf *body;   /* NULL when the request had none */
         const struct peer *peer;
+        bool hook_socket;            /* on the OCI hook's socket, where its
+                                      * route is the only one, and only there */
 };
 
 struct reply {
@@ -47,8 +49,7 @@ void api_handle(struct server *s, const struct request *req, struct reply *rep);
 /* Before any body byte is read: false with *rep filled (404, 405, or 403
  * audited) when the route does not exist or this peer may not call it;
  * else true with the largest body the route takes (0: none). */
-bool api_route_admit(struct server *s, const char *method, const char *path, const struct peer *peer,
-                     struct reply *rep, size_t *ret_max_body);
+bool api_route_admit(struct server *s, const struct request *req, struct reply *rep, size_t *ret_max_body);
 /* An error reply; message is printf-style and never carries a value. */
 void api_error(struct reply *rep, enum api_error code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void reply_done(struct reply *rep);

@@ -249,7 +249,7 @@ static int proc_open(pid_t pid) {
 
 /* What /proc says, read through one directory fd so every file comes from
  * the same process entry. */
-static int peer_read_proc(const struct attest_context *ctx, struct peer *p) {
+static int peer_read_proc(const struct attest_context *ctx, struct peer *p, bool check_ids) {
         _cleanup_free_ char *text = NULL, *exe = NULL;
         _cleanup_close_ int procfd = -1;
         struct stat st;
@@ -266,7 +266,7 @@ static int peer_read_proc(const struct attest_context *ctx, struct peer *p) {
         r = proc_effective_ids(procfd, &euid, &egid);
         if (r < 0)
                 return r;
-        if (euid != p->uid || egid != p->gid)
+        if (check_ids && (euid != p->uid || egid != p->gid))
                 return -EPERM;
         r = read_text_at(procfd, "cgroup", PROC_CGROUP_MAX, &text);
         if (r < 0)
@@ -482,7 +482,7 @@ int attest_peer(const struct attest_context *ctx, int fd, struct peer **ret) {
         r = peer_groups(fd, &p->groups, &p->n_groups);
         if (r < 0)
                 return r;
-        r = peer_read_proc(ctx, p);
+        r = peer_read_proc(ctx, p, true);
         /* Everything above is about the process as long as it still lives;
          * if it does not, whatever /proc said was someone else's. */
         if (!attest_peer_alive(p))
@@ -492,6 +492,35 @@ int attest_peer(const struct attest_context *ctx, int fd, struct peer **ret) {
         r = peer_classify(ctx, p);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int attest_process(const struct attest_context *ctx, int pidfd, pid_t pid, uid_t uid, gid_t gid, struct peer **ret) {
+        _cleanup_(peer_freep) struct peer *p = NULL;
+        int r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->pid = pid;
+        p->uid = uid;
+        p->gid = gid;
+        p->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+        if (p->pidfd < 0)
+                return -errno;
+        r = peer_read_proc(ctx, p, false);
+        if (!attest_peer_alive(p))
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        free(p->exe);
+        p->exe = NULL;
+        p->has_exe_id = false;
+        r = peer_classify(ctx, p);
+        if (r < 0)
+                return r;
+        p->admin_capable = false;
         *ret = TAKE_PTR(p);
         return 0;
 }
@@ -511,6 +540,7 @@ struct peer *attest_peer_facts_copy(const struct peer *p) {
         c->pidfd = -1;
         c->groups = NULL;
         c->cgroup = c->exe = c->identity = NULL;
+        c->annotations = json_incref(p->annotations);
         if (p->n_groups > 0) {
                 c->groups = calloc(p->n_groups, sizeof(gid_t));
                 if (!c->groups)
@@ -537,6 +567,8 @@ bool attest_peer_same_facts(const struct peer *a, const struct peer *b) {
                a->cls.runtime == b->cls.runtime && strcmp(a->cls.id, b->cls.id) == 0 &&
                strcmp(a->cls.pod_uid, b->cls.pod_uid) == 0 && a->cls.match_len == b->cls.match_len &&
                a->delegated_owner == b->delegated_owner &&
+               (a->annotations == b->annotations ||
+                (a->annotations && b->annotations && json_equal(a->annotations, b->annotations))) &&
                a->admin_capable == b->admin_capable;
 }
 
@@ -548,6 +580,7 @@ struct peer *peer_free(struct peer *p) {
         free(p->cgroup);
         free(p->exe);
         free(p->identity);
+        json_decref(p->annotations);
         free(p);
         return NULL;
 }

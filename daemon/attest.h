@@ -6,6 +6,7 @@
  * itself is believed. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +44,9 @@ struct peer {
         bool admin_capable;       /* a host process in the host's pid, mount
                                    * and user namespaces: admin when its uid
                                    * or a group is listed (attest_peer_admin) */
+        json_t *annotations;      /* a container the OCI hook attested: its
+                                   * bundle's annotations (an object of
+                                   * strings); NULL for every socket peer */
 };
 
 struct attest_context {
@@ -68,6 +72,13 @@ void attest_context_done(struct attest_context *ctx);
  * between): the caller refuses the connection.  ret is malloc'd. */
 int attest_peer(const struct attest_context *ctx, int fd, struct peer **ret);
 
+/* A peer for the process pidfd holds (pid its number, as the caller
+ * opened it), that will run as uid:gid: the OCI hook's container init,
+ * which is still root until it execs the container's process.  Its
+ * cgroup, namespaces and class are read as attest_peer() reads them; it
+ * has no exe (runc's, meaningless) and is never admin.  -ESRCH when the
+ * process is gone or is not pid's. */
+int attest_process(const struct attest_context *ctx, int pidfd, pid_t pid, uid_t uid, gid_t gid, struct peer **ret);
 /* Whether p is admin under the admin lists in force now: decided per
  * request, so a reload that takes a uid off the list takes admin away from
  * its open connections too. */

@@ -68,6 +68,7 @@ static const struct field config_defaults[] = {
 static const struct field config_root[] = {
         { "admin_socket", FIELD_PATH, offsetof(struct config, admin_socket), 0, 0, NULL },
         { "workload_socket", FIELD_PATH, offsetof(struct config, workload_socket), 0, 0, NULL },
+        { "hook_socket", FIELD_PATH, offsetof(struct config, hook_socket), 0, 0, NULL },
         { "runtime_dir", FIELD_PATH, offsetof(struct config, runtime_dir), 0, 0, NULL },
         { "state_dir", FIELD_PATH, offsetof(struct config, state_dir), 0, 0, NULL },
         { "secrets_root", FIELD_PATH, offsetof(struct config, secrets_root), 0, 0, NULL },
@@ -235,12 +236,26 @@ static void parse_object(struct parser *p, const struct field *table, const char
         }
 }
 
+/* path is dir (its first n bytes) or below it. */
+static bool path_within(const char *dir, size_t n, const char *path) {
+        return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
 /* Cross-field rules the table cannot express. */
 static void check_config(struct parser *p) {
         if (p->c->ttl_usec > p->c->max_ttl_usec)
                 conf_report(&p->base, "defaults.ttl", "longer than defaults.max_ttl");
+        const char *slash = strrchr(p->c->workload_socket, '/');
+
         if (strcmp(p->c->admin_socket, p->c->workload_socket) == 0)
                 conf_report(&p->base, "admin_socket", "same path as workload_socket");
+        if (strcmp(p->c->hook_socket, p->c->admin_socket) == 0 || strcmp(p->c->hook_socket, p->c->workload_socket) == 0)
+                conf_report(&p->base, "hook_socket", "same path as admin_socket or workload_socket");
+        /* containers bind-mount the workload socket's directory */
+        else if (slash && slash > p->c->workload_socket &&
+                 path_within(p->c->workload_socket, (size_t) (slash - p->c->workload_socket), p->c->hook_socket))
+                conf_report(&p->base, "hook_socket", "is in the directory of workload_socket, which containers "
+                            "mount; the hook's socket is root's alone");
 }
 
 /* Every path of the config: its production default, and where the
@@ -252,6 +267,7 @@ static const struct {
 } default_paths[] = {
         { offsetof(struct config, admin_socket), SECRETD_ADMIN_SOCKET, "run/admin.sock" },
         { offsetof(struct config, workload_socket), SECRETD_WORKLOAD_SOCKET, "run/workload/workload.sock" },
+        { offsetof(struct config, hook_socket), SECRETD_HOOK_SOCKET, "run/hook/hook.sock" },
         { offsetof(struct config, runtime_dir), SECRETD_RUNTIME_DIR, "run" },
         { offsetof(struct config, state_dir), "/var/lib/secretd", "state" },
         { offsetof(struct config, secrets_root), "/run/secrets", "secrets" },
@@ -400,11 +416,6 @@ static int read_text(const char *path, char **ret) {
         return 0;
 }
 
-/* path is dir (its first n bytes) or below it. */
-static bool path_within(const char *dir, size_t n, const char *path) {
-        return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
 void config_warnings(const struct config *c, const char *source, struct config_errors *warns) {
         const char *slash = strrchr(c->workload_socket, '/');
         size_t n = slash ? (size_t) (slash - c->workload_socket) : 0;
@@ -449,6 +460,7 @@ struct config *config_free(struct config *c) {
                 return NULL;
         free(c->admin_socket);
         free(c->workload_socket);
+        free(c->hook_socket);
         free(c->runtime_dir);
         free(c->state_dir);
         free(c->secrets_root);

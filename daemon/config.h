@@ -21,6 +21,7 @@ struct policy;
 struct config {
         char *admin_socket;
         char *workload_socket;
+        char *hook_socket;      /* the OCI hook's: 0600 root, in a 0700 directory */
         char *runtime_dir;
         char *state_dir;
         char *secrets_root;

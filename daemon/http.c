@@ -51,6 +51,7 @@ struct conn {
         int fd;
         bool counted;      /* in h->peers */
         bool shut;         /* shut down: nothing more is read or timed */
+        bool hook;         /* accepted on the OCI hook's socket */
         enum phase phase;
         uint64_t since_usec; /* when this phase began */
         struct conn *prev, *next; /* on h->lists[phase], not for PHASE_ANSWERING */
@@ -68,7 +69,7 @@ struct peer_count {
 
 struct http {
         struct server *s;
-        struct MHD_Daemon *d[2];
+        struct MHD_Daemon *d[_HTTP_LISTENER_MAX];
         struct conn_list lists[PHASE_ANSWERING]; /* each in the order of since_usec */
         struct peer_count *peers;
         size_t n_peers, cap_peers;
@@ -274,6 +275,8 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
                 return;
         }
         *cn = (struct conn) { .h = h, .fd = info->connect_fd, .phase = PHASE_ANSWERING };
+        info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+        cn->hook = info && info->daemon == h->d[HTTP_HOOK];
         *socket_context = cn;
         h->s->connections++;
         conn_enter(cn, PHASE_WAITING);
@@ -500,11 +503,13 @@ uint64_t http_locked_max(const struct config *c) {
  * stored: the route must exist, this peer may call it, and it takes a
  * body this large; and there is room in the budget for it to begin. */
 static enum MHD_Result request_admit(struct server *s, struct MHD_Connection *c, struct req_ctx *ctx,
-                                     const char *url, const char *method, const struct peer *peer) {
+                                     const char *url, const char *method, const struct conn *cn) {
+        const struct peer *peer = cn->peer;
         struct reply rep = {};
         size_t max_body;
 
-        if (!api_route_admit(s, method, url, peer, &rep, &max_body)) {
+        if (!api_route_admit(s, &(struct request) { .method = method, .path = url, .peer = peer, .hook_socket = cn->hook },
+                             &rep, &max_body)) {
                 rep.close = true; /* the body is never read */
                 return send_reply(s, c, ctx, &rep);
         }
@@ -578,7 +583,7 @@ static enum MHD_Result request_begin(struct server *s, struct MHD_Connection *c,
          * api_handle judges the request as it always has. */
         if (ctx->announced == 0)
                 return MHD_YES;
-        return request_admit(s, c, ctx, url, method, cn->peer);
+        return request_admit(s, c, ctx, url, method, cn);
 }
 
 /* Stores n more body bytes, growing the buffer geometrically up to the
@@ -661,6 +666,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
                 .body = ctx->body,
                 .peer = cn->peer,
+                .hook_socket = cn->hook,
         };
         qc = (struct query_collect) { .req = &req };
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &qc);
@@ -687,20 +693,19 @@ static struct MHD_Daemon *http_daemon(struct http *h, int fd) {
                                 MHD_OPTION_END);
 }
 
-int http_start(struct server *s, int admin_fd, int workload_fd, struct http **ret) {
+int http_start(struct server *s, const int fds[static _HTTP_LISTENER_MAX], struct http **ret) {
         struct http *h;
-        int fds[2] = { admin_fd, workload_fd };
 
         h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
         h->s = s;
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++) {
                 if (fds[i] < 0)
                         continue;
                 h->d[i] = http_daemon(h, fds[i]);
                 if (!h->d[i]) {
-                        for (size_t j = i; j < 2; j++)
+                        for (size_t j = i; j < _HTTP_LISTENER_MAX; j++)
                                 safe_close(fds[j]);
                         http_stop(h);
                         return -EIO;
@@ -710,10 +715,10 @@ int http_start(struct server *s, int admin_fd, int workload_fd, struct http **re
         return 0;
 }
 
-size_t http_epoll_fds(const struct http *h, int fds[static 2]) {
+size_t http_epoll_fds(const struct http *h, int fds[static _HTTP_LISTENER_MAX]) {
         size_t n = 0;
 
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++) {
                 const union MHD_DaemonInfo *info;
 
                 if (!h->d[i])
@@ -730,7 +735,7 @@ int http_timeout_ms(const struct http *h) {
 
         if (audit_ms >= 0 && (best < 0 || audit_ms < best))
                 best = audit_ms;
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++) {
                 MHD_UNSIGNED_LONG_LONG t;
 
                 if (h->d[i] && MHD_get_timeout(h->d[i], &t) == MHD_YES) {
@@ -743,7 +748,7 @@ int http_timeout_ms(const struct http *h) {
 }
 
 void http_run(struct http *h) {
-        for (size_t i = 0; i < 2; i++)
+        for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++)
                 if (h->d[i])
                         MHD_run(h->d[i]);
         /* a connection shut down here is closed by MHD's next run: its
@@ -755,7 +760,7 @@ void http_run(struct http *h) {
 struct http *http_stop(struct http *h) {
         if (!h)
                 return NULL;
-        for (size_t i = 0; i < 2; i++)
+        for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++)
                 if (h->d[i])
                         MHD_stop_daemon(h->d[i]); /* closes the listening fd too */
         free(h->peers); /* empty: every connection has closed */

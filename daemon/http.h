@@ -1,4 +1,4 @@
-/* http.h — libmicrohttpd on the two Unix sockets, in external-epoll mode.
+/* http.h — libmicrohttpd on the Unix sockets, in external-epoll mode.
  *
  * Attests each connection as it is accepted and bounds what it may hold:
  * connections per identity, time to a complete request, and body memory,
@@ -13,10 +13,14 @@
 
 struct http;
 
+/* The listeners, by index into http_start()'s fds: the OCI hook's serves
+ * its one route and nothing else (api.h's request.hook_socket). */
+enum http_listener { HTTP_ADMIN, HTTP_WORKLOAD, HTTP_HOOK, _HTTP_LISTENER_MAX };
+
 /* Takes ownership of the listening fds (-1 for one not served). */
-int http_start(struct server *s, int admin_fd, int workload_fd, struct http **ret);
-/* The epoll fds to watch; returns how many (0..2). */
-size_t http_epoll_fds(const struct http *h, int fds[static 2]);
+int http_start(struct server *s, const int fds[static _HTTP_LISTENER_MAX], struct http **ret);
+/* The epoll fds to watch; returns how many (0.._HTTP_LISTENER_MAX). */
+size_t http_epoll_fds(const struct http *h, int fds[static _HTTP_LISTENER_MAX]);
 /* Milliseconds until http_run() must be called anyway; -1 for never. */
 int http_timeout_ms(const struct http *h);
 void http_run(struct http *h);

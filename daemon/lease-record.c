@@ -25,14 +25,14 @@ int lease_record_save(int dfd, const struct lease *l, const struct lease_where *
         size_t len;
         int r = 0;
 
-        o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s*,s:I,s:s*,s:I,s:I}", "id", l->id,
+        o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s*,s:I,s:s*,s:I,s:I,s:b}", "id", l->id,
                       "secret", l->secret, "file", l->file, "instance", l->instance, "workload", l->workload, "uid",
                       (json_int_t) l->uid, "gid", (json_int_t) l->gid, "mode", (json_int_t) l->mode, "version",
                       (json_int_t) l->version, "granted_usec", (json_int_t) l->granted_usec, "expires_usec",
                       (json_int_t) l->expires_usec, "max_expires_usec", (json_int_t) l->max_expires_usec,
                       "on_rotate", (json_int_t) l->on_rotate_signal, "cgroup", w->cgroup, "injected_ns",
                       (json_int_t) w->injected_ns, "inject_path", w->inject_path, "main_pid",
-                      (json_int_t) w->main_pid, "main_start", (json_int_t) w->main_start);
+                      (json_int_t) w->main_pid, "main_start", (json_int_t) w->main_start, "until_exit", l->until_exit);
         if (!o)
                 return -ENOMEM;
         text = json_dumps(o, JSON_COMPACT);
@@ -122,6 +122,10 @@ static struct lease *record_parse(json_t *o, const char *file_id, struct lease_w
         l->expires_usec = get_int(o, "expires_usec", &ok);
         l->max_expires_usec = get_int(o, "max_expires_usec", &ok);
         l->on_rotate_signal = (int) get_int(o, "on_rotate", &ok);
+        /* records older than the hook have none: a lease with a deadline */
+        l->until_exit = json_is_true(json_object_get(o, "until_exit"));
+        if (l->until_exit && (l->expires_usec != INT64_MAX || l->max_expires_usec != INT64_MAX))
+                ok = false;
         if (!ok)
                 return lease_free(l);
         return l;

@@ -105,6 +105,8 @@ void lease_table_clear(struct lease_table *t) {
 int64_t lease_extend(struct lease *l, int64_t now, uint64_t ttl_usec) {
         int64_t want = ttl_usec > (uint64_t) (INT64_MAX - now) ? INT64_MAX : now + (int64_t) ttl_usec;
 
+        if (l->until_exit)
+                return l->expires_usec;
         l->expires_usec = want < l->max_expires_usec ? want : l->max_expires_usec;
         return l->expires_usec;
 }

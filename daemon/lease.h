@@ -24,6 +24,10 @@ struct lease {
         int64_t expires_usec;
         int64_t max_expires_usec;  /* granted + max_ttl: renewals stop here */
         int on_rotate_signal;
+        /* Lives as long as its container (made by the OCI hook): no
+         * deadline, expires_usec and max_expires_usec INT64_MAX; it ends
+         * when the container's cgroup empties, never by the timer. */
+        bool until_exit;
         void *owner;     /* the leasing layer's instance; opaque here */
 };
 
@@ -50,5 +54,6 @@ int64_t lease_table_next_deadline(const struct lease_table *t);
 struct lease *lease_table_first_expired(const struct lease_table *t, int64_t now);
 void lease_table_clear(struct lease_table *t);
 
-/* Extends l to now + ttl, never past its max; returns the new expiry. */
+/* Extends l to now + ttl, never past its max; returns the new expiry.
+ * A lease until_exit keeps its (absent) deadline. */
 int64_t lease_extend(struct lease *l, int64_t now, uint64_t ttl_usec);

@@ -228,6 +228,20 @@ int target_reopen(pid_t pid, uint64_t start, struct target *ret) {
         return 0;
 }
 
+int target_adopt(pid_t pid, int pidfd, struct target *ret) {
+        struct target t = { .pid = pid };
+
+        t.pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+        if (t.pidfd < 0)
+                return -errno;
+        if (read_start(pid, &t.start) < 0 || !pidfd_alive(t.pidfd)) {
+                target_close(&t);
+                return -ESRCH;
+        }
+        *ret = t;
+        return 0;
+}
+
 bool target_alive(const struct target *t) {
         return pidfd_alive(t->pidfd);
 }

@@ -25,6 +25,10 @@ int target_find(const struct attest_context *ctx, const struct peer *p, const ch
 /* The process pid that started at start again (after a restart), or
  * -ESRCH. */
 int target_reopen(pid_t pid, uint64_t start, struct target *ret);
+/* The process pidfd holds, as pid, taken as the target: the OCI hook's
+ * container init, which becomes the container's main process when it
+ * execs.  -ESRCH when it is gone. */
+int target_adopt(pid_t pid, int pidfd, struct target *ret);
 bool target_alive(const struct target *t);
 void target_close(struct target *t);
 

@@ -256,12 +256,16 @@ static int save_record(struct leasing *l, const struct lease *ls) {
 
 /* Revokes every lease of an instance whose workload is gone; the last
  * one takes the instance with it. */
-static void instance_ended(struct leasing *l, struct instance *in) {
+static void instance_ended_as(struct leasing *l, struct instance *in, const char *reason) {
         size_t n = in->n_leases;
 
         while (n-- > 0)
-                lease_drop(l, in->leases[n], NULL, "revoke", "workload exited");
+                lease_drop(l, in->leases[n], NULL, "revoke", reason);
         leasing_rearm(l);
+}
+
+static void instance_ended(struct leasing *l, struct instance *in) {
+        instance_ended_as(l, in, "workload exited");
 }
 
 static void watch_event(void *userdata, int wd, bool dropped) {
@@ -323,6 +327,19 @@ static int instance_main(struct leasing *l, struct instance *in, const struct pe
         return r;
 }
 
+/* How a grant is made: by a caller on the workload socket (NULL), or by
+ * the OCI hook for a container about to start. */
+struct grant_how {
+        const struct container_root *root; /* the container's rootfs before pivot_root */
+        bool until_exit; /* its leases live as long as it */
+};
+
+/* Where the directory goes in a container: the workload's inject path, or
+ * for the hook, which has no other way in, the default one. */
+static const char *inject_path(const struct workload *w, const struct grant_how *how) {
+        return w->inject ? w->inject : how ? POLICY_DEFAULT_INJECT : NULL;
+}
+
 /* Bind-mounts the instance directory at the workload's inject path in
  * the mount namespace of a container's main process, or of the caller
  * when it is a host process or a unit: once per namespace, never into the
@@ -330,13 +347,17 @@ static int instance_main(struct leasing *l, struct instance *in, const struct pe
  * processes, whatever namespaces they made, get nothing of their own: a
  * clone moved into a namespace its user namespace owns would not have its
  * read-only flag locked. */
-static int instance_inject(struct leasing *l, struct instance *in, const struct peer *p, const struct workload *w) {
+static int instance_inject(struct leasing *l, struct instance *in, const struct peer *p, const struct workload *w,
+                           const struct grant_how *how) {
         bool container = instance_is_container(in->name);
         const struct target *t = container ? &in->main : &(struct target) { .pidfd = p->pidfd, .pid = p->pid };
+        const char *path = inject_path(w, how);
         struct target_where where;
         int r;
 
-        if (!w->inject || !l->privileged || !mdir_is_mount(in->dir))
+        if (how && (!l->privileged || !mdir_is_mount(in->dir)))
+                return -EOPNOTSUPP; /* the hook's container has no other way to its files */
+        if (!path || !l->privileged || !mdir_is_mount(in->dir))
                 return 0;
         /* once per namespace: a container's is its main process's, a unit's
          * or host user's the caller's (attested) */
@@ -351,8 +372,10 @@ static int instance_inject(struct leasing *l, struct instance *in, const struct 
                 safe_close(where.mnt_fd);
                 return 0;
         }
-        r = mdir_inject(in->dir, &(struct mdir_where) { .ns_fd = where.mnt_fd, .uid = where.uid, .gid = where.gid },
-                        w->inject);
+        r = mdir_inject(in->dir, &(struct mdir_where) { .ns_fd = where.mnt_fd, .uid = where.uid, .gid = where.gid,
+                                                        .root = how ? how->root->path : NULL,
+                                                        .root_fd = how ? how->root->fd : -1, .only_empty = how },
+                        path);
         if (r < 0) {
                 safe_close(where.mnt_fd);
                 return r;
@@ -360,7 +383,7 @@ static int instance_inject(struct leasing *l, struct instance *in, const struct 
         safe_close(in->ns_fd);
         free(in->inject_path);
         in->ns_fd = where.mnt_fd;
-        in->inject_path = strdup(w->inject);
+        in->inject_path = strdup(path);
         in->injected_ns = where.mnt_ns;
         return 0;
 }
@@ -384,7 +407,8 @@ static int file_put(struct leasing *l, struct instance *in, const char *secret, 
 
 /* One grant: value from the store into the file, lease created or renewed. */
 static int grant_one(struct leasing *l, const struct peer *p, const struct workload *w, const struct grant *g,
-                     struct instance *in, uint64_t ttl, int64_t now, struct lease **ret, int64_t *ret_before) {
+                     struct instance *in, uint64_t ttl, int64_t now, bool until_exit, struct lease **ret,
+                     int64_t *ret_before) {
         struct store_version v;
         struct lease *ls = instance_lease_of(in, g->name);
         uid_t uid = g->has_uid ? g->uid : p->uid;
@@ -404,6 +428,10 @@ static int grant_one(struct leasing *l, const struct peer *p, const struct workl
                 }
                 ls->granted_usec = now;
                 ls->max_expires_usec = now + (int64_t) w->max_ttl_usec;
+                if (until_exit) {
+                        ls->until_exit = true;
+                        ls->expires_usec = ls->max_expires_usec = INT64_MAX;
+                }
         }
         ls->uid = uid;
         ls->gid = gid;
@@ -440,8 +468,9 @@ static int grants_named(const struct workload *w, const struct lease_request *re
  * found and its directory injected.  *ret_moved: whether what every record
  * of the instance repeats (its cgroup, main process, where it is injected)
  * changed, so that all of them are written again. */
-static int instance_prepare(struct leasing *l, const struct peer *p, const struct workload *w, struct instance **ret,
-                            bool *ret_moved, struct lease_error *ret_err) {
+static int instance_prepare(struct leasing *l, const struct peer *p, const struct workload *w,
+                            const struct grant_how *how, struct instance **ret, bool *ret_moved,
+                            struct lease_error *ret_err) {
         struct instance *in;
         char iname[256];
         uint64_t injected_ns;
@@ -458,6 +487,12 @@ static int instance_prepare(struct leasing *l, const struct peer *p, const struc
         /* one scope, one workload: callers of one container that the policy
          * places in two workloads never share its directory */
         in = instance_find(l, iname);
+        if (in && how && !target_alive(&in->main)) {
+                /* `podman start` of a stopped container: what its last run
+                 * had is gone with it, whether or not its exit was seen yet */
+                instance_ended_as(l, in, "container restarted");
+                in = NULL;
+        }
         if (in && instance_workload(in) && strcmp(instance_workload(in), w->name) != 0) {
                 *ret_err = (struct lease_error) { LEASE_REFUSED_OTHER_WORKLOAD, NULL };
                 return -EBUSY;
@@ -471,11 +506,14 @@ static int instance_prepare(struct leasing *l, const struct peer *p, const struc
         injected_ns = in->injected_ns;
         main_pid = in->main.pid;
         instance_watch(l, in, p);
-        r = instance_main(l, in, p);
-        if (r < 0 && !w->inject)
+        if (how)
+                r = target_alive(&in->main) ? 0 : target_adopt(p->pid, p->pidfd, &in->main);
+        else
+                r = instance_main(l, in, p);
+        if (r < 0 && !w->inject && !how)
                 r = 0; /* then only its signal has nowhere to go */
         if (r >= 0)
-                r = instance_inject(l, in, p, w);
+                r = instance_inject(l, in, p, w, how);
         if (r < 0) {
                 *ret_err = (struct lease_error) { LEASE_FAILED_INJECT, NULL };
                 instance_release_if_empty(l, in);
@@ -510,8 +548,8 @@ static void grant_undo(struct leasing *l, struct instance *in, struct lease *con
 /* leasing_grant() for a caller the policy placed in c->workload.  made
  * gets the leases that are new (*ret_n_made of them). */
 static int grant_placed(struct leasing *l, const struct leasing_caller *c, const struct lease_request *req,
-                        struct lease_set *ret, struct lease *made[static POLICY_GRANTS_MAX], size_t *ret_n_made,
-                        struct lease_error *ret_err) {
+                        const struct grant_how *how, struct lease_set *ret, struct lease *made[static POLICY_GRANTS_MAX],
+                        size_t *ret_n_made, struct lease_error *ret_err) {
         const struct workload *w = c->workload;
         const struct grant *grants[POLICY_GRANTS_MAX];
         int64_t before[POLICY_GRANTS_MAX];
@@ -527,13 +565,14 @@ static int grant_placed(struct leasing *l, const struct leasing_caller *c, const
         *ret = (struct lease_set) { .workload = w, .now_usec = leasing_now_usec(),
                                     .ttl_usec = req->ttl_usec ? req->ttl_usec : w->ttl_usec };
         ttl = req->ttl_usec == 0 ? w->ttl_usec : req->ttl_usec > w->max_ttl_usec ? w->max_ttl_usec : req->ttl_usec;
-        r = instance_prepare(l, c->peer, w, &in, &moved, ret_err);
+        r = instance_prepare(l, c->peer, w, how, &in, &moved, ret_err);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_grants; i++) {
                 struct lease *ls;
 
-                r = grant_one(l, c->peer, w, grants[i], in, ttl, ret->now_usec, &ls, &before[ret->n]);
+                r = grant_one(l, c->peer, w, grants[i], in, ttl, ret->now_usec, how && how->until_exit, &ls,
+                              &before[ret->n]);
                 if (r < 0) {
                         /* a file the caller may not have counts as not granted */
                         *ret_err = (struct lease_error) {
@@ -591,17 +630,29 @@ static void audit_decision(struct leasing *l, const struct leasing_caller *c, co
         });
 }
 
-int leasing_grant(struct leasing *l, const struct leasing_caller *c, const struct lease_request *req,
-                  struct lease_set *ret, struct lease_error *ret_err) {
+static int grant(struct leasing *l, const struct leasing_caller *c, const struct lease_request *req,
+                 const struct grant_how *how, struct lease_set *ret, struct lease_error *ret_err) {
         struct lease *made[POLICY_GRANTS_MAX];
         size_t n_made = 0;
         int r = -EACCES;
 
         *ret_err = (struct lease_error) { c->workload ? LEASE_OK : LEASE_REFUSED_NO_WORKLOAD, NULL };
         if (c->workload)
-                r = grant_placed(l, c, req, ret, made, &n_made, ret_err);
+                r = grant_placed(l, c, req, how, ret, made, &n_made, ret_err);
         audit_decision(l, c, ret_err, made, n_made);
         return r;
+}
+
+int leasing_grant(struct leasing *l, const struct leasing_caller *c, const struct lease_request *req,
+                  struct lease_set *ret, struct lease_error *ret_err) {
+        return grant(l, c, req, NULL, ret, ret_err);
+}
+
+int leasing_grant_container(struct leasing *l, const struct leasing_caller *c, const struct container_root *root,
+                            struct lease_set *ret, struct lease_error *ret_err) {
+        const struct grant_how how = { .root = root, .until_exit = true };
+
+        return grant(l, c, &(struct lease_request) {}, &how, ret, ret_err);
 }
 
 /* Whose leases a caller may see, renew and revoke: an admin's, all; else

@@ -115,6 +115,21 @@ void leasing_host_path(const struct leasing *l, const struct lease *ls, char *bu
  * failure *ret_err says why; nothing new is left behind. */
 int leasing_grant(struct leasing *l, const struct leasing_caller *c, const struct lease_request *req,
                   struct lease_set *ret, struct lease_error *ret_err);
+/* For a container about to start, attested by the OCI hook (c->peer: the
+ * runtime's init, which becomes its main process; c->workload: its
+ * workload): every grant of the workload, materialized and mounted
+ * read-only at the workload's inject path (POLICY_DEFAULT_INJECT when it
+ * names none) below root, its rootfs before pivot_root.  A mount point
+ * that already holds anything is refused (LEASE_FAILED_INJECT, -EEXIST),
+ * not covered.  The leases live until the container exits (until_exit);
+ * what a previous run of the same container left is dropped first.
+ * Audited as leasing_grant() is. */
+struct container_root {
+        const char *path; /* in the container's mount namespace */
+        int fd;           /* the same directory, opened through its init's cwd */
+};
+int leasing_grant_container(struct leasing *l, const struct leasing_caller *c, const struct container_root *root,
+                            struct lease_set *ret, struct lease_error *ret_err);
 /* Calls fn for each of the caller's leases (its scope's, of its
  * workload), or for all when admin. */
 typedef void (*lease_fn)(void *userdata, const struct lease *ls);

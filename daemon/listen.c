@@ -51,7 +51,25 @@ static int clear_stale(const char *path) {
         return 0;
 }
 
-static int bind_unix(const char *path, mode_t mode, gid_t gid) {
+/* The socket's directory, made when missing: 0755 (workloads must reach
+ * their socket), or 0700 for one root alone may reach. */
+static int make_socket_dir(const char *path, mode_t dir_mode) {
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        if (dir_mode == 0755 || !slash || slash == dir)
+                return mkdir_parent(path, 0755);
+        *slash = '\0';
+        r = mkdir_parent(dir, 0755);
+        if (r < 0)
+                return r;
+        return mkdir(dir, dir_mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int bind_unix(const char *path, mode_t mode, gid_t gid, mode_t dir_mode) {
         struct sockaddr_un sa;
         _cleanup_close_ int fd = -1;
         int r;
@@ -59,7 +77,7 @@ static int bind_unix(const char *path, mode_t mode, gid_t gid) {
         r = fill_addr(path, &sa);
         if (r < 0)
                 return r;
-        r = mkdir_parent(path, 0755); /* workloads must reach the socket */
+        r = make_socket_dir(path, dir_mode);
         if (r < 0)
                 return r;
         r = clear_stale(path);
@@ -95,6 +113,8 @@ static int from_systemd(struct listeners *l) {
                         slot = &l->admin_fd;
                 else if (names && strcmp(names[i], "workload") == 0)
                         slot = &l->workload_fd;
+                else if (names && strcmp(names[i], "hook") == 0)
+                        slot = &l->hook_fd;
                 if (!slot || *slot >= 0 || sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
                         n = -ENOTSOCK;
                         break;
@@ -113,7 +133,7 @@ static int from_systemd(struct listeners *l) {
 }
 
 int listen_open(const char *admin_path, const char *workload_path, gid_t admin_gid, struct listeners *ret) {
-        struct listeners l = { .admin_fd = -1, .workload_fd = -1 };
+        struct listeners l = { .admin_fd = -1, .workload_fd = -1, .hook_fd = -1 };
         int r;
 
         r = from_systemd(&l);
@@ -125,15 +145,16 @@ int listen_open(const char *admin_path, const char *workload_path, gid_t admin_g
         }
         /* Whatever systemd did not pass, we bind ourselves. */
         if (l.admin_fd < 0) {
-                l.admin_fd = bind_unix(admin_path, 0660, admin_gid);
+                l.admin_fd = bind_unix(admin_path, 0660, admin_gid, 0755);
                 if (l.admin_fd < 0)
                         return l.admin_fd;
         }
         if (l.workload_fd < 0) {
-                l.workload_fd = bind_unix(workload_path, 0666, (gid_t) -1);
+                l.workload_fd = bind_unix(workload_path, 0666, (gid_t) -1, 0755);
                 if (l.workload_fd < 0) {
                         r = l.workload_fd;
                         safe_close(l.admin_fd);
+                        safe_close(l.hook_fd);
                         return r;
                 }
         }
@@ -142,7 +163,24 @@ int listen_open(const char *admin_path, const char *workload_path, gid_t admin_g
         return 0;
 }
 
-void listen_unlink(const struct listeners *l, const char *admin_path, const char *workload_path) {
+int listen_open_hook(const char *hook_path, struct listeners *l) {
+        if (l->hook_fd >= 0 || !hook_path)
+                return 0;
+        l->hook_fd = bind_unix(hook_path, 0600, (gid_t) -1, 0700);
+        if (l->hook_fd < 0) {
+                int r = l->hook_fd;
+
+                l->hook_fd = -1;
+                return r;
+        }
+        l->hook_bound = true;
+        return 0;
+}
+
+void listen_unlink(const struct listeners *l, const char *admin_path, const char *workload_path,
+                   const char *hook_path) {
+        if (l->hook_bound && hook_path)
+                (void) unlink(hook_path);
         if (l->from_systemd)
                 return;
         (void) unlink(admin_path);

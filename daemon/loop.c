@@ -108,7 +108,7 @@ static int handle_signal(struct daemon_ctx *d, int sfd) {
  * expiry timer and the cgroup watches. */
 static int loop_open(struct daemon_ctx *d) {
         _cleanup_close_ int epfd = -1;
-        int http_fds[2];
+        int http_fds[_HTTP_LISTENER_MAX];
         size_t n_http;
         int r;
 

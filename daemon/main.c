@@ -509,7 +509,14 @@ static int recover_leases(struct daemon_ctx *d) {
         return 0;
 }
 
-/* The two sockets, made or handed over by systemd. */
+static void close_listeners(struct daemon_ctx *d) {
+        const struct config *c = d->server.config;
+
+        listen_unlink(&d->listeners, c->admin_socket, c->workload_socket, c->hook_socket);
+}
+
+/* The sockets, made or handed over by systemd.  The hook's only when we
+ * may mount: an unprivileged daemon could put nothing into a container. */
 static int open_listeners(struct daemon_ctx *d) {
         const struct config *c = d->server.config;
         int r;
@@ -521,17 +528,30 @@ static int open_listeners(struct daemon_ctx *d) {
         }
         if (r < 0)
                 return log_error_errno(r, "cannot listen on '%s' and '%s': %m", c->admin_socket, c->workload_socket);
+        r = listen_open_hook(leasing_privileged(d->server.leasing) ? c->hook_socket : NULL, &d->listeners);
+        if (r == -EADDRINUSE)
+                log_error("another secretd is listening on '%s'", c->hook_socket);
+        else if (r < 0)
+                log_error_errno(r, "cannot listen on the hook socket '%s': %m", c->hook_socket);
+        if (r < 0) {
+                close_listeners(d);
+                safe_close(d->listeners.admin_fd);
+                safe_close(d->listeners.workload_fd);
+                d->listeners.admin_fd = d->listeners.workload_fd = -1;
+                return r;
+        }
         return 0;
 }
 
-static void close_listeners(struct daemon_ctx *d) {
-        listen_unlink(&d->listeners, d->server.config->admin_socket, d->server.config->workload_socket);
-}
-
 static int open_http(struct daemon_ctx *d) {
+        const int fds[_HTTP_LISTENER_MAX] = {
+                [HTTP_ADMIN] = d->listeners.admin_fd,
+                [HTTP_WORKLOAD] = d->listeners.workload_fd,
+                [HTTP_HOOK] = d->listeners.hook_fd,
+        };
         int r;
 
-        r = http_start(&d->server, d->listeners.admin_fd, d->listeners.workload_fd, &d->http);
+        r = http_start(&d->server, fds, &d->http);
         if (r < 0)
                 return log_error_errno(r, "cannot start the HTTP server: %m");
         return 0;
@@ -626,7 +646,7 @@ static void release_server(struct daemon_ctx *d) {
 }
 
 static int run_daemon(const struct options *o, struct config **cp) {
-        struct daemon_ctx d = { .options = o, .listeners = { -1, -1, false }, .signal_fd = -1, .watchdog_fd = -1 };
+        struct daemon_ctx d = { .options = o, .listeners = { -1, -1, -1, false, false }, .signal_fd = -1, .watchdog_fd = -1 };
         size_t opened = 0;
         int r;
 

@@ -3,6 +3,7 @@
  * Plaintext passes through here once, from the caller's secbuf straight
  * into the tmpfs file; nothing is kept. */
 #include <errno.h>
+#include <linux/openat2.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -367,19 +368,35 @@ int mdir_remove(struct mdir *m, const char *file) {
         return unlinkat(m->dfd, file, 0) < 0 ? -errno : 0;
 }
 
-/* In the child: walks path from "/" one component at a time, never
- * following a symlink, creating what is missing; returns the last
- * directory's fd.  It runs with the file-system identity of the mount
- * namespace's owner (see mdir_where), so it creates nothing that owner
- * could not.  No malloc: the child shares our memory (see in_mount_ns). */
-static int make_mount_point(const char *path) {
+/* In the child: the rootfs at root, if it is root_fd's directory. */
+static int open_root(const char *root, int root_fd) {
+        struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS };
+        struct stat a, b;
+        int fd = (int) syscall(SYS_openat2, AT_FDCWD, root, &how, sizeof(how));
+
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &a) < 0 || fstat(root_fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+                safe_close(fd);
+                return -ESTALE;
+        }
+        return fd;
+}
+
+/* In the child: walks path from "/" (or from root) one component at a
+ * time, never following a symlink, creating what is missing; returns the
+ * last directory's fd.  It runs with the file-system identity of the
+ * mount namespace's owner (see mdir_where), so it creates nothing that
+ * owner could not.  No malloc: the child shares our memory (see
+ * in_mount_ns). */
+static int make_mount_point(const char *root, int root_fd, const char *path) {
         char copy[PATH_MAX], *save = NULL;
         int dfd, nfd;
 
         if (strlen(path) >= sizeof(copy))
                 return -ENAMETOOLONG;
         strcpy(copy, path);
-        dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dfd = root ? open_root(root, root_fd) : open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
         for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
@@ -534,15 +551,43 @@ static int in_mount_ns(struct ns_child *c) {
 
 struct inject_job {
         int clone_fd;
+        const char *root;
+        int root_fd;
+        bool only_empty;
         const char *path;
 };
 
+/* Whether the directory dfd holds nothing but "." and "..", and is no
+ * mount of its own: raw getdents64 into a stack buffer (no malloc here). */
+static int mount_point_empty(int dfd) {
+        char buf[512];
+        struct statx sx;
+        long n;
+
+        if (statx(dfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) < 0)
+                return -errno;
+        if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT && sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+                return -EEXIST;
+        while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0)
+                for (long off = 0; off < n;) {
+                        const struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; }
+                                *d = (const void *) (buf + off);
+
+                        if (strcmp(d->name, ".") != 0 && strcmp(d->name, "..") != 0)
+                                return -EEXIST;
+                        off += d->reclen;
+                }
+        return n < 0 ? -errno : 0;
+}
+
 static int inject_job(void *arg) {
         struct inject_job *j = arg;
-        int dfd = make_mount_point(j->path);
+        int dfd = make_mount_point(j->root, j->root_fd, j->path), r;
 
         if (dfd < 0)
                 return dfd;
+        if (j->only_empty && (r = mount_point_empty(dfd)) < 0)
+                return r;
         if (move_mount(j->clone_fd, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return -errno;
         return 0;
@@ -553,7 +598,9 @@ int mdir_inject(struct mdir *m, const struct mdir_where *where, const char *path
                 .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
         };
         _cleanup_close_ int clone_fd = -1;
-        struct inject_job j = { .path = path };
+        struct inject_job j = {
+                .path = path, .root = where->root, .root_fd = where->root_fd, .only_empty = where->only_empty,
+        };
 
         if (m->mnt_fd < 0)
                 return -EOPNOTSUPP;

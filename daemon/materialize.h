@@ -50,6 +50,20 @@ struct mdir_where {
         int ns_fd;
         uid_t uid;
         gid_t gid;
+        /* NULL: path is from the namespace's root.  Else the directory
+         * there it is taken from: a container's rootfs before pivot_root
+         * (the OCI hook), when "/" in its namespace is still the host's.
+         * It is looked up by path there (runc bind-mounts the rootfs onto
+         * itself: only the path finds the top mount, the one pivot_root
+         * takes), without following a symlink, and must be the very
+         * directory root_fd is (device and inode). */
+        const char *root;
+        int root_fd;
+        /* Refuse (-EEXIST) a mount point that already holds anything, or
+         * is a mount itself, rather than cover it: the hook's mount comes
+         * before the container ever looked there (Podman's own --secret
+         * files are mounted below /run/secrets). */
+        bool only_empty;
 };
 /* Bind-mounts a read-only (nosuid, nodev, noexec) clone of the tmpfs at
  * path there, creating the mount point, in a short-lived child (setns

@@ -102,14 +102,34 @@ static bool match_exe(const struct workload_match *m, const struct peer *peer) {
         return stat(peer->exe, &st) == 0 && st.st_dev == peer->exe_dev && st.st_ino == peer->exe_ino;
 }
 
+/* Annotations come only from a bundle the OCI hook verified (root's): a
+ * socket peer has none, so it never matches a workload that asks for any. */
+static bool match_annotations(const struct workload_match *m, const struct peer *peer) {
+        const char *key;
+        json_t *glob;
+
+        if (!m->annotations)
+                return true;
+        if (!peer->annotations)
+                return false;
+        json_object_foreach(m->annotations, key, glob) {
+                const char *have = json_string_value(json_object_get(peer->annotations, key));
+
+                if (!have || fnmatch(json_string_value(glob), have, 0) != 0)
+                        return false;
+        }
+        return true;
+}
+
 static bool (*const match_checks[])(const struct workload_match *m, const struct peer *peer) = {
-        match_runtime, match_id, match_unit, match_cgroup, match_uids, match_gids, match_exe,
+        match_runtime, match_id, match_unit, match_cgroup, match_uids, match_gids, match_exe, match_annotations,
 };
 
 /* The parser refuses an empty match; one built by hand must not grant every
  * caller either. */
 static bool match_empty(const struct workload_match *m) {
-        return !m->has_runtime && !m->id && !m->unit && !m->cgroup && m->n_uids == 0 && m->n_gids == 0 && !m->exe;
+        return !m->has_runtime && !m->id && !m->unit && !m->cgroup && m->n_uids == 0 && m->n_gids == 0 && !m->exe &&
+               !m->annotations;
 }
 
 static bool workload_matches(const struct workload *w, const struct peer *peer) {

@@ -212,6 +212,36 @@ static int parse_gids(struct conf_parser *p, const struct key *k, const char *pa
         return parse_id_list(p, path, v, "gid", &m->gids, &m->n_gids);
 }
 
+/* Bounds on an annotations match: keys as OCI spells them (reverse domain
+ * names), values globs of what a runtime's --annotation gives. */
+#define ANNOTATION_KEY_MAX 253
+#define ANNOTATION_VALUE_MAX 1024
+#define ANNOTATIONS_MAX 32
+
+static int parse_annotations(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+        struct workload_match *m = target;
+        const char *key;
+        json_t *value;
+
+        (void) k;
+        if (!json_is_object(v) || json_object_size(v) == 0 || json_object_size(v) > ANNOTATIONS_MAX)
+                return conf_report(p, path, "must be an object of 1 to %d annotations, each \"key\": \"glob\"",
+                                   ANNOTATIONS_MAX);
+        json_object_foreach(v, key, value) {
+                if (strlen(key) == 0 || strlen(key) > ANNOTATION_KEY_MAX || strspn(key, "abcdefghijklmnopqrstuvwxyz"
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/") != strlen(key))
+                        return conf_report(p, path, "'%.64s' is not an annotation key (letters, digits, . - _ /)", key);
+                if (!json_is_string(value) || json_string_length(value) == 0 ||
+                    json_string_length(value) > ANNOTATION_VALUE_MAX || strlen(json_string_value(value)) !=
+                    json_string_length(value))
+                        return conf_report(p, path, "'%s' must be a glob of 1 to %d characters", key,
+                                           ANNOTATION_VALUE_MAX);
+        }
+        json_decref(m->annotations);
+        m->annotations = json_deep_copy(v);
+        return m->annotations ? 0 : conf_report_oom(p, path);
+}
+
 static const struct key match_keys[] = {
         { "runtime", parse_runtime, 0, NULL, false },
         { "id", parse_string, offsetof(struct workload_match, id), check_container_id, false },
@@ -220,6 +250,7 @@ static const struct key match_keys[] = {
         { "uids", parse_uids, 0, NULL, false },
         { "gids", parse_gids, 0, NULL, false },
         { "exe", parse_string, offsetof(struct workload_match, exe), check_absolute, false },
+        { "annotations", parse_annotations, 0, NULL, false },
         {}
 };
 
@@ -507,6 +538,7 @@ static void workload_done(struct workload *w) {
         free(w->match.uids);
         free(w->match.gids);
         free(w->match.exe);
+        json_decref(w->match.annotations);
         for (size_t i = 0; i < w->n_grants; i++) {
                 free(w->grants[i].name);
                 free(w->grants[i].file);

@@ -52,6 +52,9 @@ struct workload_match {
         gid_t *gids;    /* the primary gid or any supplementary group */
         size_t n_gids;
         char *exe;      /* glob on the peer's executable path, FNM_PATHNAME */
+        json_t *annotations; /* {key: glob}: OCI annotations every one of
+                              * which the container's bundle has, matching;
+                              * only the OCI hook's peers have any */
 };
 
 struct workload {

@@ -21,6 +21,7 @@ void write_config(const char *path, const char *state, const char *run, const ch
                      "{\n"
                      "  \"admin_socket\": \"%s/admin.sock\",\n"
                      "  \"workload_socket\": \"%s/workload.sock\",\n"
+                     "  \"hook_socket\": \"%s/hook/hook.sock\",\n"
                      "  \"runtime_dir\": \"%s\",\n"
                      "  \"state_dir\": \"%s\",\n"
                      "  \"secrets_root\": \"%s\",\n"
@@ -34,7 +35,7 @@ void write_config(const char *path, const char *state, const char *run, const ch
                      "    { \"name\": \"podman\", \"match\": { \"runtime\": \"podman\" }, \"inject\": \"/run/secrets\",\n"
                      "      \"secrets\": [ \"db\" ] } ]\n"
                      "}\n",
-                     run, run, run, state, secrets, G.tmp, G.tmp);
+                     run, run, G.tmp, run, state, secrets, G.tmp, G.tmp);
         if (n < 0 || (size_t) n >= sizeof(buf))
                 die("config too long");
         write_file(path, buf, (size_t) n, 0600);

@@ -37,6 +37,7 @@ write_config() {
 {
   "admin_socket": "$T/run/admin.sock",
   "workload_socket": "$T/run/workload.sock",
+  "hook_socket": "$T/hook/hook.sock",
   "runtime_dir": "$T/run",
   "state_dir": "$T/state",
   "secrets_root": "$T/secrets",
@@ -258,6 +259,22 @@ podman_run() {
 		-v "$T/run/workload.sock:/run/secretd/workload.sock" "${opts[@]}" "$@" >/dev/null ||
 		fail "podman run $name"
 	CID=$(podman inspect -f '{{.Id}}' "$name")
+}
+
+# The OCI hook as installed (beside secretctl in this build), and
+# hook_dir: a hooks.d of its own in $T/hooks.d that runs it at
+# createRuntime for every container, pointed at this test's daemon
+# (`podman --hooks-dir "$T/hooks.d"`).
+OCI_HOOK=${OCI_HOOK:-$(dirname "${SECRETCTL:-.}")/secretd-oci-hook}
+hook_dir() {
+	[ -x "$OCI_HOOK" ] || fail "no OCI hook at $OCI_HOOK"
+	mkdir -p "$T/hooks.d"
+	cat >"$T/hooks.d/secretd.json" <<JSON
+{ "version": "1.0.0",
+  "hook": { "path": "$OCI_HOOK", "args": [ "secretd-oci-hook", "--config", "$T/secretd.json" ], "timeout": 10 },
+  "when": { "always": true },
+  "stages": [ "createRuntime" ] }
+JSON
 }
 
 # podman_log NAME — the container's output so far (stdout and stderr).
