@@ -97,8 +97,8 @@ static void hook_grant(struct server *s, const struct request *req, struct hook_
         r = leasing_grant_container(s->leasing, &c, &(struct container_root) { ct->root_path, ct->root_fd }, got, &err);
         if (r < 0) {
                 hook_refused(rep, c.workload, r, &err);
-                audit_hook(s, req, ct->peer, (int) api_error_status(API_ERR_INTERNAL), c.workload->name,
-                           "the container's secrets could not be mounted");
+                audit_hook(s, req, ct->peer, (int) rep->status, c.workload->name,
+                           "the container's secrets could not be made ready");
                 return;
         }
         out = leases_json(s->leasing, got);
