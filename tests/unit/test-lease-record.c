@@ -192,6 +192,25 @@ static void test_round_trip(void **state) {
         lease_free(l);
 }
 
+/* A container's lease from the OCI hook: until_exit comes back, and a
+ * record that says until_exit with a deadline is damaged, not trusted. */
+static void test_until_exit(void **state) {
+        struct fixture *f = *state;
+        struct lease *l = sample_lease();
+        l->until_exit = true;
+        l->expires_usec = l->max_expires_usec = INT64_MAX;
+        assert_int_equal(lease_record_save(f->dfd, l, &sample_where), 0);
+        assert_int_equal(load(f), 0);
+        assert_int_equal(f->got.n, 1);
+        assert_true(f->got.l[0]->until_exit);
+        assert_true(f->got.l[0]->expires_usec == INT64_MAX);
+        l->expires_usec = 5;
+        assert_int_equal(lease_record_save(f->dfd, l, &sample_where), 0);
+        assert_int_equal(load(f), 1);
+        assert_int_equal(f->got.n, 1); /* only the first load's */
+        lease_free(l);
+}
+
 /* A host unit's lease: no cgroup or injection known. */
 static void test_optional_fields(void **state) {
         struct fixture *f = *state;
@@ -383,6 +402,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_optional_fields, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_until_exit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_save_replaces, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_value_written, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_removed, setup, teardown),

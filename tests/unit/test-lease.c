@@ -113,12 +113,29 @@ static void test_extend_caps(void **state) {
         lease_free(l);
 }
 
+/* A container's lease from the OCI hook has no deadline: no renewal or
+ * re-grant gives it one (it ends when the container does). */
+static void test_until_exit_keeps_no_deadline(void **state) {
+        struct lease *l = lease_new("s", "f", "i", "w");
+        struct lease_table t = {};
+
+        (void) state;
+        l->until_exit = true;
+        l->expires_usec = l->max_expires_usec = INT64_MAX;
+        assert_true(lease_extend(l, 1000, 2000000) == INT64_MAX);
+        assert_int_equal(lease_table_add(&t, l), 0);
+        assert_true(lease_table_next_deadline(&t) == INT64_MAX);
+        assert_null(lease_table_first_expired(&t, INT64_MAX - 1));
+        lease_table_clear(&t);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ids),
                 cmocka_unit_test(test_lookup),
                 cmocka_unit_test(test_deadlines),
                 cmocka_unit_test(test_extend_caps),
+                cmocka_unit_test(test_until_exit_keeps_no_deadline),
         };
 
         if (sodium_init() < 0)

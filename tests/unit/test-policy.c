@@ -213,6 +213,17 @@ static const struct bad_case bad_cases[] = {
         { "[{\"match\":{\"runtime\":\"docker\"}}]", { "workloads[0].name: required" } },
         { "[{\"name\":\"w\"}]", { "workloads[0].match: required" } },
         { "[{}]", { "workloads[0].name: required", "workloads[0].match: required" } },
+        /* annotations: an object of key -> glob, keys OCI could spell */
+        { "[{\"name\":\"w\",\"match\":{\"annotations\":{}}}]",
+          { "workloads[0].match.annotations: must be an object of 1 to 32 annotations, each \"key\": \"glob\"" } },
+        { "[{\"name\":\"w\",\"match\":{\"annotations\":[\"a\"]}}]",
+          { "workloads[0].match.annotations: must be an object of 1 to 32 annotations, each \"key\": \"glob\"" } },
+        { "[{\"name\":\"w\",\"match\":{\"annotations\":{\"a b\":\"x\"}}}]",
+          { "workloads[0].match.annotations: 'a b' is not an annotation key (letters, digits, . - _ /)" } },
+        { "[{\"name\":\"w\",\"match\":{\"annotations\":{\"k\":1}}}]",
+          { "workloads[0].match.annotations: 'k' must be a glob of 1 to 1024 characters" } },
+        { "[{\"name\":\"w\",\"match\":{\"annotations\":{\"k\":\"\"}}}]",
+          { "workloads[0].match.annotations: 'k' must be a glob of 1 to 1024 characters" } },
         { W(",\"color\":\"red\""), { "workloads[0].color: unknown key" } },
         /* name */
         { "[{\"name\":\"-web\",\"match\":{\"uids\":[1]}}]",
@@ -553,6 +564,33 @@ static void test_match_id_star(void **state) {
         }
 }
 
+/* Annotations come only with a container the OCI hook attested: every
+ * key given must be there, its value matching the glob; a socket peer
+ * (no annotations) never matches such a workload. */
+static void test_match_annotations(void **state) {
+        static const struct peer_case pc = { "podman", RUNTIME_PODMAN, ID_A, 0, 0, {}, 0, "/libpod_parent/libpod-" ID_A,
+                                             NULL, NULL };
+        _cleanup_(policy_freep) struct policy *p = NULL;
+        struct test_peer t;
+
+        (void) state;
+        p = parse_ok("[{\"name\":\"web\",\"match\":{\"runtime\":\"podman\",\"annotations\":"
+                     "{\"io.secretd.workload\":\"web*\",\"tier\":\"front\"}}},"
+                     "{\"name\":\"rest\",\"match\":{\"runtime\":\"podman\"}}]");
+        make_peer(&pc, &t);
+        assert_string_equal(policy_match(p, &t.peer)->name, "rest"); /* no annotations: a socket peer */
+        t.peer.annotations = json_pack("{s:s,s:s}", "io.secretd.workload", "web-2", "tier", "front");
+        assert_string_equal(policy_match(p, &t.peer)->name, "web");
+        json_object_set_new(t.peer.annotations, "tier", json_string("back"));
+        assert_string_equal(policy_match(p, &t.peer)->name, "rest");
+        json_object_del(t.peer.annotations, "tier");
+        assert_string_equal(policy_match(p, &t.peer)->name, "rest"); /* a key missing */
+        json_object_set_new(t.peer.annotations, "tier", json_string("front"));
+        json_object_set_new(t.peer.annotations, "io.secretd.workload", json_string("api"));
+        assert_string_equal(policy_match(p, &t.peer)->name, "rest");
+        json_decref(t.peer.annotations);
+}
+
 /* `exe` is the file the kernel runs for the peer (its device and inode),
  * found at a path that matches the glob here: a bind mount over the path
  * in the caller's own mount namespace, or a file put at the path since,
@@ -657,6 +695,7 @@ int main(void) {
                 cmocka_unit_test(test_match_matrix),
                 cmocka_unit_test(test_match_id_star),
                 cmocka_unit_test(test_match_exe_identity),
+                cmocka_unit_test(test_match_annotations),
                 cmocka_unit_test(test_match_first_wins),
                 cmocka_unit_test(test_match_deny_by_default),
         };
