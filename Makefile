@@ -264,6 +264,7 @@ $(BUILD)/bench/bench: $(wildcard tests/bench/*.c) tests/bench/bench.h
 
 bench: all $(BUILD)/bench/bench $(BUILD)/helpers/lease-client
 	$(BUILD)/bench/bench --secretd $(abspath $(SECRETD)) --lease-client $(abspath $(BUILD)/helpers/lease-client) \
+		--oci-hook $(abspath $(dir $(SECRETCTL))secretd-oci-hook) \
 		--json $(BENCH_JSON)
 
 install: all $(UNITS)

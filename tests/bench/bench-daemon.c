@@ -8,7 +8,7 @@
 /* --- the daemon ------------------------------------------------------------ */
 
 struct paths P;
-const char *secretd_bin, *lease_client_bin;
+const char *secretd_bin, *lease_client_bin, *oci_hook_bin;
 static int notify_fd = -1;
 
 /* Like tests/integration/lib.sh write_config: every path under the

@@ -14,7 +14,7 @@
  * samples and the spread of the per-repeat medians ((max - min) / median),
  * so a noisy machine shows as spread, not as a wrong ratio.
  *
- * Usage: bench --secretd PATH --lease-client PATH [--json PATH]
+ * Usage: bench --secretd PATH --lease-client PATH [--oci-hook PATH] [--json PATH]
  *              [--containers N] [--secrets N] [--quick]
  * (--quick: only the limit, steady leases, first leases, new-connection
  * leases and admin reads, for profiling)
@@ -96,6 +96,7 @@ int main(int argc, char **argv) {
         static const struct option opts[] = {
                 { "secretd", required_argument, NULL, 's' },
                 { "lease-client", required_argument, NULL, 'l' },
+                { "oci-hook", required_argument, NULL, 'o' },
                 { "json", required_argument, NULL, 'j' },
                 { "containers", required_argument, NULL, 'c' },
                 { "secrets", required_argument, NULL, 'n' },
@@ -120,6 +121,7 @@ int main(int argc, char **argv) {
                 switch (c) {
                 case 's': secretd_bin = optarg; break;
                 case 'l': lease_client_bin = optarg; break;
+                case 'o': oci_hook_bin = optarg; break;
                 case 'j': json = optarg; break;
                 case 'c': n_rot = (unsigned) strtoul(optarg, NULL, 10); break;
                 case 'n': n_secrets = (unsigned) strtoul(optarg, NULL, 10); break;
@@ -127,7 +129,7 @@ int main(int argc, char **argv) {
                 default: return 2;
                 }
         if (!secretd_bin || !lease_client_bin || n_rot == 0 || n_rot > 1200 || n_secrets > 99999) {
-                fprintf(stderr, "usage: bench --secretd PATH --lease-client PATH [--json PATH] "
+                fprintf(stderr, "usage: bench --secretd PATH --lease-client PATH [--oci-hook PATH] [--json PATH] "
                                 "[--containers N<=1200] [--secrets N] [--quick]\n");
                 return 2;
         }

@@ -167,7 +167,7 @@ struct paths {
 };
 
 extern struct paths P;
-extern const char *secretd_bin, *lease_client_bin;
+extern const char *secretd_bin, *lease_client_bin, *oci_hook_bin;
 
 void write_config(const char *path, const char *state, const char *run, const char *secrets);
 void daemon_init(const char *config);
