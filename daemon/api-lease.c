@@ -41,16 +41,18 @@ static struct leasing_caller lease_caller(struct server *s, const struct request
 /* w: the lease's workload, for the path inside the container; NULL in a
  * listing. */
 static json_t *lease_json(const struct leasing *l, const struct lease *ls, const struct workload *w) {
+        /* the hook mounts a workload without "inject" at the default */
+        const char *at = w && w->inject ? w->inject : w && ls->until_exit ? POLICY_DEFAULT_INJECT : NULL;
         char host[4096], inside[4096], mode[8];
 
         leasing_host_path(l, ls, host, sizeof(host));
-        snprintf(inside, sizeof(inside), "%s/%s", w && w->inject ? w->inject : "", ls->file);
+        snprintf(inside, sizeof(inside), "%s/%s", at ? at : "", ls->file);
         snprintf(mode, sizeof(mode), "%04o", (unsigned) ls->mode);
         /* a lease until its container exits has no time to expire at:
          * "expires" is null and "until" says what ends it */
         return json_pack("{s:s,s:s,s:s,s:I,s:s,s:s*,s:s,s:o,s:o,s:s,s:s,s:i,s:i}", "id", ls->id, "secret",
                          ls->secret, "workload", ls->workload, "version", (json_int_t) ls->version, "host_path", host,
-                         "path", w && w->inject ? inside : NULL, "instance", ls->instance, "granted",
+                         "path", at ? inside : NULL, "instance", ls->instance, "granted",
                          time_json(ls->granted_usec), "expires",
                          ls->until_exit ? json_null() : time_json(ls->expires_usec), "until",
                          ls->until_exit ? "exit" : "expiry", "mode", mode, "uid", (int) ls->uid, "gid", (int) ls->gid);

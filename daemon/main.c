@@ -608,8 +608,11 @@ static int serve(struct daemon_ctx *d) {
         char status[128];
         int r;
 
-        log_info("serving %zu secrets from '%s' on '%s' and '%s'", d->n_secrets, d->server.config->state_dir,
-                 d->server.config->admin_socket, d->server.config->workload_socket);
+        log_info("serving %zu secrets from '%s' on '%s' and '%s'%s%s%s", d->n_secrets, d->server.config->state_dir,
+                 d->server.config->admin_socket, d->server.config->workload_socket,
+                 d->listeners.hook_fd >= 0 ? " (OCI hook: '" : "",
+                 d->listeners.hook_fd >= 0 ? d->server.config->hook_socket : "",
+                 d->listeners.hook_fd >= 0 ? "')" : "");
         snprintf(status, sizeof(status), "serving %zu secrets", d->n_secrets);
         service_ready(status);
         r = loop_run(d);
