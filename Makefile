@@ -16,6 +16,9 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR     ?= $(PREFIX)/share/doc/secretd
 MANDIR     ?= $(PREFIX)/share/man
 BASHCOMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+LIBEXECDIR ?= $(PREFIX)/libexec/secretd
+# Absolute, whatever PREFIX: Debian's podman 4.3 reads hooks from here alone.
+HOOKSDIR   ?= /usr/share/containers/oci/hooks.d
 
 PKGS      = libsodium jansson libsystemd libmicrohttpd
 # The client speaks its few HTTP requests itself (client/transport.c) and
@@ -92,7 +95,11 @@ LIB_SRCS = \
 	daemon/store.c
 
 DAEMON_SRCS = daemon/main.c daemon/loop.c daemon/options.c
-CLIENT_SRCS = $(sort $(wildcard client/*.c))
+# The OCI hook and Docker's runc wrapper are programs of their own
+# (installed in LIBEXECDIR), not secretctl commands.
+HOOK_SRCS    = client/oci-hook.c
+WRAPPER_SRCS = client/runc-wrapper.c
+CLIENT_SRCS = $(sort $(filter-out $(HOOK_SRCS) $(WRAPPER_SRCS),$(wildcard client/*.c)))
 # The few library modules the client shares with the daemon.
 CLIENT_LIB_SRCS = daemon/secbuf.c daemon/parse.c daemon/fileio.c daemon/protocol.c
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
@@ -103,6 +110,10 @@ UNITS = $(BUILD)/systemd/secretd.service systemd/secretd.socket systemd/secretd-
 LIB_OBJS    = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 CLIENT_OBJS = $(CLIENT_SRCS:%.c=$(BUILD)/%.o) $(CLIENT_LIB_SRCS:%.c=$(BUILD)/%.o)
+# the hook speaks to the daemon through secretctl's transport
+HOOK_OBJS   = $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/client/transport.o $(BUILD)/client/output.o \
+              $(CLIENT_LIB_SRCS:%.c=$(BUILD)/%.o)
+WRAPPER_OBJS = $(WRAPPER_SRCS:%.c=$(BUILD)/%.o)
 LIB         = $(BUILD)/libsecretd.a
 
 # secretctl-static: the same client as one static PIE (glibc, libsodium
@@ -112,15 +123,19 @@ ifeq ($(SANITIZE),1)
 SECRETD   = $(BIN_DIR)/secretd
 SECRETCTL = $(BIN_DIR)/secretctl
 SECRETCTL_STATIC =
+OCI_HOOK  = $(BIN_DIR)/secretd-oci-hook
+RUNC_WRAPPER = $(BIN_DIR)/secretd-runc
 else
 SECRETD   = daemon/secretd
 SECRETCTL = client/secretctl
 SECRETCTL_STATIC = client/secretctl-static
+OCI_HOOK  = client/secretd-oci-hook
+RUNC_WRAPPER = client/secretd-runc
 endif
 
 .PHONY: all check install uninstall clean run bench deps fuzz memcheck FORCE
 
-all: $(SECRETD) $(SECRETCTL) $(SECRETCTL_STATIC)
+all: $(SECRETD) $(SECRETCTL) $(SECRETCTL_STATIC) $(OCI_HOOK) $(RUNC_WRAPPER) $(BUILD)/oci/secretd.json
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -139,6 +154,14 @@ $(BUILD)/client/%.o: client/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CLIENT_CFLAGS) -c $< -o $@
 
 $(SECRETCTL): $(CLIENT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLIENT_LIBS) -o $@
+
+$(OCI_HOOK): $(HOOK_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLIENT_LIBS) -o $@
+
+$(RUNC_WRAPPER): $(WRAPPER_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLIENT_LIBS) -o $@
 
@@ -176,6 +199,12 @@ $(BUILD)/helpers/crash-load: $(CRASH_LOAD_SRCS) tests/integration/helpers/crash-
 $(BUILD)/systemd/secretd.service: systemd/secretd.service.in FORCE
 	@mkdir -p $(dir $@)
 	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+# The hooks.d entry embeds LIBEXECDIR: rewritten like the unit.
+$(BUILD)/oci/secretd.json: config/secretd-oci-hook.json.in FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' $< >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
 FORCE:
@@ -264,13 +293,16 @@ $(BUILD)/bench/bench: $(wildcard tests/bench/*.c) tests/bench/bench.h
 
 bench: all $(BUILD)/bench/bench $(BUILD)/helpers/lease-client
 	$(BUILD)/bench/bench --secretd $(abspath $(SECRETD)) --lease-client $(abspath $(BUILD)/helpers/lease-client) \
-		--oci-hook $(abspath $(dir $(SECRETCTL))secretd-oci-hook) \
+		--oci-hook $(abspath $(OCI_HOOK)) \
 		--json $(BENCH_JSON)
 
 install: all $(UNITS)
 	install -Dm0755 daemon/secretd $(DESTDIR)$(SBINDIR)/secretd
 	install -Dm0755 client/secretctl $(DESTDIR)$(BINDIR)/secretctl
 	install -Dm0755 client/secretctl-static $(DESTDIR)$(BINDIR)/secretctl-static
+	install -Dm0755 client/secretd-oci-hook $(DESTDIR)$(LIBEXECDIR)/secretd-oci-hook
+	install -Dm0755 client/secretd-runc $(DESTDIR)$(LIBEXECDIR)/secretd-runc
+	install -Dm0644 $(BUILD)/oci/secretd.json $(DESTDIR)$(HOOKSDIR)/secretd.json
 	install -Dm0644 config/secretd.json $(DESTDIR)$(SYSCONFDIR)/secretd/secretd.json.example
 	install -Dm0644 systemd/secretd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/secretd.conf
 	install -Dm0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
@@ -285,11 +317,14 @@ uninstall:
 	      $(DESTDIR)$(UNITDIR)/secretd.service $(DESTDIR)$(UNITDIR)/secretd.socket \
 	      $(DESTDIR)$(UNITDIR)/secretd-admin.socket $(DESTDIR)$(DOCDIR)/README.md \
 	      $(DESTDIR)$(MANDIR)/man1/secretctl.1 $(DESTDIR)$(MANDIR)/man8/secretd.8 \
-	      $(DESTDIR)$(BASHCOMPLETIONDIR)/secretctl
-	@# the directory that is secretd's alone goes too, when nothing else is in it
-	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	      $(DESTDIR)$(BASHCOMPLETIONDIR)/secretctl \
+	      $(DESTDIR)$(LIBEXECDIR)/secretd-oci-hook $(DESTDIR)$(LIBEXECDIR)/secretd-runc \
+	      $(DESTDIR)$(HOOKSDIR)/secretd.json
+	@# the directories that are secretd's alone go too, when nothing else is in them
+	rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 
 clean:
-	rm -rf build daemon/secretd client/secretctl client/secretctl-static
+	rm -rf build daemon/secretd client/secretctl client/secretctl-static client/secretd-oci-hook client/secretd-runc
 
--include $(LIB_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(UNIT_TESTS:=.d)
+-include $(LIB_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(HOOK_OBJS:.o=.d) \
+	$(WRAPPER_OBJS:.o=.d) $(UNIT_TESTS:=.d)

@@ -37,6 +37,8 @@ struct ctl {
         const char *command; /* for error messages */
         int fd;              /* the connection, kept open across requests; -1 */
         json_t *warned;      /* when set, the warnings already printed (each once) */
+        const char *prog;    /* what messages begin with; NULL: "secretctl" */
+        int timeout_sec;     /* for a reply; 0: transport.c's default */
 };
 
 struct reply {

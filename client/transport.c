@@ -59,23 +59,32 @@ void reply_done(struct reply *r) {
         r->version = 0;
 }
 
+/* What every message begins with: "secretctl", or another program's own
+ * prefix (the OCI hook's names the container). */
+static const char *ctl_prog(const struct ctl *c) {
+        return c->prog ? c->prog : "secretctl";
+}
+
 static const char *socket_origin(const struct ctl *c) {
         return c->socket_from_env ? " (from $SECRETD_SOCKET)" : "";
 }
 
 static int connect_daemon(struct ctl *c) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct timeval tv = { .tv_sec = REPLY_TIMEOUT_SEC };
+        struct timeval tv = { .tv_sec = c->timeout_sec ? c->timeout_sec : REPLY_TIMEOUT_SEC };
         _cleanup_close_ int fd = -1;
 
         if (strlen(c->socket) >= sizeof(sa.sun_path)) {
-                fprintf(stderr, "secretctl: the socket path %s%s is too long\n", c->socket, socket_origin(c));
+                fprintf(stderr, "%s: the socket path %s%s is too long\n", ctl_prog(c), c->socket, socket_origin(c));
                 return EXIT_ERROR;
         }
         strcpy(sa.sun_path, c->socket);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        /* a daemon whose backlog is full blocks connect() and send() too */
+        if (fd >= 0 && c->timeout_sec)
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                fprintf(stderr, "secretctl: cannot reach secretd at %s%s: %s\n", c->socket, socket_origin(c),
+                fprintf(stderr, "%s: cannot reach secretd at %s%s: %s\n", ctl_prog(c), c->socket, socket_origin(c),
                         strerror(errno));
                 return EXIT_UNREACHABLE;
         }
@@ -263,28 +272,28 @@ static int exchange(struct ctl *c, const char *method, const char *path, const v
 static int transport_error(const struct ctl *c, int r) {
         switch (r) {
         case -ETIMEDOUT:
-                fprintf(stderr, "secretctl: secretd at %s%s did not answer in %d s\n", c->socket, socket_origin(c),
-                        REPLY_TIMEOUT_SEC);
+                fprintf(stderr, "%s: secretd at %s%s did not answer in %d s\n", ctl_prog(c), c->socket,
+                        socket_origin(c), c->timeout_sec ? c->timeout_sec : REPLY_TIMEOUT_SEC);
                 return EXIT_UNREACHABLE;
         case -EPIPE:
         case -ECONNRESET:
         case -EPROTO:
-                fprintf(stderr, "secretctl: secretd at %s%s closed the connection: %s\n", c->socket,
+                fprintf(stderr, "%s: secretd at %s%s closed the connection: %s\n", ctl_prog(c), c->socket,
                         socket_origin(c), r == -EPROTO ? "reply cut short" : strerror(-r));
                 return EXIT_UNREACHABLE;
         case -EFBIG:
-                fprintf(stderr, "secretctl: %s: reply larger than %u bytes\n", c->command, REPLY_MAX);
+                fprintf(stderr, "%s: %s: reply larger than %u bytes\n", ctl_prog(c), c->command, REPLY_MAX);
                 return EXIT_ERROR;
         case -EBADMSG:
         case -ENOTSUP:
-                fprintf(stderr, "secretctl: %s: secretd's reply is not HTTP/1.1 as expected%s\n", c->command,
+                fprintf(stderr, "%s: %s: secretd's reply is not HTTP/1.1 as expected%s\n", ctl_prog(c), c->command,
                         r == -ENOTSUP ? " (chunked)" : "");
                 return EXIT_ERROR;
         case -ENAMETOOLONG:
-                fprintf(stderr, "secretctl: %s: request path too long\n", c->command);
+                fprintf(stderr, "%s: %s: request path too long\n", ctl_prog(c), c->command);
                 return EXIT_USAGE;
         default:
-                fprintf(stderr, "secretctl: %s: request to %s failed: %s\n", c->command, c->socket, strerror(-r));
+                fprintf(stderr, "%s: %s: request to %s failed: %s\n", ctl_prog(c), c->command, c->socket, strerror(-r));
                 return EXIT_ERROR;
         }
 }
@@ -339,9 +348,9 @@ int reply_failed(const struct ctl *c, const struct reply *r) {
         if (j)
                 msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
         if (msg)
-                fprintf(stderr, "secretctl: %s: %s\n", c->command, msg);
+                fprintf(stderr, "%s: %s: %s\n", ctl_prog(c), c->command, msg);
         else
-                fprintf(stderr, "secretctl: %s: secretd answered HTTP %ld\n", c->command, r->status);
+                fprintf(stderr, "%s: %s: secretd answered HTTP %ld\n", ctl_prog(c), c->command, r->status);
         return exit_code_for_status(r->status);
 }
 
@@ -356,7 +365,7 @@ static void print_warnings(struct ctl *c, json_t *j) {
 
                 if (!text || (c->warned && json_object_get(c->warned, text)))
                         continue;
-                fprintf(stderr, "secretctl: warning: %s\n", text);
+                fprintf(stderr, "%s: warning: %s\n", ctl_prog(c), text);
                 if (c->warned)
                         json_object_set_new(c->warned, text, json_true());
         }
@@ -371,7 +380,7 @@ int ctl_json(struct ctl *c, const char *method, const char *path, json_t *body, 
         if (body) {
                 text = json_dumps(body, JSON_COMPACT);
                 if (!text) {
-                        fprintf(stderr, "secretctl: out of memory\n");
+                        fprintf(stderr, "%s: out of memory\n", ctl_prog(c));
                         return EXIT_ERROR;
                 }
         }
@@ -386,7 +395,7 @@ int ctl_json(struct ctl *c, const char *method, const char *path, json_t *body, 
         j = json_loadb((const char *) r.body->data, r.body->len, 0, NULL);
         reply_done(&r);
         if (!j) {
-                fprintf(stderr, "secretctl: %s: secretd's reply is not JSON\n", c->command);
+                fprintf(stderr, "%s: %s: secretd's reply is not JSON\n", ctl_prog(c), c->command);
                 return EXIT_ERROR;
         }
         print_warnings(c, j);

@@ -138,6 +138,6 @@ stop_daemon
 rc=0
 "${RUN[@]}" --rm "${WEB[@]}" "$IMG" sh -c 'echo RAN' >"$T/out" 2>"$T/err" || rc=$?
 [ "$rc" != 0 ] && ! grep -q RAN "$T/out" || fail "a container started with the daemon down"
-grep -q "secretd-oci-hook: container [0-9a-f]\{12\}: secretd is not reachable at $T/hook/hook.sock" "$T/err" ||
+grep -q "secretd-oci-hook: container [0-9a-f]\{12\}: cannot reach secretd at $T/hook/hook.sock: " "$T/err" ||
 	fail "daemon down: $(cat "$T/err")"
 echo "t-hook: ok"
