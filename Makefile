@@ -98,7 +98,7 @@ DAEMON_SRCS = daemon/main.c daemon/loop.c daemon/options.c
 # The OCI hook and Docker's runc wrapper are programs of their own
 # (installed in LIBEXECDIR), not secretctl commands.
 HOOK_SRCS    = client/oci-hook.c
-WRAPPER_SRCS = client/runc-wrapper.c
+WRAPPER_SRCS = client/runc-wrapper.c client/runc-spec.c
 CLIENT_SRCS = $(sort $(filter-out $(HOOK_SRCS) $(WRAPPER_SRCS),$(wildcard client/*.c)))
 # The few library modules the client shares with the daemon.
 CLIENT_LIB_SRCS = daemon/secbuf.c daemon/parse.c daemon/fileio.c daemon/protocol.c
@@ -175,6 +175,9 @@ $(BUILD)/tests/test-%.o: tests/unit/test-%.c
 
 $(BUILD)/tests/test-%: $(BUILD)/tests/test-%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
+
+# secretd-runc's argv and config.json logic is the client's, not the daemon's
+$(BUILD)/tests/test-runc-wrapper: $(BUILD)/client/runc-spec.o
 
 $(BUILD)/helpers/%: tests/integration/helpers/%.c
 	@mkdir -p $(dir $@)
