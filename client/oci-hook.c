@@ -22,8 +22,20 @@
 #include "secretd/paths.h"
 
 /* Well inside a runtime's hook timeout (Podman's default is none, the
- * JSON we install says 10 s): an answer that does not come is a refusal. */
+ * JSON we install says 10 s): an answer that does not come is a refusal.
+ * The socket's timeouts bound each send and receive; the alarm bounds the
+ * whole run, stdin included (a runtime that never closes it). */
 #define HOOK_REPLY_TIMEOUT_SEC 8
+#define HOOK_DEADLINE_SEC 9
+
+/* What the alarm prints: set once the container is known. */
+static char deadline_line[160] = "secretd-oci-hook: container (unknown): no answer within 9 s: the container is not started\n";
+
+static void deadline_passed(int sig) {
+        (void) sig;
+        (void) !write(STDERR_FILENO, deadline_line, strlen(deadline_line));
+        _exit(EXIT_ERROR);
+}
 
 static const char usage[] =
         "usage: secretd-oci-hook [--config FILE] [--socket PATH]\n"
@@ -63,17 +75,27 @@ static int read_state(char *buf, size_t cap, size_t *ret_len) {
 }
 
 /* The socket: --socket, else the config's hook_socket, else the default.
- * A config that does not exist is the built-in one. */
-static char *hook_socket(const char *option, const char *config) {
-        json_t *cfg;
-        const char *s;
+ * A config that does not exist is the built-in one; one that cannot be
+ * read or is not JSON is a refusal (*ret_why says why), as it would be
+ * the daemon's. */
+static char *hook_socket(const char *option, const char *config, const char **ret_why) {
+        const char *file = config ? config : SECRETD_CONFIG_FILE;
+        json_error_t err;
+        json_t *cfg, *s;
         char *ret;
 
         if (option)
                 return strdup(option);
-        cfg = json_load_file(config ? config : SECRETD_CONFIG_FILE, JSON_REJECT_DUPLICATES, NULL);
-        s = json_string_value(json_object_get(cfg, "hook_socket"));
-        ret = strdup(s ? s : SECRETD_HOOK_SOCKET);
+        if (access(file, F_OK) < 0 && errno == ENOENT)
+                return strdup(SECRETD_HOOK_SOCKET);
+        cfg = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+        s = json_object_get(cfg, "hook_socket");
+        if (!cfg || (s && !json_is_string(s))) {
+                *ret_why = !cfg ? err.text : "hook_socket is not a string";
+                json_decref(cfg);
+                return NULL;
+        }
+        ret = strdup(s ? json_string_value(s) : SECRETD_HOOK_SOCKET);
         json_decref(cfg);
         return ret;
 }
@@ -135,7 +157,7 @@ static int parse_args(int argc, char **argv, const char **ret_config, const char
 
 int main(int argc, char **argv) {
         static char state[HOOK_STATE_MAX + 1];
-        const char *config = NULL, *socket_opt = NULL;
+        const char *config = NULL, *socket_opt = NULL, *why = NULL;
         _cleanup_free_ char *socket_path = NULL;
         struct ctl c = { .command = "create-runtime", .timeout_sec = HOOK_REPLY_TIMEOUT_SEC, .fd = -1 };
         struct reply r = {};
@@ -147,6 +169,8 @@ int main(int argc, char **argv) {
         if (x != EXIT_OK)
                 return x;
         (void) signal(SIGPIPE, SIG_IGN); /* a refused early close is an answer, not a death */
+        (void) signal(SIGALRM, deadline_passed);
+        alarm(HOOK_DEADLINE_SEC);
         if (sodium_init() < 0) { /* the reply lands in guarded memory (secbuf) */
                 fprintf(stderr, "secretd-oci-hook: libsodium failed to initialise: the container is not started\n");
                 return EXIT_ERROR;
@@ -158,9 +182,15 @@ int main(int argc, char **argv) {
                 return EXIT_ERROR;
         }
         container_label(state, len, label, sizeof(label));
-        socket_path = hook_socket(socket_opt, config);
+        (void) snprintf(deadline_line, sizeof(deadline_line), "%s: no answer within %d s: the container is not started\n",
+                        label, HOOK_DEADLINE_SEC);
+        socket_path = hook_socket(socket_opt, config, &why);
         if (!socket_path) {
-                fprintf(stderr, "%s: out of memory\n", label);
+                if (why)
+                        fprintf(stderr, "%s: cannot use the configuration %s: %s: the container is not started\n",
+                                label, config ? config : SECRETD_CONFIG_FILE, why);
+                else
+                        fprintf(stderr, "%s: out of memory\n", label);
                 return EXIT_ERROR;
         }
         c.socket = socket_path;
