@@ -222,7 +222,7 @@ check: all $(UNIT_TESTS) $(TEST_HELPERS) $(UNITS)
 	PEER_HANDOFF=$(abspath $(BUILD)/helpers/peer-handoff) SLOW_CLIENT=$(abspath $(BUILD)/helpers/slow-client) \
 	LEASE_CLIENT=$(abspath $(BUILD)/helpers/lease-client) CRASH_LOAD=$(abspath $(BUILD)/helpers/crash-load) \
 	FAULT_PEER=$(abspath $(BUILD)/helpers/fault-peer) HELPER_DIR=$(abspath $(BUILD)/helpers) \
-	UNIT_DIR=$(abspath $(BUILD)/systemd) \
+	UNIT_DIR=$(abspath $(BUILD)/systemd) OCI_HOOK=$(abspath $(OCI_HOOK)) RUNC_WRAPPER=$(abspath $(RUNC_WRAPPER)) \
 		sh tests/run.sh $(UNIT_TESTS)
 	@$(if $(filter 1,$(SANITIZE)),,$(MAKE) --no-print-directory memcheck)
 
