@@ -76,9 +76,9 @@ static int read_state(char *buf, size_t cap, size_t *ret_len) {
 
 /* The socket: --socket, else the config's hook_socket, else the default.
  * A config that does not exist is the built-in one; one that cannot be
- * read or is not JSON is a refusal (*ret_why says why), as it would be
- * the daemon's. */
-static char *hook_socket(const char *option, const char *config, const char **ret_why) {
+ * read or is not JSON is a refusal (why, of why_len bytes, says why), as
+ * it would be the daemon's. */
+static char *hook_socket(const char *option, const char *config, char *why, size_t why_len) {
         const char *file = config ? config : SECRETD_CONFIG_FILE;
         json_error_t err;
         json_t *cfg, *s;
@@ -91,7 +91,7 @@ static char *hook_socket(const char *option, const char *config, const char **re
         cfg = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
         s = json_object_get(cfg, "hook_socket");
         if (!cfg || (s && !json_is_string(s))) {
-                *ret_why = !cfg ? err.text : "hook_socket is not a string";
+                snprintf(why, why_len, "%s", !cfg ? err.text : "hook_socket is not a string");
                 json_decref(cfg);
                 return NULL;
         }
@@ -157,11 +157,11 @@ static int parse_args(int argc, char **argv, const char **ret_config, const char
 
 int main(int argc, char **argv) {
         static char state[HOOK_STATE_MAX + 1];
-        const char *config = NULL, *socket_opt = NULL, *why = NULL;
+        const char *config = NULL, *socket_opt = NULL;
         _cleanup_free_ char *socket_path = NULL;
         struct ctl c = { .command = "create-runtime", .timeout_sec = HOOK_REPLY_TIMEOUT_SEC, .fd = -1 };
         struct reply r = {};
-        char label[64];
+        char label[64], why[JSON_ERROR_TEXT_LENGTH] = "";
         size_t len = 0;
         int x;
 
@@ -184,9 +184,9 @@ int main(int argc, char **argv) {
         container_label(state, len, label, sizeof(label));
         (void) snprintf(deadline_line, sizeof(deadline_line), "%s: no answer within %d s: the container is not started\n",
                         label, HOOK_DEADLINE_SEC);
-        socket_path = hook_socket(socket_opt, config, &why);
+        socket_path = hook_socket(socket_opt, config, why, sizeof(why));
         if (!socket_path) {
-                if (why)
+                if (why[0])
                         fprintf(stderr, "%s: cannot use the configuration %s: %s: the container is not started\n",
                                 label, config ? config : SECRETD_CONFIG_FILE, why);
                 else
