@@ -1,7 +1,8 @@
 # t-hook-client.sh — the two client programs of the OCI hook on their own,
 # without secretd's hook side (t-hook.sh has that): secretd-oci-hook refuses
 # in one line naming the container when nobody listens, refuses a state over
-# 64 KiB and a broken config, and keeps to its usage; secretd-runc adds the
+# 64 KiB and a broken config, gives up on its own within 9 s, and keeps to
+# its usage; secretd-runc adds the
 # hook to config.json once on create (and run), passes every argv through
 # unchanged, leaves the bundle alone on other commands, and never calls runc
 # when the bundle cannot be edited.
@@ -49,6 +50,12 @@ head -c $((64 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$T/big"
 expect_exit 1 "$HOOK" --socket "$T/nobody.sock" <"$T/big"
 grep -q "over 64 KiB" "$T/err" || fail "big state: $(cat "$T/err")"
 ! grep -q "cannot reach" "$T/err" || fail "big state sent anyway: $(cat "$T/err")"
+
+# a runtime that never closes stdin: refused within the hook's own deadline
+# (9 s), well before the 10 s the hooks.d entry gives it
+sleep 11 | expect_exit 1 timeout 10 "$HOOK" --socket "$T/nobody.sock"
+grep -qx "secretd-oci-hook: container (unknown): no answer within 9 s: the container is not started" "$T/err" ||
+	fail "stdin held open: $(cat "$T/err")"
 
 expect_exit 0 "$HOOK" --help
 grep -q '^usage: secretd-oci-hook ' "$T/out" || fail "--help: $(cat "$T/out")"
