@@ -347,16 +347,16 @@ docker_image() {
 }
 
 # docker_run NAME [docker options...] -- IMAGE CMD... — a detached container
-# named secretd-t-PID-NAME, no network, only the workload socket mounted in;
-# sets CID (the full 64-digit id).
+# named secretd-t-PID-NAME, without network, with nothing of the host's
+# mounted in but what the options say (-v for the workload socket's
+# directory); sets CID (the full 64-digit id).
 docker_run() {
 	local name=secretd-t-$$-$1 opts=()
 	shift
 	while [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
 	DOCKER_NAMES+=("$name")
-	CID=$("${DOCKER[@]}" run -d --name "$name" --network none \
-		-v "$T/run/workload.sock:/run/secretd/workload.sock" "${opts[@]}" "$@" 2>"$T/docker-run.err") ||
+	CID=$("${DOCKER[@]}" run -d --name "$name" --network none "${opts[@]}" "$@" 2>"$T/docker-run.err") ||
 		fail "docker run $name: $(cat "$T/docker-run.err")"
 }
 
@@ -425,7 +425,7 @@ docker_alive() {
 docker_procs() {
 	local p
 	for p in /proc/[0-9]*; do
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$1" && echo "${p#/proc/}"
+		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$1" && echo "${p#/proc/}"
 	done
 	return 0
 }
