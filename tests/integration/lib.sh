@@ -290,7 +290,8 @@ DOCKER_CGROUPS=() # /docker directories absent before our dockerd: cleanup's
 DOCKER_RUNDIRS=() # so are these, which dockerd and containerd make outside D
 
 docker_init() {
-	[ -x /usr/bin/docker ] && command -v dockerd >/dev/null && command -v containerd >/dev/null ||
+	[ -x /usr/bin/docker ] && command -v dockerd >/dev/null && command -v containerd >/dev/null &&
+		command -v tini >/dev/null ||
 		fail "Debian's docker.io is needed (.ci/deps installs it)"
 	command -v busybox >/dev/null || fail "busybox is needed (.ci/deps installs busybox-static)"
 	[ -x "${LEASE_CLIENT:-}" ] || fail "LEASE_CLIENT not built"
@@ -320,7 +321,9 @@ docker_start() {
 	done
 	# its trust key, by default /etc/docker/key.json, stays in D too
 	printf '{ "deprecated-key-path": "%s/key.json" }\n' "$d" >"$d/daemon.json"
-	env "${env[@]}" dockerd --iptables=false --ip-masq=false --bridge=none \
+	# under tini -s, a subreaper: the shims containerd starts leave its
+	# process tree, and their zombies would wait for PID 1 to reap them
+	env "${env[@]}" tini -s -- dockerd --iptables=false --ip-masq=false --bridge=none \
 		--config-file "$d/daemon.json" --data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
 		-H "unix://$d/docker.sock" "$@" >"$d/dockerd.log" 2>&1 </dev/null &
 	DOCKERD_PID=$!
@@ -401,11 +404,18 @@ docker_cleanup() {
 	awk -v t="$d/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null || true
 	done
-	# the empty cgroups runc leaves (rmdir: only empty ones go)
-	for cg in "${DOCKER_CGROUPS[@]}"; do
-		[ -d "$cg" ] || continue
-		find "$cg" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
-		rmdir "$cg" 2>/dev/null || true
+	# the empty cgroups runc leaves (rmdir: only empty ones go), a few
+	# tries: a killed container's cgroup may take a moment to empty
+	local left
+	for _ in $(seq 20); do
+		left=0
+		for cg in "${DOCKER_CGROUPS[@]}"; do
+			[ -d "$cg" ] || continue
+			find "$cg" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+			rmdir "$cg" 2>/dev/null || left=1
+		done
+		[ "$left" = 0 ] && break
+		sleep 0.1
 	done
 	for cg in "${DOCKER_RUNDIRS[@]}"; do rmdir "$cg" 2>/dev/null || true; done
 	rm -rf "$d"
