@@ -283,7 +283,7 @@ podman_wait() {
 # (and so its containerd), unmounts what they left and removes DOCKER_DIR.
 # Always /usr/bin/docker: another `docker` (a newer client) may be on PATH.
 DOCKER_DIR=
-DOCKERD_PID=
+DOCKERD_PID= # tini's, which hands SIGTERM on to dockerd
 DOCKER=()
 DOCKER_NAMES=()
 DOCKER_CGROUPS=() # /docker directories absent before our dockerd: cleanup's
