@@ -7,11 +7,22 @@ source "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 make -s -C "$top" install PREFIX=/usr DESTDIR="$T/root" >"$T/make.log" 2>&1 || fail "make install: $(cat "$T/make.log")"
-for f in usr/sbin/secretd usr/bin/secretctl usr/bin/secretctl-static; do
+for f in usr/sbin/secretd usr/bin/secretctl usr/bin/secretctl-static usr/libexec/secretd/secretd-oci-hook \
+	usr/libexec/secretd/secretd-runc; do
 	[ -x "$T/root/$f" ] || fail "$f not installed executable"
 	[ "$(mode_of "$T/root/$f")" = 755 ] || fail "$f mode $(mode_of "$T/root/$f")"
 done
 [ -f "$T/root/etc/secretd/secretd.json.example" ] || fail "example config not installed"
+# the OCI hook's entry where Debian's podman reads hooks, pointing at the
+# installed hook, run at createRuntime for every container (the policy
+# decides which get anything)
+hooks=$T/root/usr/share/containers/oci/hooks.d/secretd.json
+[ "$(mode_of "$hooks")" = 644 ] || fail "hooks.d entry missing or mode $(mode_of "$hooks" 2>&1)"
+[ "$(jq -r '.version, .hook.path, .hook.args[0], .when.always, (.stages | join(","))' "$hooks" | tr '\n' ' ')" = \
+	"1.0.0 /usr/libexec/secretd/secretd-oci-hook secretd-oci-hook true createRuntime " ] ||
+	fail "hooks.d entry: $(cat "$hooks")"
+"$T/root/usr/libexec/secretd/secretd-oci-hook" --help | grep -q '^usage: secretd-oci-hook' || fail "installed hook does not run"
+"$T/root/usr/libexec/secretd/secretd-runc" --help | grep -q '^usage: secretd-runc' || fail "installed wrapper does not run"
 [ -f "$T/root/usr/lib/tmpfiles.d/secretd.conf" ] || fail "tmpfiles snippet not installed"
 # (t-systemd.sh installs for /usr/local: each PREFIX gets its own unit)
 grep -q '^ExecStart=/usr/sbin/secretd ' "$T/root/usr/lib/systemd/system/secretd.service" ||
@@ -180,4 +191,5 @@ fi
 make -s -C "$top" uninstall PREFIX=/usr DESTDIR="$T/root" >"$T/make.log" 2>&1 || fail "make uninstall"
 [ -z "$(find "$T/root" -type f)" ] || fail "uninstall left: $(find "$T/root" -type f)"
 [ ! -e "$T/root/usr/share/doc/secretd" ] || fail "uninstall left the empty doc directory"
+[ ! -e "$T/root/usr/libexec/secretd" ] || fail "uninstall left the empty libexec directory"
 echo "t-install: ok"
