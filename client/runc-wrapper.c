@@ -189,7 +189,7 @@ static bool is_self(const char *path) {
 }
 
 int main(int argc, char **argv) {
-        char *runc = strdup(real_runc());
+        char *runc;
         int cmd = command_index(argc, argv);
         char hook[PATH_MAX];
         int r;
@@ -215,14 +215,16 @@ int main(int argc, char **argv) {
                         return 1;
                 }
         }
-        if (runc && is_self(runc)) {
-                fprintf(stderr, PROG ": %s is this wrapper, not runc: set SECRETD_RUNC to the real one\n", runc);
+        if (is_self(real_runc())) {
+                fprintf(stderr, PROG ": %s is this wrapper, not runc: set SECRETD_RUNC to the real one\n", real_runc());
                 return 127;
         }
+        runc = strdup(real_runc()); /* argv[0] is not const: execv's contract */
         if (!runc)
                 return 127;
         argv[0] = runc;
         execv(runc, argv);
         fprintf(stderr, PROG ": cannot run %s: %s\n", runc, strerror(errno));
+        free(runc);
         return 127;
 }
