@@ -29,6 +29,8 @@ void write_config(const char *path, const char *state, const char *run, const ch
                      "  \"audit_log\": \"%s/audit.jsonl\",\n"
                      "  \"limits\": { \"max_connections\": 2048, \"idle_timeout\": \"60s\" },\n"
                      "  \"workloads\": [\n"
+                     "    { \"name\": \"docker-hook\", \"match\": { \"runtime\": \"docker\", \"uids\": [4321] },\n"
+                     "      \"secrets\": [ \"db\" ] },\n"
                      "    { \"name\": \"bench\", \"match\": { \"runtime\": \"docker\" }, \"inject\": \"/run/secrets\",\n"
                      "      \"secrets\": [ \"db\", \"rot\", \"c1\", \"c2\", \"c3\", \"c4\", \"c5\", \"c6\", \"c7\", "
                      "\"c8\", \"c9\" ] },\n"

@@ -308,10 +308,68 @@ void podman_cleanup(void) {
         }
 }
 
+/* The containerd shims that outlived dockerd, our children as subreaper
+ * (bench-docker.c): waited for by pid, never waitpid(-1), which could take
+ * a scenario's own child.  Each gets 5 s to end. */
+static void reap_shims(void) {
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+
+        while (d && (e = readdir(d))) {
+                char path[300], stat[512];
+                int ppid = 0;
+                FILE *f;
+
+                if (e->d_name[0] < '1' || e->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                if (!fgets(stat, sizeof(stat), f))
+                        stat[0] = '\0';
+                fclose(f);
+                if (!strstr(stat, "(containerd-shim") || !strrchr(stat, ')') ||
+                    sscanf(strrchr(stat, ')') + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
+                        continue;
+                for (int i = 0; i < 50 && waitpid(atoi(e->d_name), NULL, WNOHANG) == 0; i++)
+                        usleep(100 * 1000);
+                if (waitpid(atoi(e->d_name), NULL, WNOHANG) == 0) {
+                        kill(atoi(e->d_name), SIGKILL);
+                        (void) waitpid(atoi(e->d_name), NULL, 0);
+                }
+        }
+        if (d)
+                closedir(d);
+}
+
+void docker_stop(void) {
+        char dir[128];
+
+        if (G.dockerd > 0) {
+                kill(G.dockerd, SIGTERM);
+                for (int i = 0; i < 300 && waitpid(G.dockerd, NULL, WNOHANG) == 0; i++)
+                        usleep(100 * 1000);
+                if (kill(G.dockerd, 0) == 0) {
+                        kill(G.dockerd, SIGKILL);
+                        (void) waitpid(G.dockerd, NULL, 0);
+                }
+                G.dockerd = 0;
+                reap_shims();
+                docker_forget_run_dirs();
+        }
+        if (G.tmp[0]) {
+                snprintf(dir, sizeof(dir), "%s/docker", G.tmp);
+                unmount_under(dir);
+                nftw(dir, rm_entry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        }
+}
+
 void cleanup(void) {
         if (G.cleaned)
                 return;
         G.cleaned = true;
+        docker_stop(); /* before the kills below: a dockerd killed hard leaves its containerd */
         if (G.daemon > 0)
                 kill(G.daemon, SIGTERM);
         for (size_t i = 0; i < G.n_pids; i++)

@@ -272,6 +272,8 @@ int main(int argc, char **argv) {
         /* 9 (before the scale scenarios, on a quiet host): Podman */
         printf("9. podman\n");
         podman(admin);
+        printf("10. docker\n");
+        docker(admin);
 
         /* 6: rotation to 1,000 instances (10,000 leases) */
         printf("6. rotation\n");

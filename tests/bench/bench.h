@@ -69,6 +69,7 @@ struct globals {
         pid_t daemon;
         char podman_image[128];
         char podman_secret[128];
+        pid_t dockerd;           /* scenario 10's engine, 0 when none */
         bool cleaned;
 };
 
@@ -93,6 +94,10 @@ void container_enter(const struct container *ct, bool private_ns);
 void container_keep(struct container *ct);
 void container_end(struct container *ct, const pid_t *extra, size_t n_extra);
 void podman_cleanup(void);
+/* Stops scenario 10's dockerd (and its containerd) and removes its tree. */
+void docker_stop(void);
+/* bench-docker.c: removes the /run directories dockerd made. */
+void docker_forget_run_dirs(void);
 void cleanup(void);
 void on_signal(int sig);
 void setup_tmp(void);
@@ -212,5 +217,7 @@ void rotation(struct container *cts, unsigned n_cts, int *ret_quit_fd, pid_t *wo
 void cold_start(unsigned n_secrets, unsigned n_leases);
 void idle_connections(void);
 void podman(struct hconn *admin);
+/* bench-docker.c — scenario 10: docker run through the runc wrapper. */
+void docker(struct hconn *admin);
 
 #endif

@@ -8,6 +8,7 @@ chmod 0755 "$T" # callers of other uids must reach the sockets inside
 DAEMON_PID=
 cleanup() {
 	podman_cleanup
+	docker_cleanup
 	containers_cleanup
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID" 2>/dev/null || true
@@ -289,4 +290,169 @@ podman_wait() {
 		sleep 0.1
 	done
 	fail "container $1: no '$2' in its output: $(podman_log "$1" | tail -n 5)"
+}
+
+# --- real containers (Docker) -------------------------------------------------
+# Debian's docker.io, a dockerd of the test's own (no systemd, no iptables,
+# no bridge: containers run with --network none) whose data, exec state,
+# sockets and the containerd it starts all live in DOCKER_DIR; images built
+# offline like podman_image's.  cleanup removes the containers, stops dockerd
+# (and so its containerd), unmounts what they left and removes DOCKER_DIR.
+# Always /usr/bin/docker: another `docker` (a newer client) may be on PATH.
+DOCKER_DIR=
+DOCKERD_PID= # tini's, which hands SIGTERM on to dockerd
+DOCKER=()
+DOCKER_NAMES=()
+DOCKER_CGROUPS=() # /docker directories absent before our dockerd: cleanup's
+DOCKER_RUNDIRS=() # so are these, which dockerd and containerd make outside D
+
+docker_init() {
+	[ -x /usr/bin/docker ] && command -v dockerd >/dev/null && command -v containerd >/dev/null &&
+		command -v tini >/dev/null ||
+		fail "Debian's docker.io is needed (.ci/deps installs it)"
+	command -v busybox >/dev/null || fail "busybox is needed (.ci/deps installs busybox-static)"
+	[ -x "${LEASE_CLIENT:-}" ] || fail "LEASE_CLIENT not built"
+}
+
+# docker_start [NAME=VALUE...] [DOCKERD ARGS...] — starts the private dockerd
+# with the NAME=VALUE pairs in its environment (dockerd hands its environment
+# on to the runtimes it runs, e.g. one added with --add-runtime) and the
+# extra arguments; sets DOCKER, the client on its socket.  Waits up to 20 s.
+docker_start() {
+	local env=()
+	while [ $# -gt 0 ] && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do env+=("$1"); shift; done
+	DOCKER_DIR=$T/docker
+	# containerd's sockets are made under the exec root: stay well inside
+	# sun_path's 108 bytes
+	[ ${#DOCKER_DIR} -le 40 ] || DOCKER_DIR=$(mktemp -d /tmp/sd-dk.XXXXXX)
+	mkdir -p "$DOCKER_DIR"
+	local d=$DOCKER_DIR cg
+	# runc makes /docker in every cgroup hierarchy and leaves it; only ones
+	# that were not there before are ours to remove
+	for cg in $(awk '$3 ~ /^cgroup2?$/ { print $2 }' /proc/self/mounts); do
+		[ -e "$cg/docker" ] || DOCKER_CGROUPS+=("$cg/docker")
+	done
+	# fixed paths: plugin discovery, and containerd 1.6's shim sockets
+	for cg in /run/docker/plugins /run/docker /run/containerd/s /run/containerd; do
+		[ -e "$cg" ] || DOCKER_RUNDIRS+=("$cg")
+	done
+	# its trust key, by default /etc/docker/key.json, stays in D too
+	printf '{ "deprecated-key-path": "%s/key.json" }\n' "$d" >"$d/daemon.json"
+	# under tini -s, a subreaper: the shims containerd starts leave its
+	# process tree, and their zombies would wait for PID 1 to reap them
+	env "${env[@]}" tini -s -- dockerd --iptables=false --ip-masq=false --bridge=none \
+		--config-file "$d/daemon.json" --data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
+		-H "unix://$d/docker.sock" "$@" >"$d/dockerd.log" 2>&1 </dev/null &
+	DOCKERD_PID=$!
+	DOCKER=(/usr/bin/docker -H "unix://$d/docker.sock")
+	local end=$((SECONDS + 20))
+	while [ $SECONDS -lt $end ]; do
+		"${DOCKER[@]}" info >/dev/null 2>&1 && return 0
+		kill -0 "$DOCKERD_PID" 2>/dev/null || fail "dockerd exited during start-up: $(tail -n 20 "$d/dockerd.log")"
+		sleep 0.1
+	done
+	fail "dockerd did not answer in 20 s: $(tail -n 20 "$d/dockerd.log")"
+}
+
+# docker_image TAG DIR — imports DIR, plus busybox and the lease client in
+# /bin, as the image TAG (removed with dockerd's data root).
+docker_image() {
+	local tag=$1 dir=$2 c
+	mkdir -p "$dir/bin" "$dir/run" "$dir/tmp" "$dir/etc"
+	chmod 1777 "$dir/tmp"
+	cp "$(command -v busybox)" "$dir/bin/busybox"
+	for c in sh cat ls sleep stat id touch grep tr basename head; do ln -sf busybox "$dir/bin/$c"; done
+	cp "$LEASE_CLIENT" "$dir/bin/lease-client"
+	tar -C "$dir" -c . | "${DOCKER[@]}" import - "$tag" >/dev/null || fail "docker import $tag"
+}
+
+# docker_run NAME [docker options...] -- IMAGE CMD... — a detached container
+# named secretd-t-PID-NAME, without network, with nothing of the host's
+# mounted in but what the options say (-v for the workload socket's
+# directory); sets CID (the full 64-digit id).
+docker_run() {
+	local name=secretd-t-$$-$1 opts=()
+	shift
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	DOCKER_NAMES+=("$name")
+	CID=$("${DOCKER[@]}" run -d --name "$name" --network none "${opts[@]}" "$@" 2>"$T/docker-run.err") ||
+		fail "docker run $name: $(cat "$T/docker-run.err")"
+}
+
+# docker_log NAME — the container's output so far (stdout and stderr).
+docker_log() { "${DOCKER[@]}" logs "secretd-t-$$-$1" 2>&1; }
+
+# docker_wait NAME REGEX — waits (up to 20 s) for a line of the container's
+# output to match REGEX.
+docker_wait() {
+	local end=$((SECONDS + 20))
+	while [ $SECONDS -lt $end ]; do
+		docker_log "$1" | grep -q -- "$2" && return 0
+		sleep 0.1
+	done
+	fail "container $1: no '$2' in its output: $(docker_log "$1" | tail -n 5)"
+}
+
+# docker_rm NAME — remove the container at once; fails if it stays.
+docker_rm() {
+	"${DOCKER[@]}" rm -f "secretd-t-$$-$1" >/dev/null 2>"$T/docker-rm.err" ||
+		fail "docker rm $1: $(cat "$T/docker-rm.err")"
+}
+
+docker_cleanup() {
+	[ -n "$DOCKER_DIR" ] || return 0
+	local d=$DOCKER_DIR pid cg kids
+	kids=$(docker_procs "$d/")
+	if [ ${#DOCKER_NAMES[@]} -gt 0 ] && [ -n "$DOCKERD_PID" ]; then
+		"${DOCKER[@]}" rm -f "${DOCKER_NAMES[@]}" >/dev/null 2>&1 || true
+	fi
+	# dockerd stops the containerd it started on SIGTERM
+	if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
+		kill -TERM "$DOCKERD_PID" 2>/dev/null || true
+		wait "$DOCKERD_PID" 2>/dev/null || true
+	fi
+	for pid in $kids; do
+		for _ in $(seq 50); do docker_alive "$pid" || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+		# an orphaned shim's zombie, for PID 1 to reap: not left behind
+		for _ in $(seq 30); do [ -e /proc/"$pid" ] || break; sleep 0.1; done
+	done
+	awk -v t="$d/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done
+	# the empty cgroups runc leaves (rmdir: only empty ones go), a few
+	# tries: a killed container's cgroup may take a moment to empty
+	local left
+	for _ in $(seq 20); do
+		left=0
+		for cg in "${DOCKER_CGROUPS[@]}"; do
+			[ -d "$cg" ] || continue
+			find "$cg" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+			rmdir "$cg" 2>/dev/null || left=1
+		done
+		[ "$left" = 0 ] && break
+		sleep 0.1
+	done
+	for cg in "${DOCKER_RUNDIRS[@]}"; do rmdir "$cg" 2>/dev/null || true; done
+	rm -rf "$d"
+	DOCKER_DIR= DOCKERD_PID= DOCKER=() DOCKER_NAMES=() DOCKER_CGROUPS=() DOCKER_RUNDIRS=()
+}
+
+# docker_alive PID — PID runs (a zombie has exited: an orphaned shim waits
+# for PID 1 to reap it)
+docker_alive() {
+	local st
+	st=$(sed 's/.*) //' /proc/"$1"/stat 2>/dev/null | cut -d' ' -f1) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# docker_procs DIR — the processes whose command line names DIR: dockerd,
+# its containerd and their shims (which leave containerd's process tree).
+docker_procs() {
+	local p
+	for p in /proc/[0-9]*; do
+		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$1" && echo "${p#/proc/}"
+	done
+	return 0
 }

@@ -2,40 +2,33 @@
 # working binaries, the man pages secretctl(1) and secretd(8) and the bash
 # completion; the pages render without a groff warning and say what the
 # programs' --help says, word for word; the completion offers commands,
-# options, secret names and lease ids; the OCI hook, its hooks.d entry
-# (in /usr/share/containers/oci/hooks.d, naming the installed hook) and
-# Docker's runc wrapper are installed; `make uninstall` takes it all away.
+# options, secret names and lease ids; `make uninstall` takes it all away.
 source "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 make -s -C "$top" install PREFIX=/usr DESTDIR="$T/root" >"$T/make.log" 2>&1 || fail "make install: $(cat "$T/make.log")"
-for f in usr/sbin/secretd usr/bin/secretctl usr/bin/secretctl-static; do
+for f in usr/sbin/secretd usr/bin/secretctl usr/bin/secretctl-static usr/libexec/secretd/secretd-oci-hook \
+	usr/libexec/secretd/secretd-runc; do
 	[ -x "$T/root/$f" ] || fail "$f not installed executable"
 	[ "$(mode_of "$T/root/$f")" = 755 ] || fail "$f mode $(mode_of "$T/root/$f")"
 done
 [ -f "$T/root/etc/secretd/secretd.json.example" ] || fail "example config not installed"
+# the OCI hook's entry where Debian's podman reads hooks, pointing at the
+# installed hook, run at createRuntime for every container (the policy
+# decides which get anything)
+hooks=$T/root/usr/share/containers/oci/hooks.d/secretd.json
+[ "$(mode_of "$hooks")" = 644 ] || fail "hooks.d entry missing or mode $(mode_of "$hooks" 2>&1)"
+[ "$(jq -r '.version, .hook.path, .hook.args[0], .when.always, (.stages | join(","))' "$hooks" | tr '\n' ' ')" = \
+	"1.0.0 /usr/libexec/secretd/secretd-oci-hook secretd-oci-hook true createRuntime " ] ||
+	fail "hooks.d entry: $(cat "$hooks")"
+"$T/root/usr/libexec/secretd/secretd-oci-hook" --help | grep -q '^usage: secretd-oci-hook' || fail "installed hook does not run"
+"$T/root/usr/libexec/secretd/secretd-runc" --help | grep -q '^usage: secretd-runc' || fail "installed wrapper does not run"
 [ -f "$T/root/usr/lib/tmpfiles.d/secretd.conf" ] || fail "tmpfiles snippet not installed"
 # (t-systemd.sh installs for /usr/local: each PREFIX gets its own unit)
 grep -q '^ExecStart=/usr/sbin/secretd ' "$T/root/usr/lib/systemd/system/secretd.service" ||
 	fail "the unit does not run /usr/sbin/secretd: $(grep ExecStart= "$T/root/usr/lib/systemd/system/secretd.service")"
 "$T/root/usr/sbin/secretd" --version | grep -q '^secretd ' || fail "installed secretd does not run"
 "$T/root/usr/bin/secretctl" --help | grep -q '^Usage: secretctl' || fail "installed secretctl does not run"
-# The OCI hook for Podman and CRI-O: hooks.d, where Debian's podman 4.3
-# looks (whatever PREFIX), naming the installed hook; Docker's runc wrapper.
-hooks=$T/root/usr/share/containers/oci/hooks.d/secretd.json
-[ -f "$hooks" ] || fail "no hooks.d entry under usr/share/containers/oci/hooks.d"
-[ "$(mode_of "$hooks")" = 644 ] || fail "hooks.d entry mode $(mode_of "$hooks")"
-jq -e '.version == "1.0.0" and .stages == ["createRuntime"] and .when.always == true
-	and .hook.path == "/usr/libexec/secretd/secretd-oci-hook" and .hook.args[0] == "secretd-oci-hook"
-	and (.hook.timeout | type) == "number"' "$hooks" >/dev/null || fail "hooks.d entry: $(cat "$hooks")"
-hook=$T/root$(jq -r .hook.path "$hooks")
-[ -x "$hook" ] && [ "$(mode_of "$hook")" = 755 ] || fail "the hook ${hook#"$T/root"} is not installed 0755"
-"$hook" --help | grep -q '^usage: secretd-oci-hook' || fail "installed hook does not run"
-wrappers=$(find "$T/root" -type f -name '*runc*')
-[ "$(echo "$wrappers" | wc -w)" = 1 ] && [ -x "$wrappers" ] && [ "$(mode_of "$wrappers")" = 755 ] ||
-	fail "no one runc wrapper installed 0755: $wrappers"
-[ "$(dirname "$wrappers")" = "$(dirname "$hook")" ] || fail "the wrapper is not beside the hook: $wrappers"
-"$wrappers" --help | grep -q '^usage: secretd-runc' || fail "installed runc wrapper does not run"
 [ -z "$(find "$T/root" -path "$T/root/usr" -prune -o -path "$T/root/etc" -prune -o -print | grep -v "^$T/root\$")" ] ||
 	fail "files installed outside DESTDIR/usr and DESTDIR/etc"
 
