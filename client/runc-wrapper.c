@@ -101,6 +101,14 @@ static int prepare_bundle(const char *bundle) {
         return 0;
 }
 
+/* Whether any argument could be runc's create or run command. */
+static bool mentions_create(int argc, char **argv) {
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "create") == 0 || strcmp(argv[i], "run") == 0)
+                        return true;
+        return false;
+}
+
 int main(int argc, char **argv) {
         _cleanup_free_ char *runc = NULL;
         const char *bad = NULL;
@@ -111,9 +119,14 @@ int main(int argc, char **argv) {
                 return 0;
         }
         if (runc_call_parse(argc, argv, &call, &bad) < 0) {
-                fprintf(stderr, PROG ": %s is not an option of runc 1.1 that it knows: cannot tell the command; "
-                        "nothing run\n", bad);
-                return 1;
+                /* Only a call that might be a create must be stopped: a
+                 * delete or kill always reaches runc, which judges it. */
+                if (mentions_create(argc, argv)) {
+                        fprintf(stderr, PROG ": %s is not an option of runc 1.1 that it knows: cannot tell the "
+                                "command; nothing run\n", bad);
+                        return 1;
+                }
+                call.creates = false;
         }
         if (call.creates && prepare_bundle(call.bundle) != 0)
                 return 1;

@@ -142,6 +142,11 @@ SECRETD_OCI_HOOK=$T/no-hook expect_exit 1 "$WRAP" create --bundle "$T/bundle1" c
 grep -q "^secretd-runc: secretd's hook $T/no-hook: No such file or directory" "$T/err" || fail "no hook: $(cat "$T/err")"
 expect_exit 1 "$WRAP" --made-up create --bundle "$T/bundle1" ctr6
 [ ! -e "$T/argv" ] || fail "runc was called after a refusal: $(cat "$T/argv")"
+grep -q "^secretd-runc: --made-up is not an option of runc 1.1" "$T/err" || fail "unknown global: $(cat "$T/err")"
+# an unknown global option on a call that cannot be a create: runc judges it
+expect_exit 0 "$WRAP" --made-up value delete ctr6
+[ "$(cat "$T/argv")" = "$(printf '%s\n' --made-up value delete ctr6)" ] || fail "delete with an unknown option: $(cat "$T/argv")"
+rm -f "$T/argv"
 
 expect_exit 0 "$WRAP" --help
 grep -q '^usage: secretd-runc ' "$T/out" || fail "--help: $(cat "$T/out")"
