@@ -15,18 +15,6 @@ static bool run_dir_ours[ELEMENTSOF(run_dirs)];
 
 static char docker_sock[200];
 
-static double docker_run(const char *label, const char *const *argv, const char *want) {
-        char out[512];
-        int64_t t0 = now_ns();
-        int rc = run_cmd(argv, out, sizeof(out));
-        double s = (double) (now_ns() - t0) / 1e9;
-
-        out[strcspn(out, "\n")] = '\0';
-        if (rc != 0 || strcmp(out, want) != 0)
-                die("docker run (%s) exited %d printing '%.40s' (see %s/cmd.err)", label, rc, out, G.tmp);
-        return s;
-}
-
 /* dockerd in tmp/docker, its runtimes told where the hook and the
  * daemon's config are (it passes its environment on to them). */
 static bool docker_start(const char *wrapper) {
@@ -136,12 +124,12 @@ void docker(struct hconn *admin) {
                                            "--runtime", "secretd", "--user", DOCKER_HOOK_UID, "secretd-bench:1",
                                            "cat", "/run/secrets/db", NULL };
 
-                (void) docker_run("plain", plain_run, "");
-                (void) docker_run("hook", hook_run, value);
+                (void) time_cmd("plain", plain_run, "");
+                (void) time_cmd("hook", hook_run, value);
                 for (int i = 0; i < PODMAN_RUNS; i++) {
-                        series_add(&plain, docker_run("plain", plain_run, "") * 1e6);
+                        series_add(&plain, time_cmd("plain", plain_run, "") * 1e6);
                         series_repeat(&plain);
-                        series_add(&hook, docker_run("hook", hook_run, value) * 1e6);
+                        series_add(&hook, time_cmd("hook", hook_run, value) * 1e6);
                         series_repeat(&hook);
                 }
         }

@@ -293,6 +293,18 @@ static void unmount_under(const char *dir) {
         }
 }
 
+double time_cmd(const char *what, const char *const *argv, const char *want) {
+        char out[512];
+        int64_t t0 = now_ns();
+        int rc = run_cmd(argv, out, sizeof(out));
+        double s = (double) (now_ns() - t0) / 1e9;
+
+        out[strcspn(out, "\n")] = '\0';
+        if (rc != 0 || strcmp(out, want) != 0)
+                die("%s (%s) exited %d printing '%.40s' (see %s/cmd.err)", argv[0], what, rc, out, G.tmp);
+        return s;
+}
+
 void podman_cleanup(void) {
         if (G.podman_image[0]) {
                 const char *argv[] = { "podman", "rmi", "-f", G.podman_image, NULL };

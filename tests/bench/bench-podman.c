@@ -9,18 +9,6 @@
 
 /* --- scenario 9: Podman's own secrets, beside a container leasing ------------ */
 
-static double podman_run(const char *label, const char *const *argv, const char *want) {
-        char out[512];
-        int64_t t0 = now_ns();
-        int rc = run_cmd(argv, out, sizeof(out));
-        double s = (double) (now_ns() - t0) / 1e9;
-
-        out[strcspn(out, "\n")] = '\0';
-        if (rc != 0 || strcmp(out, want) != 0)
-                die("podman run (%s) exited %d printing '%.40s' (see %s/cmd.err)", label, rc, out, G.tmp);
-        return s;
-}
-
 /* A hooks.d that runs the OCI hook for the bench's daemon (hooks is ""
  * when there is no hook to run), and an empty one. */
 static void hook_dirs(char *hooks, size_t hlen, char *nohooks, size_t nlen) {
@@ -46,23 +34,16 @@ static void hook_dirs(char *hooks, size_t hlen, char *nohooks, size_t nlen) {
         write_file(path, json, (size_t) n, 0644);
 }
 
-void podman(struct hconn *admin) {
-        char dir[128], path[256], tarball[128], vol[256], secret_arg[200], hooks[160], nohooks[160];
-        char value[33];
-        struct series ps = {}, ss = {}, hs = {}, ns = {};
-        struct summary sp, sd, sh, sn;
-        struct row *r;
+/* tmp/img.tar: busybox and the static lease client, nothing else (also
+ * scenario 10's image), imported as G.podman_image. */
+static void podman_image(void) {
         static const char *const links[] = { "sh", "cat" };
+        char dir[128], path[256], tarball[128];
+        const char *cp1[] = { "cp", "/usr/bin/busybox", path, NULL };
+        const char *cp2[] = { "cp", lease_client_bin, path, NULL };
+        const char *tar[] = { "tar", "-C", dir, "-cf", tarball, ".", NULL };
+        const char *imp[] = { "podman", "import", "-q", tarball, G.podman_image, NULL };
 
-        if (access("/usr/bin/podman", X_OK) < 0 && access("/usr/local/bin/podman", X_OK) < 0) {
-                printf("  podman not installed: scenario 9 skipped\n");
-                put("podman_secret_s", NAN);
-                put("secretd_container_s", NAN);
-                put("hook_container_s", NAN);
-                put("podman_nohook_s", NAN);
-                return;
-        }
-        /* the image: busybox and the static lease client, nothing else */
         snprintf(dir, sizeof(dir), "%s/img", G.tmp);
         snprintf(path, sizeof(path), "%s/bin", dir);
         if (mkdir(dir, 0755) < 0 || mkdir(path, 0755) < 0)
@@ -72,99 +53,77 @@ void podman(struct hconn *admin) {
         snprintf(path, sizeof(path), "%s/tmp", dir);
         if (mkdir(path, 0755) < 0 || chmod(path, 01777) < 0)
                 die("mkdir %s: %m", path);
-        {
-                char bin[256];
-                const char *cp1[] = { "cp", "/usr/bin/busybox", bin, NULL };
-                const char *cp2[] = { "cp", lease_client_bin, bin, NULL };
-
-                snprintf(bin, sizeof(bin), "%s/bin/busybox", dir);
-                if (run_cmd(cp1, NULL, 0) != 0)
-                        die("cannot copy busybox");
-                snprintf(bin, sizeof(bin), "%s/bin/lease-client", dir);
-                if (run_cmd(cp2, NULL, 0) != 0)
-                        die("cannot copy %s", lease_client_bin);
-                for (size_t i = 0; i < ELEMENTSOF(links); i++) {
-                        snprintf(bin, sizeof(bin), "%s/bin/%s", dir, links[i]);
-                        if (symlink("busybox", bin) < 0)
-                                die("symlink %s: %m", bin);
-                }
+        snprintf(path, sizeof(path), "%s/bin/busybox", dir);
+        if (run_cmd(cp1, NULL, 0) != 0)
+                die("cannot copy busybox");
+        snprintf(path, sizeof(path), "%s/bin/lease-client", dir);
+        if (run_cmd(cp2, NULL, 0) != 0)
+                die("cannot copy %s", lease_client_bin);
+        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+                snprintf(path, sizeof(path), "%s/bin/%s", dir, links[i]);
+                if (symlink("busybox", path) < 0)
+                        die("symlink %s: %m", path);
         }
         snprintf(tarball, sizeof(tarball), "%s/img.tar", G.tmp);
-        {
-                const char *tar[] = { "tar", "-C", dir, "-cf", tarball, ".", NULL };
-                const char *imp[] = { "podman", "import", "-q", tarball, G.podman_image, NULL };
+        snprintf(G.podman_image, sizeof(G.podman_image), "localhost/secretd-bench-%d", (int) getpid());
+        if (run_cmd(tar, NULL, 0) != 0 || run_cmd(imp, NULL, 0) != 0)
+                die("cannot build the podman image (see %s/cmd.err)", G.tmp);
+}
 
-                snprintf(G.podman_image, sizeof(G.podman_image), "localhost/secretd-bench-%d", (int) getpid());
-                if (run_cmd(tar, NULL, 0) != 0 || run_cmd(imp, NULL, 0) != 0)
-                        die("cannot build the podman image (see %s/cmd.err)", G.tmp);
-        }
-        /* the same value in both */
+/* The same random value as Podman's secret and as secretd's db. */
+static void podman_value(struct hconn *admin, char value[static 33]) {
+        char path[256];
+        const char *create[] = { "podman", "secret", "create", G.podman_secret, path, NULL };
+
         random_hex(value, 16);
         snprintf(path, sizeof(path), "%s/podman-value", G.tmp);
         write_file(path, value, 32, 0600);
         snprintf(G.podman_secret, sizeof(G.podman_secret), "secretd-bench-%d", (int) getpid());
-        {
-                const char *create[] = { "podman", "secret", "create", G.podman_secret, path,
-                                   NULL };
-
-                if (run_cmd(create, NULL, 0) != 0)
-                        die("podman secret create failed (see %s/cmd.err)", G.tmp);
-        }
+        if (run_cmd(create, NULL, 0) != 0)
+                die("podman secret create failed (see %s/cmd.err)", G.tmp);
         call(admin, "POST", "/v1/secrets/db/rotate", "application/octet-stream", value, 32, 200);
         unlink(path);
+}
 
-        hook_dirs(hooks, sizeof(hooks), nohooks, sizeof(nohooks));
+#define PODMAN_RUN(hooksdir) "podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--hooks-dir", hooksdir, \
+        "run", "--rm", "--network=none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"
+
+/* Each way in turn, PODMAN_RUNS times after one warm-up each: --secret,
+ * leasing through the socket, the hook (when there is one), no hook. */
+static void podman_runs(const char *value, const char *hooks, const char *nohooks, struct series s[static 4]) {
+        char vol[256], cat_secret[200];
+        const char *with_secret[] = { PODMAN_RUN(nohooks), "--secret", G.podman_secret, G.podman_image, "sh", "-c",
+                                      cat_secret, NULL };
+        const char *with_secretd[] = { PODMAN_RUN(nohooks), "-v", vol, G.podman_image, "sh", "-c",
+                                       "lease-client /run/secretd/workload.sock '{\"secrets\":[\"db\"]}' >/dev/null "
+                                       "&& cat /run/secrets/db", NULL };
+        const char *with_hook[] = { PODMAN_RUN(hooks), G.podman_image, "cat", "/run/secrets/db", NULL };
+        const char *no_hook[] = { PODMAN_RUN(nohooks), G.podman_image, "cat", "/dev/null", NULL };
+        const struct { const char *what; const char *const *argv; const char *want; } ways[4] = {
+                { "--secret", with_secret, value }, { "secretd", with_secretd, value },
+                { "hook", hooks[0] ? with_hook : NULL, value }, { "no hook", no_hook, "" },
+        };
+
         snprintf(vol, sizeof(vol), "%s:/run/secretd/workload.sock", P.workload);
-        snprintf(secret_arg, sizeof(secret_arg), "%s", G.podman_secret);
-        snprintf(path, sizeof(path), "cat /run/secrets/%s", G.podman_secret);
-        {
-                const char *with_secret[] = { "podman", "--runtime", "runc",
-                                        "--cgroup-manager", "cgroupfs", "--hooks-dir", nohooks, "run",
-                                        "--rm", "--network=none", "--secret", secret_arg,
-                                        "--ulimit", "nofile=1024:1024", "--ulimit",
-                                        "nproc=1024:1024", G.podman_image, "sh", "-c",
-                                        path, NULL };
-                const char *with_secretd[] = { "podman", "--runtime", "runc",
-                                         "--cgroup-manager", "cgroupfs", "--hooks-dir", nohooks, "run",
-                                         "--rm", "--network=none", "-v", vol,
-                                         "--ulimit", "nofile=1024:1024", "--ulimit",
-                                         "nproc=1024:1024", G.podman_image, "sh", "-c",
-                                         "lease-client /run/secretd/workload.sock "
-                                                  "'{\"secrets\":[\"db\"]}' >/dev/null && cat /run/secrets/db",
-                                         NULL };
-                const char *with_hook[] = { "podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs",
-                                            "--hooks-dir", hooks, "run", "--rm", "--network=none",
-                                            "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-                                            G.podman_image, "cat", "/run/secrets/db", NULL };
-                const char *no_hook[] = { "podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs",
-                                          "--hooks-dir", nohooks, "run", "--rm", "--network=none",
-                                          "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-                                          G.podman_image, "cat", "/dev/null", NULL };
-                bool hook = hooks[0];
+        snprintf(cat_secret, sizeof(cat_secret), "cat /run/secrets/%s", G.podman_secret);
+        for (int i = -1; i < PODMAN_RUNS; i++)
+                for (size_t w = 0; w < ELEMENTSOF(ways); w++) {
+                        double t;
 
-                /* one of each first: image and runtime caches warm */
-                (void) podman_run("--secret", with_secret, value);
-                (void) podman_run("secretd", with_secretd, value);
-                if (hook)
-                        (void) podman_run("hook", with_hook, value);
-                (void) podman_run("no hook", no_hook, "");
-                for (int i = 0; i < PODMAN_RUNS; i++) {
-                        series_add(&ps, podman_run("--secret", with_secret, value) * 1e6);
-                        series_repeat(&ps);
-                        series_add(&ss, podman_run("secretd", with_secretd, value) * 1e6);
-                        series_repeat(&ss);
-                        if (hook) {
-                                series_add(&hs, podman_run("hook", with_hook, value) * 1e6);
-                                series_repeat(&hs);
-                        }
-                        series_add(&ns, podman_run("no hook", no_hook, "") * 1e6);
-                        series_repeat(&ns);
+                        if (!ways[w].argv)
+                                continue;
+                        t = time_cmd(ways[w].what, ways[w].argv, ways[w].want);
+                        if (i < 0)
+                                continue; /* image and runtime caches warm */
+                        series_add(&s[w], t * 1e6);
+                        series_repeat(&s[w]);
                 }
-        }
-        wait_instances_gone("podman-");
-        podman_cleanup();
-        sp = series_summary(&ps);
-        sd = series_summary(&ss);
+}
+
+static void podman_rows(struct series s[static 4], bool hook) {
+        struct summary sp = series_summary(&s[0]), sd = series_summary(&s[1]), sn = series_summary(&s[3]), sh;
+        struct row *r;
+
         row_add("podman run --secret (peer)", &sp);
         r = row_add("podman run, leasing through secretd", &sd);
         fmt_time(r->limit, sizeof(r->limit), sp.p50);
@@ -174,25 +133,43 @@ void podman(struct hconn *admin) {
         put("secretd_container_s", sd.p50 / 1e6);
         put("secretd_container_spread_pct", sd.spread);
         put("secretd_container_over_podman", sd.p50 / sp.p50);
-        sn = series_summary(&ns);
         row_add("podman run, no hook, no secret", &sn);
         put("podman_nohook_s", sn.p50 / 1e6);
-        if (hooks[0]) {
-                sh = series_summary(&hs);
-                r = row_add("podman run, unmodified image, OCI hook", &sh);
-                fmt_time(r->limit, sizeof(r->limit), sp.p50);
-                row_target(r, sh.p50 / sp.p50, "<= 1.05x podman --secret", sh.p50 <= 1.05 * sp.p50);
-                put("hook_container_s", sh.p50 / 1e6);
-                put("hook_container_spread_pct", sh.spread);
-                put("hook_over_podman_secret", sh.p50 / sp.p50);
-                put("hook_over_nohook", sh.p50 / sn.p50);
-        } else {
+        if (!hook) {
                 printf("  no --oci-hook given: the hook's rows skipped\n");
                 put("hook_container_s", NAN);
+                return;
         }
-        series_free(&ps);
-        series_free(&ss);
-        series_free(&hs);
-        series_free(&ns);
+        sh = series_summary(&s[2]);
+        r = row_add("podman run, unmodified image, OCI hook", &sh);
+        fmt_time(r->limit, sizeof(r->limit), sp.p50);
+        row_target(r, sh.p50 / sp.p50, "<= 1.05x podman --secret", sh.p50 <= 1.05 * sp.p50);
+        put("hook_container_s", sh.p50 / 1e6);
+        put("hook_container_spread_pct", sh.spread);
+        put("hook_over_podman_secret", sh.p50 / sp.p50);
+        put("hook_over_nohook", sh.p50 / sn.p50);
+}
+
+void podman(struct hconn *admin) {
+        char hooks[160], nohooks[160], value[33];
+        struct series s[4] = {};
+
+        if (access("/usr/bin/podman", X_OK) < 0 && access("/usr/local/bin/podman", X_OK) < 0) {
+                printf("  podman not installed: scenario 9 skipped\n");
+                put("podman_secret_s", NAN);
+                put("secretd_container_s", NAN);
+                put("hook_container_s", NAN);
+                put("podman_nohook_s", NAN);
+                return;
+        }
+        podman_image();
+        podman_value(admin, value);
+        hook_dirs(hooks, sizeof(hooks), nohooks, sizeof(nohooks));
+        podman_runs(value, hooks, nohooks, s);
+        wait_instances_gone("podman-");
+        podman_cleanup();
+        podman_rows(s, hooks[0]);
+        for (size_t i = 0; i < ELEMENTSOF(s); i++)
+                series_free(&s[i]);
         daemon_alive("podman");
 }

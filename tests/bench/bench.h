@@ -88,6 +88,9 @@ void write_file(const char *path, const void *data, size_t len, mode_t mode);
 void reap(pid_t pid);
 pid_t fork_child(void);
 int run_cmd(const char *const argv[], char *out, size_t out_size);
+/* Seconds that argv took, which must exit 0 having printed want (its
+ * first line); dies otherwise, naming what. */
+double time_cmd(const char *what, const char *const *argv, const char *want);
 void random_hex(char *buf, size_t bytes);
 void container_new(struct container *ct);
 void container_enter(const struct container *ct, bool private_ns);

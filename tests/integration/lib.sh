@@ -234,15 +234,22 @@ copy_with_libs() {
 	done
 }
 
-# podman_image TAG DIR — imports DIR, plus busybox and the lease client in
-# /bin, as the image TAG.  The image has /run but no /run/secrets.
-podman_image() {
-	local tag=$1 dir=$2 c
+# image_dir DIR — what every test image holds besides DIR's own files:
+# busybox and its links in /bin, the lease client, /run, /tmp and /etc.
+image_dir() {
+	local dir=$1 c
 	mkdir -p "$dir/bin" "$dir/run" "$dir/tmp" "$dir/etc"
 	chmod 1777 "$dir/tmp"
 	cp "$(command -v busybox)" "$dir/bin/busybox"
 	for c in sh cat ls sleep stat id touch grep tr basename head; do ln -sf busybox "$dir/bin/$c"; done
 	cp "$LEASE_CLIENT" "$dir/bin/lease-client"
+}
+
+# podman_image TAG DIR — imports DIR, plus busybox and the lease client in
+# /bin, as the image TAG.  The image has /run but no /run/secrets.
+podman_image() {
+	local tag=$1 dir=$2
+	image_dir "$dir"
 	tar -C "$dir" -cf "$dir.tar" .
 	POD_IMAGES+=("$tag")
 	podman import -q "$dir.tar" "$tag" >/dev/null || fail "podman import $tag"
@@ -260,6 +267,21 @@ podman_run() {
 		-v "$T/run/workload.sock:/run/secretd/workload.sock" "${opts[@]}" "$@" >/dev/null ||
 		fail "podman run $name"
 	CID=$(podman inspect -f '{{.Id}}' "$name")
+}
+
+# expect_nothing_left WHAT — waits up to 5 s for the instance directories
+# and lease records to go, then checks that none, no mount under the
+# secrets root and no lease (GET /v1/leases on $T/run/admin.sock) is left.
+expect_nothing_left() {
+	for _ in $(seq 100); do
+		[ -z "$(ls "$T/secrets/containers")" ] && [ -z "$(ls -A "$T/run/leases")" ] && break
+		sleep 0.05
+	done
+	[ -z "$(ls "$T/secrets/containers")" ] || fail "$1: left $(ls "$T/secrets/containers")"
+	[ -z "$(ls -A "$T/run/leases")" ] || fail "$1: lease records left"
+	grep -q " $T/secrets/" /proc/self/mountinfo && fail "$1: a mount was left"
+	expect_status 200 "$T/run/admin.sock" GET /v1/leases
+	grep -q '"leases":\[\]' "$T/body" || fail "$1: leases left: $(cat "$T/body")"
 }
 
 # The OCI hook as installed (beside secretctl in this build), and
@@ -357,12 +379,8 @@ docker_start() {
 # docker_image TAG DIR — imports DIR, plus busybox and the lease client in
 # /bin, as the image TAG (removed with dockerd's data root).
 docker_image() {
-	local tag=$1 dir=$2 c
-	mkdir -p "$dir/bin" "$dir/run" "$dir/tmp" "$dir/etc"
-	chmod 1777 "$dir/tmp"
-	cp "$(command -v busybox)" "$dir/bin/busybox"
-	for c in sh cat ls sleep stat id touch grep tr basename head; do ln -sf busybox "$dir/bin/$c"; done
-	cp "$LEASE_CLIENT" "$dir/bin/lease-client"
+	local tag=$1 dir=$2
+	image_dir "$dir"
 	tar -C "$dir" -c . | "${DOCKER[@]}" import - "$tag" >/dev/null || fail "docker import $tag"
 }
 

@@ -25,17 +25,6 @@ mkdir -p "$T/img/bin"
 docker_image "$IMG" "$T/img"
 RUN=("${DOCKER[@]}" run --network none --runtime secretd)
 
-nothing_left() {
-	for _ in $(seq 100); do
-		[ -z "$(ls "$T/secrets/containers")" ] && [ -z "$(ls -A "$T/run/leases")" ] && break
-		sleep 0.05
-	done
-	[ -z "$(ls "$T/secrets/containers")" ] || fail "$1: left $(ls "$T/secrets/containers")"
-	[ -z "$(ls -A "$T/run/leases")" ] || fail "$1: lease records left"
-	grep -q " $T/secrets/" /proc/self/mountinfo && fail "$1: a mount was left"
-	expect_status 200 "$ADMIN" GET /v1/leases
-	grep -q '"leases":\[\]' "$T/body" || fail "$1: leases left: $(cat "$T/body")"
-}
 
 for variant in "" "--user 1000:1000" "--read-only"; do
 	# shellcheck disable=SC2086
@@ -47,7 +36,7 @@ for variant in "" "--user 1000:1000" "--read-only"; do
 	[ "$out" = "$VALUE
 400 $uid
 1" ] || fail "docker run --runtime secretd $variant: got '$out'"
-	nothing_left "docker run --rm $variant"
+	expect_nothing_left "docker run --rm $variant"
 done
 grep -q "allowed lease of 'db' by docker:[0-9a-f]\{64\} (workload 'app')" "$T/daemon.log" ||
 	fail "not leased as docker:<id>: $(cat "$T/daemon.log")"
@@ -66,7 +55,7 @@ expect_status 200 "$ADMIN" POST /v1/secrets/db/rotate --data-binary 'rotated'
 grep -q '"leases_updated":1' "$T/body" || fail "rotate: $(cat "$T/body")"
 docker_wait live '^got HUP: rotated$'
 docker_rm live
-nothing_left "docker rm -f"
+expect_nothing_left "docker rm -f"
 
 # the daemon down: the container is not started, and the runtime says why
 stop_daemon

@@ -24,20 +24,12 @@ expect_status 201 "$ADMIN" PUT /v1/secrets/db --data-binary 'forged-value'
 [ "$(stat -c '%a %u' "$HOOK")" = "600 0" ] || fail "hook socket: $(stat -c '%a %u' "$HOOK")"
 [ "$(stat -c '%a %u' "$T/hook")" = "700 0" ] || fail "hook socket's directory: $(stat -c '%a %u' "$T/hook")"
 
-# nothing_made — no instance directory, no lease, no record, no mount
-nothing_made() {
-	[ -z "$(ls "$T/secrets/containers")" ] || fail "$1: left $(ls "$T/secrets/containers")"
-	[ -z "$(ls -A "$T/run/leases")" ] || fail "$1: lease records left"
-	grep -q " $T/secrets/" /proc/self/mountinfo && fail "$1: a mount was left"
-	expect_status 200 "$ADMIN" GET /v1/leases
-	grep -q '"leases":\[\]' "$T/body" || fail "$1: leases left: $(cat "$T/body")"
-}
 # forged STATUS MESSAGE-PART JSON — posts JSON as the hook would
 forged() {
 	printf "%s" "$3" >"$T/state.json"
 	expect_status "$1" "$HOOK" POST "$ROUTE" -H 'Content-Type: application/json' --data-binary @"$T/state.json"
 	grep -qF -- "$2" "$T/body" || fail "forged ($2): $(cat "$T/body")"
-	nothing_made "$2"
+	expect_nothing_left "$2"
 }
 
 # a running container: its real pid and id, then its pid with another id
@@ -78,7 +70,7 @@ forged 400 '\"id\" is missing' '{"pid":2,"bundle":"/x"}'
 forged 400 '\"id\" is missing' '{"id":"../../etc","pid":2,"bundle":"/x"}'
 head -c 70000 /dev/zero | tr '\0' ' ' >"$T/huge.json"
 expect_status 413 "$HOOK" POST "$ROUTE" -H 'Content-Type: application/json' --data-binary @"$T/huge.json"
-nothing_made huge
+expect_nothing_left huge
 expect_status 400 "$HOOK" POST "$ROUTE" -H 'Content-Type: application/json'
 grep -q "OCI state JSON" "$T/body" || fail "empty body: $(cat "$T/body")"
 
@@ -102,7 +94,7 @@ got=$(as_other unshare -U --map-root-user)
 [ "${got##*$'\n'}" = 403 ] && grep -q "not in our user namespace" <<<"$got" || fail "userns root: $got"
 chmod 0600 "$HOOK"
 chmod 0700 "$T/hook"
-nothing_made "other callers"
+expect_nothing_left "other callers"
 
 # the route is the hook socket's alone; the hook socket serves nothing else
 expect_status 404 "$ADMIN" POST "$ROUTE" --data-binary "$STATE"
@@ -125,5 +117,5 @@ rc=0
 grep -q "goes through a symlink" "$T/err" || fail "symlinked /run: $(cat "$T/err")"
 [ ! -e "$T/evil/secrets" ] || fail "the hook made $T/evil/secrets on the host"
 grep -q "forged-value" "$T/out" && fail "the secret leaked"
-nothing_made "symlinked /run"
+expect_nothing_left "symlinked /run"
 echo "t-hook-forged: ok"

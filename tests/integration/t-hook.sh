@@ -36,18 +36,6 @@ expect_status 201 "$ADMIN" PUT /v1/secrets/api --data-binary 'api-token'
 RUN=("${PODMAN[@]}" --hooks-dir "$T/hooks.d" run --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 WEB=(--annotation io.secretd.workload=web)
 
-# nothing_left WHAT — no directory, mount, lease or record stays
-nothing_left() {
-	for _ in $(seq 100); do
-		[ -z "$(ls "$T/secrets/containers")" ] && [ -z "$(ls -A "$T/run/leases")" ] && break
-		sleep 0.05
-	done
-	[ -z "$(ls "$T/secrets/containers")" ] || fail "$1: left $(ls "$T/secrets/containers")"
-	[ -z "$(ls -A "$T/run/leases")" ] || fail "$1: lease records left"
-	grep -q " $T/secrets/" /proc/self/mountinfo && fail "$1: a mount was left"
-	expect_status 200 "$ADMIN" GET /v1/leases
-	grep -q '"leases":\[\]' "$T/body" || fail "$1: leases left: $(cat "$T/body")"
-}
 
 # the unmodified image, six ways: the file is there from the first
 # instruction, read-only, 0400, the container user's
@@ -64,7 +52,7 @@ for variant in "" "--user 1000:1000" "--read-only" "--uidmap 0:200000:65536 --gi
 	[ "$out" = "$VALUE
 400 $uid $uid
 1" ] || fail "podman run $variant: got '$out'"
-	nothing_left "podman run --rm $variant"
+	expect_nothing_left "podman run --rm $variant"
 done
 
 # no workload matches: it starts with nothing mounted; a workload without
@@ -79,7 +67,7 @@ out=$("${RUN[@]}" --rm --annotation io.secretd.workload=api "$IMG" sh -c 'ls /ru
 	fail "api container"
 [ "$out" = "api
 api-token" ] || fail "the api workload's container: $out"
-nothing_left "annotated runs"
+expect_nothing_left "annotated runs"
 
 # fail closed: a secret not in the store; the container never runs
 rc=0
@@ -87,7 +75,7 @@ rc=0
 [ "$rc" != 0 ] && ! grep -q RAN "$T/out" || fail "a container without its secrets ran: $(cat "$T/out")"
 grep -q "secretd-oci-hook: container [0-9a-f]\{12\}: secret 'missing' of workload 'broken' is not in the store" "$T/err" ||
 	fail "missing secret: $(cat "$T/err")"
-nothing_left "missing secret"
+expect_nothing_left "missing secret"
 
 # never hide what is there: Podman's own --secret lives in /run/secrets
 printf 'podman-own' >"$T/own"
@@ -98,7 +86,7 @@ rc=0
 podman secret rm "secretd-t-$$" >/dev/null
 [ "$rc" != 0 ] && ! grep -q RAN "$T/out" || fail "a container ran over its own /run/secrets: $(cat "$T/out")"
 grep -q "'/run/secrets' in the container already holds files or a mount" "$T/err" || fail "--secret: $(cat "$T/err")"
-nothing_left "podman --secret"
+expect_nothing_left "podman --secret"
 
 # a running container: listed as leased until exit, rotated with its
 # on_rotate signal to pid 1, kept across a daemon restart
@@ -126,12 +114,12 @@ podman_wait live '^got HUP: rotated-2$'
 # podman stop: its leases go with it; podman start: the hook runs again
 # (a new init) and the files are back
 podman stop -t 0 "$NAME" >/dev/null
-nothing_left "podman stop"
+expect_nothing_left "podman stop"
 "${PODMAN[@]}" --hooks-dir "$T/hooks.d" start "$NAME" >/dev/null || fail "podman start"
 podman_wait live '^first: rotated-2$'
 [ -f "$T/secrets/containers/podman-$CID/db" ] || fail "no files after podman start"
 podman_rm "$NAME"
-nothing_left "podman rm -f"
+expect_nothing_left "podman rm -f"
 
 # daemon down: the container does not start, and says why
 stop_daemon
