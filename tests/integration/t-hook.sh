@@ -101,6 +101,10 @@ expect_exit 0 env SECRETD_SOCKET="$ADMIN" "$SECRETCTL" leases
 grep -q " db .* at exit " "$T/out" || fail "secretctl leases: $(cat "$T/out")"
 expect_status 200 "$ADMIN" GET /v1/leases
 grep -q '"expires":null,"until":"exit"' "$T/body" || fail "lease JSON: $(cat "$T/body")"
+# renewing such a lease gives it no deadline
+ID=$(json_field id)
+expect_status 200 "$ADMIN" POST "/v1/leases/$ID/renew" --data-binary '{"ttl":"1m"}'
+grep -q '"expires":null,"until":"exit"' "$T/body" || fail "renewed: $(cat "$T/body")"
 expect_status 200 "$ADMIN" POST /v1/secrets/db/rotate --data-binary 'rotated-1'
 podman_wait live '^got HUP: rotated-1$'
 stop_daemon
