@@ -46,7 +46,7 @@
 #define STEADY_CLIENTS_MAX 64
 #define SAMPLES_MAX 40000 /* per client and repeat */
 #define IDLE_CONNECTIONS 1000
-#define PODMAN_RUNS 5
+#define PODMAN_RUNS 10
 #define VALUE_SIZE 64
 #define ROTATE_GRANTS 10 /* rot and c1..c9: 1,000 containers hold 10,000 leases */
 #define ROTATE_SAMPLES 3 /* rotations (and as many bare-write rounds) per repeat */
