@@ -325,6 +325,7 @@ uninstall:
 	      $(DESTDIR)$(HOOKSDIR)/secretd.json
 	@# the directories that are secretd's alone go too, when nothing else is in them
 	rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(HOOKSDIR) $(dir $(DESTDIR)$(HOOKSDIR)) 2>/dev/null || true
 
 clean:
 	rm -rf build daemon/secretd client/secretctl client/secretctl-static client/secretd-oci-hook client/secretd-runc
