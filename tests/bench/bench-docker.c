@@ -9,6 +9,28 @@
  * that were not there before are removed again (rmdir: only when empty). */
 static const char *const run_dirs[] = { "/run/docker/plugins", "/run/docker", "/run/containerd/s", "/run/containerd" };
 static bool run_dir_ours[ELEMENTSOF(run_dirs)];
+/* So does runc make /docker in every cgroup hierarchy, and leave it: those
+ * that were not there before are removed again (rmdir: empty ones). */
+#define CGROUP_HIERARCHIES_MAX 32
+static char *cgroups_ours[CGROUP_HIERARCHIES_MAX];
+
+static void note_docker_cgroups(void) {
+        char line[4096], path[PATH_MAX];
+        FILE *f = fopen("/proc/self/mounts", "re");
+        size_t n = 0;
+
+        while (f && fgets(line, sizeof(line), f) && n < CGROUP_HIERARCHIES_MAX) {
+                char dir[PATH_MAX], type[64];
+
+                if (sscanf(line, "%*s %4095s %63s", dir, type) != 2 || (strcmp(type, "cgroup") != 0 &&
+                                                                       strcmp(type, "cgroup2") != 0))
+                        continue;
+                if (snprintf(path, sizeof(path), "%s/docker", dir) < (int) sizeof(path) && access(path, F_OK) < 0)
+                        cgroups_ours[n++] = strdup(path);
+        }
+        if (f)
+                fclose(f);
+}
 
 /* The hook's workload: a uid no other scenario's callers have. */
 #define DOCKER_HOOK_UID "4321"
@@ -38,6 +60,7 @@ static bool docker_start(const char *wrapper) {
         write_file(conf, key, strlen(key), 0600);
         for (size_t i = 0; i < ELEMENTSOF(run_dirs); i++)
                 run_dir_ours[i] = access(run_dirs[i], F_OK) < 0;
+        note_docker_cgroups();
         /* containerd's shims leave its process tree: reaped here, not left
          * as zombies for PID 1 (docker_stop) */
         (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -93,6 +116,13 @@ void docker_forget_run_dirs(void) {
                         (void) rmdir(run_dirs[i]);
                         run_dir_ours[i] = false;
                 }
+        /* a container's cgroup below may stay busy a moment after it ends */
+        for (size_t i = 0; i < CGROUP_HIERARCHIES_MAX && cgroups_ours[i]; i++) {
+                for (int k = 0; k < 100 && rmdir(cgroups_ours[i]) < 0 && errno == EBUSY; k++)
+                        usleep(20 * 1000);
+                free(cgroups_ours[i]);
+                cgroups_ours[i] = NULL;
+        }
 }
 
 void docker(struct hconn *admin) {

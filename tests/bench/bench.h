@@ -99,7 +99,8 @@ void container_end(struct container *ct, const pid_t *extra, size_t n_extra);
 void podman_cleanup(void);
 /* Stops scenario 10's dockerd (and its containerd) and removes its tree. */
 void docker_stop(void);
-/* bench-docker.c: removes the /run directories dockerd made. */
+/* bench-docker.c: removes the /run directories and /docker cgroups that
+ * dockerd and runc made. */
 void docker_forget_run_dirs(void);
 void cleanup(void);
 void on_signal(int sig);
