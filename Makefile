@@ -77,6 +77,7 @@ LIB_SRCS = \
 	daemon/lease-record.c \
 	daemon/lease.c \
 	daemon/leasing-recover.c \
+	daemon/leasing-rotate.c \
 	daemon/leasing-instance.c \
 	daemon/leasing-policy.c \
 	daemon/leasing-target.c \
