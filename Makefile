@@ -90,6 +90,8 @@ LIB_SRCS = \
 	daemon/policy-match.c \
 	daemon/policy.c \
 	daemon/privilege.c \
+	daemon/runtime-records.c \
+	daemon/boltdb.c \
 	daemon/protocol.c \
 	daemon/secbuf.c \
 	daemon/service.c \

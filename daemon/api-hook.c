@@ -129,6 +129,9 @@ void route_hook_create_runtime(struct server *s, const struct request *req, cons
                 audit_hook(s, req, NULL, attest_status(r), NULL, why);
                 return;
         }
-        hook_grant(s, req, &ct, rep);
+        if (server_attach_selectors(s, ct.peer) < 0)
+                api_error(rep, API_ERR_INTERNAL, "out of memory");
+        else
+                hook_grant(s, req, &ct, rep);
         hook_container_done(&ct);
 }

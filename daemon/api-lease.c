@@ -12,6 +12,7 @@
 #include "lease.h"
 #include "leasing.h"
 #include "policy.h"
+#include "runtime-records.h"
 #include "secretd/cleanup.h"
 #include "secretd/parse.h"
 
@@ -115,7 +116,9 @@ static void lease_refused(struct reply *rep, const struct leasing_caller *c, int
         const char *bad = err->secret ? err->secret : "?";
 
         if (err->reason == LEASE_REFUSED_NO_WORKLOAD)
-                api_error(rep, API_ERR_FORBIDDEN, "no workload in the policy matches '%s'", c->peer->identity);
+                api_error(rep, API_ERR_FORBIDDEN, "no workload in the policy matches '%s'%s%s", c->peer->identity,
+                          records_unavailable(c->peer) ? "; its runtime record was not believed: " : "",
+                          records_unavailable(c->peer) ?: "");
         else if (err->reason == LEASE_REFUSED_OTHER_WORKLOAD)
                 /* the same scope under another workload: kept apart */
                 api_error(rep, API_ERR_CONFLICT, "'%s' holds leases of another workload; this caller matches "

@@ -303,6 +303,8 @@ static void route_whoami(struct server *s, const struct request *req, const char
                                     json_string(p->cls.id));
         if (p->cls.pod_uid[0])
                 json_object_set_new(o, "pod_uid", json_string(p->cls.pod_uid));
+        /* what the runtime recorded, for writing a policy: never a secret */
+        json_object_set_new(o, "selectors", p->selectors ? json_deep_copy(p->selectors) : json_object());
         if (w) {
                 char ttl[32], max_ttl[32];
 

@@ -541,6 +541,7 @@ struct peer *attest_peer_facts_copy(const struct peer *p) {
         c->groups = NULL;
         c->cgroup = c->exe = c->identity = NULL;
         c->annotations = json_incref(p->annotations);
+        c->selectors = json_incref(p->selectors);
         if (p->n_groups > 0) {
                 c->groups = calloc(p->n_groups, sizeof(gid_t));
                 if (!c->groups)
@@ -557,6 +558,10 @@ static bool str_same(const char *a, const char *b) {
         return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+static bool json_same(const json_t *a, const json_t *b) {
+        return a == b || (a && b && json_equal(a, b));
+}
+
 bool attest_peer_same_facts(const struct peer *a, const struct peer *b) {
         return a->uid == b->uid && a->gid == b->gid && a->n_groups == b->n_groups &&
                (a->n_groups == 0 || memcmp(a->groups, b->groups, a->n_groups * sizeof(gid_t)) == 0) &&
@@ -567,8 +572,7 @@ bool attest_peer_same_facts(const struct peer *a, const struct peer *b) {
                a->cls.runtime == b->cls.runtime && strcmp(a->cls.id, b->cls.id) == 0 &&
                strcmp(a->cls.pod_uid, b->cls.pod_uid) == 0 && a->cls.match_len == b->cls.match_len &&
                a->delegated_owner == b->delegated_owner &&
-               (a->annotations == b->annotations ||
-                (a->annotations && b->annotations && json_equal(a->annotations, b->annotations))) &&
+               json_same(a->annotations, b->annotations) && json_same(a->selectors, b->selectors) &&
                a->admin_capable == b->admin_capable;
 }
 
@@ -581,6 +585,7 @@ struct peer *peer_free(struct peer *p) {
         free(p->exe);
         free(p->identity);
         json_decref(p->annotations);
+        json_decref(p->selectors);
         free(p);
         return NULL;
 }

@@ -47,6 +47,10 @@ struct peer {
         json_t *annotations;      /* a container the OCI hook attested: its
                                    * bundle's annotations (an object of
                                    * strings); NULL for every socket peer */
+        json_t *selectors;        /* a container's name, image, labels, pod
+                                   * from its runtime's records, or
+                                   * {"unavailable": why}; NULL when it has
+                                   * none (runtime-records.h) */
 };
 
 struct attest_context {

@@ -16,6 +16,7 @@
 #include "config-parse.h"
 #include "config.h"
 #include "policy.h"
+#include "runtime-records.h"
 #include "secretd/cleanup.h"
 #include "secretd/paths.h"
 #include "store.h"
@@ -65,6 +66,22 @@ static const struct field config_defaults[] = {
         {}
 };
 
+static const struct field config_docker[] = {
+        { "data_root", FIELD_PATH, offsetof(struct config, docker_data_root), 0, 0, NULL },
+        {}
+};
+
+static const struct field config_podman[] = {
+        { "storage_root", FIELD_PATH, offsetof(struct config, podman_storage_root), 0, 0, NULL },
+        {}
+};
+
+static const struct field config_runtimes[] = {
+        { "docker", FIELD_OBJECT, 0, 0, 0, config_docker },
+        { "podman", FIELD_OBJECT, 0, 0, 0, config_podman },
+        {}
+};
+
 static const struct field config_root[] = {
         { "admin_socket", FIELD_PATH, offsetof(struct config, admin_socket), 0, 0, NULL },
         { "workload_socket", FIELD_PATH, offsetof(struct config, workload_socket), 0, 0, NULL },
@@ -77,6 +94,7 @@ static const struct field config_root[] = {
         { "limits", FIELD_OBJECT, 0, 0, 0, config_limits },
         { "admin", FIELD_OBJECT, 0, 0, 0, config_admin },
         { "defaults", FIELD_OBJECT, 0, 0, 0, config_defaults },
+        { "runtimes", FIELD_OBJECT, 0, 0, 0, config_runtimes },
         { "workloads", FIELD_WORKLOADS, 0, 0, 0, NULL },
         {}
 };
@@ -288,6 +306,11 @@ int config_new_default(struct config **ret) {
         for (size_t i = 0; i < ELEMENTSOF(default_paths); i++)
                 if (set_string(path_slot(c, i), default_paths[i].value) < 0)
                         return -ENOMEM;
+        /* the runtimes' own paths: the development configuration too reads
+         * the records of the host's containers */
+        if (set_string(&c->docker_data_root, RECORDS_DOCKER_DATA_ROOT) < 0 ||
+            set_string(&c->podman_storage_root, RECORDS_PODMAN_STORAGE_ROOT) < 0)
+                return -ENOMEM;
         c->max_value_size = STORE_VALUE_MAX_DEFAULT;
         c->max_connections = 1024;
         c->idle_timeout_usec = USEC(10);
@@ -461,6 +484,8 @@ struct config *config_free(struct config *c) {
         free(c->admin_socket);
         free(c->workload_socket);
         free(c->hook_socket);
+        free(c->docker_data_root);
+        free(c->podman_storage_root);
         free(c->runtime_dir);
         free(c->state_dir);
         free(c->secrets_root);

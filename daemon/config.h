@@ -27,6 +27,9 @@ struct config {
         char *secrets_root;
         char *master_key;
         char *audit_log; /* "" disables the audit file */
+        /* where the runtimes keep their records (runtime-records.h) */
+        char *docker_data_root;
+        char *podman_storage_root;
 
         uint64_t max_value_size;
         uint64_t max_connections;

@@ -231,6 +231,11 @@ static void conn_attest(struct http *h, struct conn *cn) {
                 audit_refused(s, cn->fd, r);
                 return conn_refuse(cn);
         }
+        if (server_attach_selectors(s, cn->peer) < 0) {
+                s->metrics.refused_connections++;
+                cn->peer = peer_free(cn->peer);
+                return conn_refuse(cn);
+        }
         if (attest_peer_admin(&s->attest, cn->peer))
                 return; /* trusted with the whole daemon: not bounded per peer */
         r = peer_count_add(h, cn);

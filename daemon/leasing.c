@@ -24,6 +24,7 @@
 #include "leasing.h"
 #include "leasing-internal.h"
 #include "materialize.h"
+#include "runtime-records.h"
 #include "secretd/cleanup.h"
 
 int64_t leasing_now_usec(void) {
@@ -616,17 +617,26 @@ static const struct {
 
 static void audit_decision(struct leasing *l, const struct leasing_caller *c, const struct lease_error *err,
                            struct lease *const *made, size_t n_made) {
+        const char *why = refusals[err->reason].why, *unbelieved = records_unavailable(c->peer);
+        char because[256];
+
         if (err->reason == LEASE_OK) {
                 for (size_t i = 0; i < n_made; i++)
                         audit_lease(l, "lease", c->peer, made[i], NULL);
                 return;
         }
-        if (!refusals[err->reason].why)
+        if (!why)
                 return;
+        if (err->reason == LEASE_REFUSED_NO_WORKLOAD && unbelieved) {
+                /* the runtime's record was not believed: say so, or the
+                 * operator looks for a policy mistake that is not there */
+                snprintf(because, sizeof(because), "%s (runtime record: %s)", why, unbelieved);
+                why = because;
+        }
         audit_record(l->audit, &(struct audit_event) {
                 .action = "lease", .allowed = false, .peer = c->peer, .secret = err->secret,
                 .workload = c->workload ? c->workload->name : NULL, .status = refusals[err->reason].status,
-                .reason = refusals[err->reason].why,
+                .reason = why,
         });
 }
 

@@ -326,6 +326,8 @@ static int server_reload(struct server *s, char **ret_reasons) {
                 config_free(fresh);
                 return r;
         }
+        /* the records may be elsewhere now */
+        records_cache_flush(s->records);
         /* what was granted is judged by the policy now in force */
         ended = leasing_policy_changed(s->leasing, old->policy, s->config->policy);
         config_free(old);
@@ -446,10 +448,16 @@ static int open_attest(struct daemon_ctx *d) {
         r = attest_context_init(&d->server.attest);
         if (r < 0)
                 return log_error_errno(r, "cannot find the cgroup2 hierarchy: %m");
+        r = records_cache_new(&d->server.records);
+        if (r < 0) {
+                attest_context_done(&d->server.attest);
+                return log_error_errno(r, "cannot allocate the runtime records cache: %m");
+        }
         return 0;
 }
 
 static void close_attest(struct daemon_ctx *d) {
+        d->server.records = records_cache_free(d->server.records);
         attest_context_done(&d->server.attest);
 }
 

@@ -102,34 +102,71 @@ static bool match_exe(const struct workload_match *m, const struct peer *peer) {
         return stat(peer->exe, &st) == 0 && st.st_dev == peer->exe_dev && st.st_ino == peer->exe_ino;
 }
 
-/* Annotations come only from a bundle the OCI hook verified (root's): a
- * socket peer has none, so it never matches a workload that asks for any. */
-static bool match_annotations(const struct workload_match *m, const struct peer *peer) {
+/* Every key of globs present in have, its value matching. */
+static bool globs_hold(json_t *globs, json_t *have) {
         const char *key;
         json_t *glob;
 
-        if (!m->annotations)
-                return true;
-        if (!peer->annotations)
-                return false;
-        json_object_foreach(m->annotations, key, glob) {
-                const char *have = json_string_value(json_object_get(peer->annotations, key));
+        json_object_foreach(globs, key, glob) {
+                const char *v = json_string_value(json_object_get(have, key));
 
-                if (!have || fnmatch(json_string_value(glob), have, 0) != 0)
+                if (!v || fnmatch(json_string_value(glob), v, 0) != 0)
                         return false;
         }
         return true;
 }
 
+/* Annotations come only from a bundle the OCI hook verified (root's): a
+ * socket peer has none, so it never matches a workload that asks for any. */
+static bool match_annotations(const struct workload_match *m, const struct peer *peer) {
+        return !m->annotations || (peer->annotations && globs_hold(m->annotations, peer->annotations));
+}
+
+/* Selectors come from a record only root could write (runtime-records.c);
+ * a peer without one, or whose record was not believed, matches no
+ * workload that asks for any. */
+static bool selectors_believed(const struct peer *peer) {
+        return peer->selectors && !json_object_get(peer->selectors, "unavailable");
+}
+
+static const char *selector(const struct peer *peer, const char *key) {
+        return selectors_believed(peer) ? json_string_value(json_object_get(peer->selectors, key)) : NULL;
+}
+
+static bool match_glob_selector(const char *glob, const struct peer *peer, const char *key) {
+        const char *have;
+
+        if (!glob)
+                return true;
+        have = selector(peer, key);
+        return have && fnmatch(glob, have, 0) == 0;
+}
+
+static bool match_selectors(const struct workload_match *m, const struct peer *peer) {
+        const char *id = selector(peer, "image_id");
+
+        if (m->image_id && (!id || strcmp(m->image_id, id) != 0))
+                return false;
+        return match_glob_selector(m->image, peer, "image") && match_glob_selector(m->name, peer, "name") &&
+               match_glob_selector(m->namespace, peer, "namespace") && match_glob_selector(m->pod, peer, "pod") &&
+               match_glob_selector(m->container, peer, "container");
+}
+
+static bool match_labels(const struct workload_match *m, const struct peer *peer) {
+        return !m->labels || (selectors_believed(peer) && globs_hold(m->labels, json_object_get(peer->selectors, "labels")));
+}
+
 static bool (*const match_checks[])(const struct workload_match *m, const struct peer *peer) = {
         match_runtime, match_id, match_unit, match_cgroup, match_uids, match_gids, match_exe, match_annotations,
+        match_selectors, match_labels,
 };
 
 /* The parser refuses an empty match; one built by hand must not grant every
  * caller either. */
 static bool match_empty(const struct workload_match *m) {
         return !m->has_runtime && !m->id && !m->unit && !m->cgroup && m->n_uids == 0 && m->n_gids == 0 && !m->exe &&
-               !m->annotations;
+               !m->annotations && !m->image && !m->image_id && !m->name && !m->labels && !m->namespace && !m->pod &&
+               !m->container;
 }
 
 static bool workload_matches(const struct workload *w, const struct peer *peer) {

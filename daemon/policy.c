@@ -218,28 +218,47 @@ static int parse_gids(struct conf_parser *p, const struct key *k, const char *pa
 #define ANNOTATION_VALUE_MAX 1024
 #define ANNOTATIONS_MAX 32
 
-static int parse_annotations(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
-        struct workload_match *m = target;
+/* {key: glob}: annotations (keys as OCI spells them) or labels (any
+ * printable key), every pair of which the container must hold. */
+static int parse_glob_map(struct conf_parser *p, const char *path, json_t *v, const char *what, bool oci_keys,
+                          json_t **target) {
         const char *key;
         json_t *value;
 
-        (void) k;
         if (!json_is_object(v) || json_object_size(v) == 0 || json_object_size(v) > ANNOTATIONS_MAX)
-                return conf_report(p, path, "must be an object of 1 to %d annotations, each \"key\": \"glob\"",
-                                   ANNOTATIONS_MAX);
+                return conf_report(p, path, "must be an object of 1 to %d %s, each \"key\": \"glob\"",
+                                   ANNOTATIONS_MAX, what);
         json_object_foreach(v, key, value) {
-                if (strlen(key) == 0 || strlen(key) > ANNOTATION_KEY_MAX || strspn(key, "abcdefghijklmnopqrstuvwxyz"
-                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/") != strlen(key))
+                if (strlen(key) == 0 || strlen(key) > ANNOTATION_KEY_MAX)
+                        return conf_report(p, path, "a key must have 1 to %d characters", ANNOTATION_KEY_MAX);
+                if (oci_keys && strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/") !=
+                                        strlen(key))
                         return conf_report(p, path, "'%.64s' is not an annotation key (letters, digits, . - _ /)", key);
                 if (!json_is_string(value) || json_string_length(value) == 0 ||
                     json_string_length(value) > ANNOTATION_VALUE_MAX || strlen(json_string_value(value)) !=
                     json_string_length(value))
-                        return conf_report(p, path, "'%s' must be a glob of 1 to %d characters", key,
+                        return conf_report(p, path, "'%.64s' must be a glob of 1 to %d characters", key,
                                            ANNOTATION_VALUE_MAX);
         }
-        json_decref(m->annotations);
-        m->annotations = json_deep_copy(v);
-        return m->annotations ? 0 : conf_report_oom(p, path);
+        json_decref(*target);
+        *target = json_deep_copy(v);
+        return *target ? 0 : conf_report_oom(p, path);
+}
+
+static int parse_annotations(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+        (void) k;
+        return parse_glob_map(p, path, v, "annotations", true, &((struct workload_match *) target)->annotations);
+}
+
+static const char *check_image_id(const char *s) {
+        if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64 || strspn(s + 7, "0123456789abcdef") != 64)
+                return "is not an image id (\"sha256:\" and 64 lowercase hex digits)";
+        return NULL;
+}
+
+static int parse_labels(struct conf_parser *p, const struct key *k, const char *path, json_t *v, void *target) {
+        (void) k;
+        return parse_glob_map(p, path, v, "labels", false, &((struct workload_match *) target)->labels);
 }
 
 static const struct key match_keys[] = {
@@ -251,6 +270,13 @@ static const struct key match_keys[] = {
         { "gids", parse_gids, 0, NULL, false },
         { "exe", parse_string, offsetof(struct workload_match, exe), check_absolute, false },
         { "annotations", parse_annotations, 0, NULL, false },
+        { "image", parse_string, offsetof(struct workload_match, image), NULL, false },
+        { "image_id", parse_string, offsetof(struct workload_match, image_id), check_image_id, false },
+        { "name", parse_string, offsetof(struct workload_match, name), NULL, false },
+        { "labels", parse_labels, 0, NULL, false },
+        { "namespace", parse_string, offsetof(struct workload_match, namespace), NULL, false },
+        { "pod", parse_string, offsetof(struct workload_match, pod), NULL, false },
+        { "container", parse_string, offsetof(struct workload_match, container), NULL, false },
         {}
 };
 
@@ -539,6 +565,13 @@ static void workload_done(struct workload *w) {
         free(w->match.gids);
         free(w->match.exe);
         json_decref(w->match.annotations);
+        free(w->match.image);
+        free(w->match.image_id);
+        free(w->match.name);
+        json_decref(w->match.labels);
+        free(w->match.namespace);
+        free(w->match.pod);
+        free(w->match.container);
         for (size_t i = 0; i < w->n_grants; i++) {
                 free(w->grants[i].name);
                 free(w->grants[i].file);

@@ -55,6 +55,11 @@ struct workload_match {
         json_t *annotations; /* {key: glob}: OCI annotations every one of
                               * which the container's bundle has, matching;
                               * only the OCI hook's peers have any */
+        /* From the runtime's records (runtime-records.h): globs, but an
+         * image id is exact; every label given must hold (a glob each). */
+        char *image, *image_id, *name;
+        json_t *labels;
+        char *namespace, *pod, *container;
 };
 
 struct workload {

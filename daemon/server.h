@@ -10,6 +10,7 @@
 #include "keys.h"
 #include "leasing.h"
 #include "metrics.h"
+#include "runtime-records.h"
 #include "store.h"
 
 struct server {
@@ -19,6 +20,7 @@ struct server {
         struct audit *audit;
         struct leasing *leasing;
         struct attest_context attest;
+        struct records_cache *records; /* containers' selectors, per instance */
         struct metrics metrics;
         int64_t started_usec;   /* CLOCK_MONOTONIC */
         unsigned connections;
@@ -44,4 +46,14 @@ static inline int server_open_leasing(struct server *s) {
         };
 
         return leasing_open(&deps, &s->leasing);
+}
+
+/* Gives a container peer the selectors its runtime recorded (cached). */
+static inline int server_attach_selectors(struct server *s, struct peer *p) {
+        const struct records_where w = {
+                .docker_data_root = s->config->docker_data_root,
+                .podman_storage_root = s->config->podman_storage_root,
+        };
+
+        return records_attach(s->records, &w, p);
 }

@@ -28,7 +28,12 @@ void write_config(const char *path, const char *state, const char *run, const ch
                      "  \"master_key\": \"%s/keys/master.key\",\n"
                      "  \"audit_log\": \"%s/audit.jsonl\",\n"
                      "  \"limits\": { \"max_connections\": 2048, \"idle_timeout\": \"60s\" },\n"
+                     "  \"runtimes\": { \"docker\": { \"data_root\": \"%s/records\" } },\n"
                      "  \"workloads\": [\n"
+                     "    { \"name\": \"labelled\", \"match\": { \"runtime\": \"docker\", \"labels\": "
+                     "{ \"app\": \"bench\", \"tier\": \"f*\" }, \"image\": \"bench/*\" },\n"
+                     "      \"inject\": \"/run/secrets\", \"secrets\": [ \"db\", \"rot\", \"c1\", \"c2\", \"c3\", \"c4\", \"c5\", "
+                     "\"c6\", \"c7\", \"c8\", \"c9\" ] },\n"
                      "    { \"name\": \"docker-hook\", \"match\": { \"runtime\": \"docker\", \"uids\": [4321] },\n"
                      "      \"secrets\": [ \"db\" ] },\n"
                      "    { \"name\": \"bench\", \"match\": { \"runtime\": \"docker\" }, \"inject\": \"/run/secrets\",\n"
@@ -37,7 +42,7 @@ void write_config(const char *path, const char *state, const char *run, const ch
                      "    { \"name\": \"podman\", \"match\": { \"runtime\": \"podman\" }, \"inject\": \"/run/secrets\",\n"
                      "      \"secrets\": [ \"db\" ] } ]\n"
                      "}\n",
-                     run, run, G.tmp, run, state, secrets, G.tmp, G.tmp);
+                     run, run, G.tmp, run, state, secrets, G.tmp, G.tmp, G.tmp);
         if (n < 0 || (size_t) n >= sizeof(buf))
                 die("config too long");
         write_file(path, buf, (size_t) n, 0600);

@@ -207,7 +207,29 @@ static void first_worker(int ready_fd, int cmd_fd, struct first_result *res, con
                 pause(); /* the container lives until the parent ends it */
 }
 
-void first_lease(const uint8_t *db_value) {
+/* What dockerd writes for a container, root's and 0600, in the data root
+ * the bench's config names. */
+static void docker_record(const struct container *ct) {
+        char path[512], text[1024];
+        int n;
+
+        snprintf(path, sizeof(path), "%s/records", G.tmp);
+        (void) mkdir(path, 0700);
+        snprintf(path, sizeof(path), "%s/records/containers", G.tmp);
+        (void) mkdir(path, 0700);
+        snprintf(path, sizeof(path), "%s/records/containers/%s", G.tmp, ct->id);
+        if (mkdir(path, 0700) < 0)
+                die("mkdir %s: %m", path);
+        n = snprintf(text, sizeof(text),
+                     "{\"ID\":\"%s\",\"Name\":\"/bench-%.12s\",\"Image\":\"sha256:%s\",\"Config\":{\"Image\":"
+                     "\"bench/app:1\",\"Env\":[\"PATH=/bin\"],\"Labels\":{\"app\":\"bench\",\"tier\":\"front\"}}}",
+                     ct->id, ct->id, ct->id);
+        snprintf(path, sizeof(path), "%s/records/containers/%s/config.v2.json", G.tmp, ct->id);
+        write_file(path, text, (size_t) n, 0600);
+}
+
+void first_lease(const uint8_t *db_value, bool labelled, double *ret_p50_us) {
+        double plain_p50_us = *ret_p50_us;
         struct container *cts = xcalloc(FIRST_LEASE_CONTAINERS, sizeof(*cts));
         pid_t *pids = xcalloc(FIRST_LEASE_CONTAINERS, sizeof(pid_t));
         struct first_result *res = (struct first_result *) (void *) shm->slots[0].lat_ns;
@@ -220,6 +242,8 @@ void first_lease(const uint8_t *db_value) {
                 int ready[2], cmd[2];
 
                 container_new(&cts[i]);
+                if (labelled)
+                        docker_record(&cts[i]);
                 if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(cmd, O_CLOEXEC) < 0)
                         die("pipe: %m");
                 pids[i] = fork_child();
@@ -250,12 +274,23 @@ void first_lease(const uint8_t *db_value) {
                 container_end(&cts[i], &pids[i], 1);
         wait_instances_gone("docker-");
         sum = series_summary(&s);
-        r = row_add("first lease, new container", &sum);
-        snprintf(r->limit, sizeof(r->limit), "5 ms");
-        row_target(r, sum.p50 / 5000.0, "p50 <= 5 ms", sum.p50 <= 5000.0);
-        put("first_lease_p50_ms", sum.p50 / 1e3);
-        put("first_lease_p99_ms", sum.p99 / 1e3);
-        put("first_lease_spread_pct", sum.spread);
+        *ret_p50_us = sum.p50;
+        if (labelled) {
+                /* the record's read, parse and match: against the same
+                 * first lease without one, in this run */
+                r = row_add("first lease, by labels and image", &sum);
+                snprintf(r->limit, sizeof(r->limit), "%.2f ms", plain_p50_us / 1e3);
+                row_target(r, sum.p50 / plain_p50_us, "<= 1.10x without", sum.p50 <= 1.10 * plain_p50_us);
+                put("first_lease_selectors_p50_ms", sum.p50 / 1e3);
+                put("first_lease_selectors_ratio", sum.p50 / plain_p50_us);
+        } else {
+                r = row_add("first lease, new container", &sum);
+                snprintf(r->limit, sizeof(r->limit), "5 ms");
+                row_target(r, sum.p50 / 5000.0, "p50 <= 5 ms", sum.p50 <= 5000.0);
+                put("first_lease_p50_ms", sum.p50 / 1e3);
+                put("first_lease_p99_ms", sum.p99 / 1e3);
+                put("first_lease_spread_pct", sum.spread);
+        }
         series_free(&s);
         free(cts);
         free(pids);

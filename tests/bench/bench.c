@@ -113,7 +113,7 @@ int main(int argc, char **argv) {
         struct hconn *admin;
         struct rlimit rl;
         pid_t *rot_workers;
-        double lease_p50 = 0, cold0;
+        double lease_p50 = 0, first_p50 = 0, cold0;
         int quit_fd, c;
         struct row *r;
 
@@ -243,7 +243,8 @@ int main(int argc, char **argv) {
 
         /* 3: first leases of fresh containers, injection included */
         printf("3. first leases\n");
-        first_lease(value);
+        first_lease(value, false, &first_p50);
+        first_lease(value, true, &first_p50);
 
         /* 4: a new connection per lease */
         printf("4. new-connection leases\n");

@@ -214,7 +214,9 @@ double floor_open(void);
 void write_rename(int dfd, const uint8_t *value);
 double floor_write(void);
 void steady(struct container *cts, double floor_us, double *ret_p50_1);
-void first_lease(const uint8_t *db_value);
+/* labelled: each container has a Docker record (its labels and image)
+ * that a workload's selectors match, read on its first connection. */
+void first_lease(const uint8_t *db_value, bool labelled, double *ret_p50_us);
 void conn_lease(struct container *ct);
 void admin_get(double rtt_us, double open_us);
 void rotation(struct container *cts, unsigned n_cts, int *ret_quit_fd, pid_t *workers);

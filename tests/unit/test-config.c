@@ -43,6 +43,33 @@ static void test_every_error_class(void **state) {
         config_errors_clear(&errs);
 }
 
+/* Where the runtimes keep their records: the defaults, or the config's. */
+static void test_runtimes(void **state) {
+        struct config_errors errs = {};
+        struct config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_load_string("{}", "f.json", &c, &errs), 0);
+        assert_string_equal(c->docker_data_root, "/var/lib/docker");
+        assert_string_equal(c->podman_storage_root, "/var/lib/containers/storage");
+        config_free(c);
+        assert_int_equal(config_load_string("{ \"runtimes\": { \"docker\": { \"data_root\": \"/srv/docker\" },"
+                                            " \"podman\": { \"storage_root\": \"/srv/pm\" } } }",
+                                            "f.json", &c, &errs),
+                         0);
+        assert_string_equal(c->docker_data_root, "/srv/docker");
+        assert_string_equal(c->podman_storage_root, "/srv/pm");
+        config_free(c);
+        c = NULL;
+        assert_int_equal(config_load_string("{ \"runtimes\": { \"docker\": { \"data_root\": \"rel\" },"
+                                            " \"crio\": {} } }", "f.json", &c, &errs),
+                         -EINVAL);
+        assert_null(c);
+        assert_true(has(&errs, "f.json: runtimes.docker.data_root:"));
+        assert_true(has(&errs, "f.json: runtimes.crio: unknown key"));
+        config_errors_clear(&errs);
+}
+
 static void test_defaults_layout(void **state) {
         struct config_errors warns = {};
         struct config *c = NULL;
@@ -135,6 +162,7 @@ static void test_one_ttl_bound(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_error_class),
+                cmocka_unit_test(test_runtimes),
                 cmocka_unit_test(test_defaults_layout),
                 cmocka_unit_test(test_socket_dir_warnings),
                 cmocka_unit_test(test_check_file_partial),

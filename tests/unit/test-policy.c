@@ -225,6 +225,16 @@ static const struct bad_case bad_cases[] = {
         { "[{\"name\":\"w\",\"match\":{\"annotations\":{\"k\":\"\"}}}]",
           { "workloads[0].match.annotations: 'k' must be a glob of 1 to 1024 characters" } },
         { W(",\"color\":\"red\""), { "workloads[0].color: unknown key" } },
+        /* selectors */
+        { M("{\"image_id\":\"sha256:abc\"}"),
+          { "workloads[0].match.image_id: 'sha256:abc' is not an image id (\"sha256:\" and 64 lowercase hex digits)" } },
+        { M("{\"image_id\":\"" ID_C "\"}"),
+          { "workloads[0].match.image_id: '" ID_C "' is not an image id (\"sha256:\" and 64 lowercase hex digits)" } },
+        { M("{\"labels\":{}}"),
+          { "workloads[0].match.labels: must be an object of 1 to 32 labels, each \"key\": \"glob\"" } },
+        { M("{\"labels\":{\"app\":\"\"}}"),
+          { "workloads[0].match.labels: 'app' must be a glob of 1 to 1024 characters" } },
+        { M("{\"name\":7}"), { "workloads[0].match.name: expected a string" } },
         /* name */
         { "[{\"name\":\"-web\",\"match\":{\"uids\":[1]}}]",
           { "workloads[0].name: '-web' is not a valid workload name ([A-Za-z0-9][A-Za-z0-9._-], at most 64 "
@@ -591,6 +601,61 @@ static void test_match_annotations(void **state) {
         json_decref(t.peer.annotations);
 }
 
+/* Selectors come from the runtime's record (runtime-records.c): globs on
+ * image, name, namespace, pod and container, an exact image id, every
+ * label given holding; a peer without believed selectors matches none. */
+static void test_match_selectors(void **state) {
+        static const struct peer_case pc = { "docker", RUNTIME_DOCKER, ID_A, 0, 0, {}, 0, "/docker/" ID_A, NULL,
+                                             NULL };
+        static const char policy[] =
+                "[{\"name\":\"by-id\",\"match\":{\"image_id\":\"sha256:" ID_C "\"}},"
+                "{\"name\":\"web\",\"match\":{\"runtime\":\"docker\",\"labels\":{\"app\":\"web\",\"tier\":\"f*\"}}},"
+                "{\"name\":\"app2\",\"match\":{\"image\":\"registry.example/app:2.*\"}},"
+                "{\"name\":\"named\",\"match\":{\"name\":\"db-?\"}},"
+                "{\"name\":\"pay\",\"match\":{\"namespace\":\"payments\",\"pod\":\"api-*\",\"container\":\"main\"}},"
+                "{\"name\":\"rest\",\"match\":{\"runtime\":\"docker\"}}]";
+        static const struct {
+                const char *what, *selectors, *want;
+        } cases[] = {
+                { "no selectors", NULL, "rest" },
+                { "unavailable record", "{\"unavailable\":\"x\",\"name\":\"db-1\",\"image_id\":\"sha256:" ID_C "\"}",
+                  "rest" },
+                { "image id exact", "{\"image_id\":\"sha256:" ID_C "\"}", "by-id" },
+                { "image id is never a glob or prefix", "{\"image_id\":\"sha256:" ID_C "0\"}", "rest" },
+                { "labels all hold", "{\"labels\":{\"app\":\"web\",\"tier\":\"front\",\"x\":\"y\"}}", "web" },
+                { "one label missing", "{\"labels\":{\"app\":\"web\"}}", "rest" },
+                { "one label differs", "{\"labels\":{\"app\":\"web\",\"tier\":\"back\"}}", "rest" },
+                { "labels not in the record", "{\"name\":\"x\"}", "rest" },
+                { "image glob", "{\"image\":\"registry.example/app:2.17\"}", "app2" },
+                { "image glob misses", "{\"image\":\"registry.example/app:3.0\"}", "rest" },
+                { "name glob", "{\"name\":\"db-1\"}", "named" },
+                { "name glob misses", "{\"name\":\"db-12\"}", "rest" },
+                { "kubernetes all three", "{\"namespace\":\"payments\",\"pod\":\"api-7f\",\"container\":\"main\"}",
+                  "pay" },
+                { "kubernetes, other container", "{\"namespace\":\"payments\",\"pod\":\"api-7f\","
+                                                 "\"container\":\"sidecar\"}", "rest" },
+                { "kubernetes, no namespace", "{\"pod\":\"api-7f\",\"container\":\"main\"}", "rest" },
+        };
+        _cleanup_(policy_freep) struct policy *p = NULL;
+
+        (void) state;
+        p = parse_ok(policy);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const struct workload *w;
+                struct test_peer t;
+
+                make_peer(&pc, &t);
+                t.peer.selectors = cases[i].selectors ? json_loads(cases[i].selectors, 0, NULL) : NULL;
+                if (cases[i].selectors)
+                        assert_non_null(t.peer.selectors);
+                w = policy_match(p, &t.peer);
+                if (!w || strcmp(w->name, cases[i].want) != 0)
+                        fail_msg("%s: matched '%s', want '%s'", cases[i].what, w ? w->name : "(none)",
+                                 cases[i].want);
+                json_decref(t.peer.selectors);
+        }
+}
+
 /* `exe` is the file the kernel runs for the peer (its device and inode),
  * found at a path that matches the glob here: a bind mount over the path
  * in the caller's own mount namespace, or a file put at the path since,
@@ -696,6 +761,7 @@ int main(void) {
                 cmocka_unit_test(test_match_id_star),
                 cmocka_unit_test(test_match_exe_identity),
                 cmocka_unit_test(test_match_annotations),
+                cmocka_unit_test(test_match_selectors),
                 cmocka_unit_test(test_match_first_wins),
                 cmocka_unit_test(test_match_deny_by_default),
         };
