@@ -21,6 +21,10 @@ static int print_result(const struct ctl *c, const char *name, const struct repl
                 print_json(j);
                 return EXIT_OK;
         }
+        if (json_is_true(json_object_get(j, "unchanged"))) {
+                printf("%s unchanged: the value is version %lld's; nothing written\n", name, json_int(j, "version"));
+                return EXIT_OK;
+        }
         printf("rotated %s to version %lld (%lld bytes); %lld leased file%s updated\n", name,
                json_int(j, "version"), json_int(j, "size"), json_int(j, "leases_updated"),
                json_int(j, "leases_updated") == 1 ? "" : "s");

@@ -447,19 +447,27 @@ static void route_rotate(struct server *s, const struct request *req, const char
                 value = req->body;
         }
         size_t updated = 0;
+        bool unchanged = false;
 
-        r = store_write(s->store, name, value->data, value->len, &v);
+        r = store_rotate(s->store, name, value->data, value->len, &v, &unchanged);
         if (r < 0)
                 return store_error(s, rep, r, name);
+        /* the same value: no version, no file, no signal (a watcher's reload
+         * would be for nothing) */
+        if (unchanged)
+                return reply_json(rep, 200, json_pack("{s:s,s:I,s:I,s:o,s:b,s:I}", "name", name, "version",
+                                                      (json_int_t) v.version, "size", (json_int_t) v.size,
+                                                      "created", time_json(v.created_usec), "unchanged", 1,
+                                                      "leases_updated", (json_int_t) 0));
         /* The new version is stored; now every live file, before we answer. */
         r = leasing_rotate(s->leasing, name, &updated);
         if (r < 0)
                 return api_error(rep, API_ERR_INTERNAL, "version %" PRIu64 " stored, but %zu of the leased files "
                                  "could not be updated: %s", v.version,
                                  leasing_count_secret(s->leasing, name) - updated, strerror(-r));
-        reply_json(rep, 200, json_pack("{s:s,s:I,s:I,s:o,s:I}", "name", name, "version", (json_int_t) v.version,
+        reply_json(rep, 200, json_pack("{s:s,s:I,s:I,s:o,s:b,s:I}", "name", name, "version", (json_int_t) v.version,
                                        "size", (json_int_t) v.size, "created", time_json(v.created_usec),
-                                       "leases_updated", (json_int_t) updated));
+                                       "unchanged", 0, "leases_updated", (json_int_t) updated));
 }
 
 static void route_delete(struct server *s, const struct request *req, const char *name, struct reply *rep) {
@@ -647,8 +655,11 @@ static void audit_route(struct server *s, const struct request *req, const struc
         const struct workload *w = policy_match(s->config->policy, req->peer);
         json_t *err = rep->json ? json_object_get(rep->json, "error") : NULL;
 
+        /* a rotation to the current value is not one, and says so */
+        bool unchanged = rep->json && json_is_true(json_object_get(rep->json, "unchanged"));
+
         audit_record(s->audit, &(struct audit_event) {
-                .action = rt->action ? rt->action : "access",
+                .action = unchanged ? "rotate-unchanged" : rt->action ? rt->action : "access",
                 .allowed = allowed,
                 .peer = req->peer,
                 .secret = name && name[0] ? name : NULL,

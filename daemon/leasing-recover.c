@@ -140,9 +140,13 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
          * (rewriting ten thousand files was a quarter of a start-up), and
          * one that is gone comes back in instance_reconcile().  (The
          * record's version is never newer than the file's: the file is
-         * written first.) */
+         * written first.)  A rotation does not rewrite the records, so an
+         * older record version often has the current value in its file
+         * already: compared, not rewritten, a restart shows a watcher no
+         * event. */
         r = recovery_value(rc, ls->secret, &value, &v);
-        if (r >= 0 && v.version != ls->version)
+        if (r >= 0 && v.version != ls->version &&
+            !mdir_file_current(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode))
                 r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
         if (r >= 0)
                 r = instance_attach(l, in, ls);

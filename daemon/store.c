@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <time.h>
 
 #include "secretd/cleanup.h"
@@ -199,8 +200,10 @@ int store_create(struct store *st, const char *name, const uint8_t *value, size_
         return 0;
 }
 
-int store_write(struct store *st, const char *name, const uint8_t *value, size_t len,
-                struct store_version *ret_version) {
+/* A new current version, unless if_changed and value is the current one
+ * (then *ret_unchanged, and nothing is written). */
+static int write_version(struct store *st, const char *name, const uint8_t *value, size_t len, bool if_changed,
+                         struct store_version *ret_version, bool *ret_unchanged) {
         _cleanup_(secbuf_freep) struct secbuf *old = NULL;
         struct record rec, next = { .n = 2 };
         uint64_t rev;
@@ -212,6 +215,16 @@ int store_write(struct store *st, const char *name, const uint8_t *value, size_t
         r = store_load(st, name, &old, &rec, &rev);
         if (r < 0)
                 return r;
+        /* both in guarded memory; the compare takes the same time wherever
+         * they differ (only the length, which the API reports, is not hidden) */
+        if (if_changed && rec.v[0].size == len && (len == 0 || sodium_memcmp(rec.value[0], value, len) == 0)) {
+                if (ret_version)
+                        *ret_version = rec.v[0];
+                *ret_unchanged = true;
+                return 0;
+        }
+        if (ret_unchanged)
+                *ret_unchanged = false;
         /* Version 0 means "damaged" to record_decode(): never wrap into it. */
         if (rec.v[0].version == UINT64_MAX)
                 return -EOVERFLOW;
@@ -227,6 +240,16 @@ int store_write(struct store *st, const char *name, const uint8_t *value, size_t
         if (ret_version)
                 *ret_version = next.v[0];
         return 0;
+}
+
+int store_write(struct store *st, const char *name, const uint8_t *value, size_t len,
+                struct store_version *ret_version) {
+        return write_version(st, name, value, len, false, ret_version, NULL);
+}
+
+int store_rotate(struct store *st, const char *name, const uint8_t *value, size_t len,
+                 struct store_version *ret_version, bool *ret_unchanged) {
+        return write_version(st, name, value, len, true, ret_version, ret_unchanged);
 }
 
 int store_read(struct store *st, const char *name, uint64_t version, struct secbuf **ret_value,

@@ -60,6 +60,10 @@ int store_create(struct store *st, const char *name, const uint8_t *value, size_
  * UINT64_MAX (only a crafted file gets there). */
 int store_write(struct store *st, const char *name, const uint8_t *value, size_t len,
                 struct store_version *ret_version);
+/* store_write, except that a value equal to the current one writes
+ * nothing: *ret_unchanged, and *ret_version is the current version. */
+int store_rotate(struct store *st, const char *name, const uint8_t *value, size_t len,
+                 struct store_version *ret_version, bool *ret_unchanged);
 /* version 0 means the current one.  -ENOENT for an unknown name or a version
  * no longer (or not yet) kept; -EBADMSG when the secret's blob is damaged. */
 int store_read(struct store *st, const char *name, uint64_t version, struct secbuf **ret_value,

@@ -73,7 +73,10 @@ expect_status 200 "$ADMIN" GET /v1/secrets/db-password
 cmp -s "$T/body" "$T/value1" || fail "value read back differs"
 expect_status 201 "$ADMIN" PUT /v1/secrets/marker --data-binary @"$T/marker"
 expect_status 200 "$ADMIN" POST /v1/secrets/marker/rotate --data-binary "rotated-$(cat "$T/marker")"
-grep -q '"version":2' "$T/body" || fail "rotate reply: $(cat "$T/body")"
+grep -q '"version":2,.*"unchanged":false' "$T/body" || fail "rotate reply: $(cat "$T/body")"
+# the same value again is no rotation: version 2 stays, nothing is written
+expect_status 200 "$ADMIN" POST /v1/secrets/marker/rotate --data-binary "rotated-$(cat "$T/marker")"
+grep -q '"version":2,.*"unchanged":true,"leases_updated":0' "$T/body" || fail "same-value rotate reply: $(cat "$T/body")"
 expect_status 200 "$ADMIN" GET '/v1/secrets/marker?version=1'
 cmp -s "$T/body" "$T/marker" || fail "version 1 differs"
 expect_status 404 "$ADMIN" GET '/v1/secrets/marker?version=7'
@@ -94,7 +97,8 @@ expect_status 400 "$ADMIN" POST /v1/secrets/empty/rotate --data-binary ''
 expect_in "the value is empty" "$T/body"
 expect_status 400 "$ADMIN" POST '/v1/secrets/empty/rotate?allow_empty=yes' --data-binary ''
 expect_status 200 "$ADMIN" POST '/v1/secrets/empty/rotate?allow_empty=1' --data-binary ''
-grep -q '"version":2' "$T/body" || fail "empty rotation: $(cat "$T/body")"
+# empty to empty changes nothing: still version 1, and the reply says so
+grep -q '"version":1,.*"unchanged":true' "$T/body" || fail "empty rotation: $(cat "$T/body")"
 # what refuses the request anyway is said first: a name that exists, one that does not
 expect_status 409 "$ADMIN" PUT /v1/secrets/empty --data-binary ''
 expect_status 404 "$ADMIN" POST /v1/secrets/no-such/rotate --data-binary ''

@@ -29,6 +29,8 @@ for n in kept-a kept-b kept-c; do
 	head -c 1000 /dev/urandom >"$T/value-$n"
 	expect_status 201 "$ADMIN" PUT "/v1/secrets/$n" --data-binary @"$T/value-$n"
 done
+# a real rotation (a new value): kept-b's version 2 must survive the table
+head -c 1000 /dev/urandom >"$T/value-kept-b"
 expect_status 200 "$ADMIN" POST /v1/secrets/kept-b/rotate --data-binary @"$T/value-kept-b"
 
 # --- bodies too big or too odd to write inline -------------------------------

@@ -158,10 +158,12 @@ new_id c; C=$ID
 [ "$(lease "$C" 1000 '{"secrets":["big"]}')" = 201 ] || fail "lease big: $(cat "$T/lease.json")"
 dd if=/dev/zero of="$T/secrets/containers/docker-$C/filler" bs=4k 2>/dev/null || true
 cp "$T/secrets/containers/docker-$C/big" "$T/big.before"
-code=$(api "$ADMIN" POST /v1/secrets/big/rotate --data-binary @"$T/bigval")
+# another value: the same one again would be "unchanged", and write nothing
+head -c 15000 /dev/urandom >"$T/bigval2"
+code=$(api "$ADMIN" POST /v1/secrets/big/rotate --data-binary @"$T/bigval2")
 [ "$code" = 500 ] || fail "rotate into a full tmpfs gave $code: $(cat "$T/body")"
 cmp -s "$T/secrets/containers/docker-$C/big" "$T/big.before" || fail "the old file was harmed by a failed write"
-cmp -s "$dir/big" "$T/bigval" || fail "another instance did not get the new value"
+cmp -s "$dir/big" "$T/bigval2" || fail "another instance did not get the new value"
 ls -A "$T/secrets/containers/docker-$C" | grep -q '^\.tmp-' && fail "temp file left behind"
 [ -z "$(ls -A "$T/secrets/containers/docker-$C/.tmp")" ] || fail "temp file left behind in .tmp/"
 [ "$(stat -c '%a %u' "$T/secrets/containers/docker-$C/.tmp")" = "700 0" ] || fail ".tmp/ is $(stat -c '%a %u' "$T/secrets/containers/docker-$C/.tmp")"

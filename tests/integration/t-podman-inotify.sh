@@ -7,7 +7,10 @@
 # then renamed over the live name.  The common pattern
 # `inotifywait -e close_write,moved_to /run/secrets | reload` sees exactly
 # one event per rotation, as do `-e moved_to` and the pattern with
-# `--exclude '/\.'` that earlier versions documented.
+# `--exclude '/\.'` that earlier versions documented.  A rotation to the
+# value already there changes nothing: 200 "unchanged", the same version,
+# inode and mtime, no event, no on_rotate signal, audited as
+# rotate-unchanged; a daemon restart rewrites nothing either.
 source "$(dirname "$0")/lib.sh"
 need_root
 podman_init
@@ -20,7 +23,7 @@ podman_image "$IMG" "$T/img"
 
 write_config "\"workloads\": [
     { \"name\": \"watcher\", \"match\": { \"runtime\": \"podman\" }, \"inject\": \"/run/secrets\",
-      \"secrets\": [ \"db\" ] } ]"
+      \"on_rotate\": { \"signal\": \"SIGUSR1\" }, \"secrets\": [ \"db\" ] } ]"
 expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
 start_daemon --config "$T/secretd.json"
 ADMIN=$T/run/admin.sock
@@ -34,7 +37,8 @@ podman_run watch --network none -- "$IMG" sh -c "
 	$W -e close_write,moved_to --format 'A %e %f' /run/secrets &
 	$W -e close_write,moved_to --exclude '/\\.' --format 'B %e %f' /run/secrets &
 	$W -e moved_to --format 'C %e %f' /run/secrets &
-	sleep 1; echo ready; wait"
+	trap 'echo signal-USR1' USR1
+	sleep 1; echo ready; while :; do wait; done"
 podman_wait watch '^ready$'
 podman_log watch | grep -q lease-failed && fail "the container could not lease: $(podman_log watch)"
 
@@ -66,4 +70,32 @@ podman exec "secretd-t-$$-watch" ls -A /run/secrets/.tmp >"$T/ls" 2>&1 || fail "
 [ -s "$T/ls" ] && fail "a temp file left in .tmp/: $(cat "$T/ls")"
 podman exec "secretd-t-$$-watch" cat /run/secrets/db >"$T/now" || fail "podman exec cat"
 [ "$(cat "$T/now")" = "version-$((N + 1))" ] || fail "the container reads '$(cat "$T/now")'"
+[ "$(podman_log watch | grep -c '^signal-USR1$' || true)" = "$N" ] || fail "on_rotate: not $N signals: $(podman_log watch)"
+
+# the same value again: nothing changes, nothing is announced
+podman exec "secretd-t-$$-watch" stat -c '%i %Y %y' /run/secrets/db >"$T/before" || fail "podman exec stat"
+expect_status 200 "$ADMIN" POST /v1/secrets/db/rotate --data-binary "version-$((N + 1))"
+grep -q '"unchanged":true' "$T/body" || fail "same-value rotation not unchanged: $(cat "$T/body")"
+grep -q "\"version\":$((N + 1))," "$T/body" || fail "same-value rotation moved the version: $(cat "$T/body")"
+grep -q '"leases_updated":0' "$T/body" || fail "same-value rotation updated leases: $(cat "$T/body")"
+sleep 1
+podman exec "secretd-t-$$-watch" stat -c '%i %Y %y' /run/secrets/db >"$T/after" || fail "podman exec stat"
+cmp -s "$T/before" "$T/after" || fail "the file changed: $(cat "$T/before") -> $(cat "$T/after")"
+podman_log watch >"$T/events2"
+[ "$(grep -c '^[ABC] ' "$T/events2" || true)" = "$((3 * N))" ] || fail "events after an unchanged rotation: $(cat "$T/events2")"
+[ "$(grep -c '^signal-USR1$' "$T/events2" || true)" = "$N" ] || fail "a signal for an unchanged rotation"
+grep -q '"action":"rotate-unchanged"' "$T/audit.jsonl" || fail "no rotate-unchanged audit: $(tail -n 3 "$T/audit.jsonl")"
+[ "$(grep -c '"action":"rotate"' "$T/audit.jsonl")" = "$N" ] || fail "rotations audited: $(grep -c '"action":"rotate"' "$T/audit.jsonl")"
+
+# a daemon restart re-attaches the lease and rewrites nothing: the file's
+# version is the store's, so no event and no signal reach the consumer
+stop_daemon
+start_daemon --config "$T/secretd.json"
+expect_in "leases recovered: 1 live" "$T/daemon.log"
+sleep 1
+podman exec "secretd-t-$$-watch" stat -c '%i %Y %y' /run/secrets/db >"$T/after" || fail "podman exec stat"
+cmp -s "$T/before" "$T/after" || fail "the restart rewrote the file: $(cat "$T/before") -> $(cat "$T/after")"
+podman_log watch >"$T/events3"
+[ "$(grep -c '^[ABC] ' "$T/events3" || true)" = "$((3 * N))" ] || fail "events after a restart: $(cat "$T/events3")"
+[ "$(grep -c '^signal-USR1$' "$T/events3" || true)" = "$N" ] || fail "a signal for a restart"
 echo "t-podman-inotify: ok ($N rotations, $on_file events on the file)"

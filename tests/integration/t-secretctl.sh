@@ -68,7 +68,9 @@ expect_exit 1 "$CTL" put empty </dev/null && expect_in "--allow-empty" "$T/err"
 expect_exit 4 "$CTL" get empty
 expect_exit 0 "$CTL" put empty --allow-empty </dev/null && expect_in "(0 bytes)" "$T/out"
 expect_exit 1 "$CTL" rotate empty -f /dev/null && expect_in "the value is empty" "$T/err"
-expect_exit 0 "$CTL" rotate empty -f /dev/null --allow-empty && expect_in "version 2 (0 bytes)" "$T/out"
+# empty again: the same value, so nothing is written
+expect_exit 0 "$CTL" rotate empty -f /dev/null --allow-empty &&
+	expect_in "empty unchanged: the value is version 1's; nothing written" "$T/out"
 expect_exit 2 "$CTL" rotate empty --generate 8 --allow-empty
 expect_exit 0 "$CTL" rm empty
 expect_exit 4 "$CTL" get missing && expect_in "missing" "$T/err"
@@ -80,6 +82,9 @@ expect_exit 1 "$CTL" put big -f /nonexistent/file && expect_in "/nonexistent/fil
 printf 'second' >"$T/v2"
 expect_exit 0 "$CTL" rotate db -f "$T/v2" && expect_in "rotated db to version 2" "$T/out"
 [ "$("$CTL" get db)" = second ] || fail "rotate -f"
+expect_exit 0 "$CTL" rotate db -f "$T/v2" && expect_in "db unchanged: the value is version 2's" "$T/out"
+"$CTL" --json rotate db -f "$T/v2" | jq -e '.unchanged == true and .version == 2' >/dev/null ||
+	fail "rotate --json of the same value"
 "$CTL" get db --version 1 | cmp -s "$T/bin" - || fail "get --version 1 after a rotation"
 expect_exit 4 "$CTL" get db --version 7
 expect_exit 0 "$CTL" rotate api-token --generate 24 --encoding hex

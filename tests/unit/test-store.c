@@ -157,6 +157,33 @@ static void test_versions(void **state) {
         assert_true(m.versions[0].created_usec > 1700000000LL * 1000000);
 }
 
+/* A rotation to the current value (compared in guarded memory) writes
+ * nothing; equal to the previous one, or a prefix, is a change. */
+static void test_rotate_unchanged(void **state) {
+        struct fixture *f = *state;
+        struct store_version v;
+        bool unchanged = false;
+
+        assert_int_equal(store_create(f->st, "db", (const uint8_t *) "three", 5, &v), 0);
+        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "three", 5, &v, &unchanged), 0);
+        assert_true(unchanged);
+        assert_int_equal(v.version, 1);
+        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "threE", 5, &v, &unchanged), 0);
+        assert_false(unchanged);
+        assert_int_equal(v.version, 2);
+        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "three", 5, &v, &unchanged), 0);
+        assert_false(unchanged);
+        assert_int_equal(v.version, 3);
+        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "thre", 4, &v, &unchanged), 0);
+        assert_false(unchanged);
+        assert_int_equal(v.version, 4);
+        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "thre", 4, &v, &unchanged), 0);
+        assert_true(unchanged);
+        assert_int_equal(v.version, 4);
+        assert_value(f->st, "db", 0, "thre", 4);
+        assert_int_equal(store_rotate(f->st, "missing", (const uint8_t *) "x", 1, &v, &unchanged), -ENOENT);
+}
+
 static void test_names(void **state) {
         static const struct {
                 const char *name;
@@ -557,6 +584,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_round_trip_sizes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_limits_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rotate_unchanged, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_key_locked_when_idle, setup, teardown),
