@@ -60,6 +60,7 @@ LDFLAGS  += $(HARDEN_LDFLAGS) $(SAN_LDFLAGS)
 LIB_SRCS = \
 	daemon/api-hook.c \
 	daemon/api-lease.c \
+	daemon/api-watch.c \
 	daemon/api.c \
 	daemon/attest.c \
 	daemon/audit.c \
@@ -70,6 +71,7 @@ LIB_SRCS = \
 	daemon/config.c \
 	daemon/exit-watch.c \
 	daemon/fileio.c \
+	daemon/http-conns.c \
 	daemon/http-framing.c \
 	daemon/hook-attest.c \
 	daemon/http.c \
@@ -95,7 +97,8 @@ LIB_SRCS = \
 	daemon/protocol.c \
 	daemon/secbuf.c \
 	daemon/service.c \
-	daemon/store.c
+	daemon/store.c \
+	daemon/watch.c
 
 DAEMON_SRCS = daemon/main.c daemon/loop.c daemon/options.c
 # The OCI hook and Docker's runc wrapper are programs of their own

@@ -195,3 +195,20 @@ int read_value(const struct ctl *c, const char *file, const char *name, size_t m
         }
         return EXIT_OK;
 }
+
+/* Splits off "-- CMD..." before getopt sees it (GNU getopt would mix CMD's
+ * words with the secret names): *ret_cmd is CMD, or NULL without "--".  A
+ * "--" with nothing after it is a usage error. */
+int command_after_dashes(const struct ctl *c, int *argc, char **argv, char ***ret_cmd) {
+        *ret_cmd = NULL;
+        for (int i = 1; i < *argc; i++)
+                if (strcmp(argv[i], "--") == 0) {
+                        if (i + 1 == *argc)
+                                return usage_error(c, "'--' must be followed by a command");
+                        *ret_cmd = argv + i + 1;
+                        argv[i] = NULL;
+                        *argc = i;
+                        break;
+                }
+        return EXIT_OK;
+}

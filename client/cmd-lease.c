@@ -10,23 +10,6 @@
 
 #include "secretctl.h"
 
-/* Splits off "-- CMD..." before getopt sees it (GNU getopt would mix CMD's
- * words with the secret names): *ret_cmd is CMD, or NULL without "--".  A
- * "--" with nothing after it is a usage error. */
-static int command_after_dashes(const struct ctl *c, int *argc, char **argv, char ***ret_cmd) {
-        *ret_cmd = NULL;
-        for (int i = 1; i < *argc; i++)
-                if (strcmp(argv[i], "--") == 0) {
-                        if (i + 1 == *argc)
-                                return usage_error(c, "'--' must be followed by a command");
-                        *ret_cmd = argv + i + 1;
-                        argv[i] = NULL;
-                        *argc = i;
-                        break;
-                }
-        return EXIT_OK;
-}
-
 static int run(struct ctl *c, int argc, char **argv) {
         static const struct option options[] = {
                 { "ttl", required_argument, NULL, 't' },

@@ -18,7 +18,7 @@
 
 static const struct command *const commands[] = {
         &cmd_put, &cmd_get, &cmd_rotate, &cmd_rm, &cmd_ls, &cmd_info, &cmd_lease,
-        &cmd_renew, &cmd_revoke, &cmd_leases, &cmd_whoami, &cmd_status, &cmd_reload,
+        &cmd_renew, &cmd_revoke, &cmd_leases, &cmd_watch, &cmd_whoami, &cmd_status, &cmd_reload,
 };
 
 static void usage(FILE *out) {

@@ -63,7 +63,7 @@ struct keep_options {
 };
 
 extern const struct command cmd_put, cmd_get, cmd_rotate, cmd_rm, cmd_ls, cmd_info, cmd_lease, cmd_renew,
-        cmd_revoke, cmd_leases, cmd_whoami, cmd_status, cmd_reload;
+        cmd_revoke, cmd_leases, cmd_whoami, cmd_status, cmd_reload, cmd_watch;
 
 /* secretctl.c — puts back, in a child about to exec, the limits the client
  * lowered for itself (no core files). */
@@ -110,6 +110,10 @@ int one_arg(const struct ctl *c, int argc, char **argv, const char *kind);
 int name_operand(const struct ctl *c, int argc, char **argv, bool grammar, const char **ret_name);
 /* Checks a duration like "90s", "15m", "1h", "7d" and returns its seconds. */
 int duration_arg(const struct ctl *c, const char *s, uint64_t *ret_sec);
+/* Splits off "-- CMD..." before getopt sees it (GNU getopt would mix CMD's
+ * words with the operands): *ret_cmd is CMD, or NULL without "--".  A "--"
+ * with nothing after it is a usage error. */
+int command_after_dashes(const struct ctl *c, int *argc, char **argv, char ***ret_cmd);
 /* Parses a decimal count in [min, max]. */
 int count_arg(const struct ctl *c, const char *what, const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* Reads a value from FILE ("-" or NULL: stdin).  On a terminal it prompts

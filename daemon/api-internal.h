@@ -9,6 +9,12 @@
 #include "api.h"
 
 void reply_json(struct reply *rep, unsigned status, json_t *j);
+/* The value of query parameter key, or NULL. */
+const char *query_get(const struct request *req, const char *key);
+/* A decimal in [0, max]; -EINVAL otherwise (also for NULL). */
+int parse_u64(const char *s, uint64_t max, uint64_t *ret);
+/* The reply for a store error about name. */
+void store_error(struct server *s, struct reply *rep, int r, const char *name);
 /* A CLOCK_REALTIME time as the API spells it (UTC, ISO 8601). */
 json_t *time_json(int64_t usec);
 /* A JSON object body, or {} when there is none; NULL with *rep filled. */
@@ -24,5 +30,9 @@ void route_lease(struct server *s, const struct request *req, const char *name, 
 void route_leases(struct server *s, const struct request *req, const char *name, struct reply *rep);
 void route_renew(struct server *s, const struct request *req, const char *id, struct reply *rep);
 void route_revoke(struct server *s, const struct request *req, const char *id, struct reply *rep);
+/* api-watch.c: how long a watch waits unless told, and at most */
+#define WATCH_TIMEOUT_DEFAULT_USEC (30 * UINT64_C(1000000))
+#define WATCH_TIMEOUT_MAX_USEC (3600 * UINT64_C(1000000))
+void route_watch(struct server *s, const struct request *req, const char *name, struct reply *rep);
 /* api-hook.c */
 void route_hook_create_runtime(struct server *s, const struct request *req, const char *name, struct reply *rep);

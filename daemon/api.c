@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "secretd/parse.h"
 #include "secretd/cleanup.h"
+#include "watch.h"
 
 #define GENERATE_MAX 4096
 
@@ -99,14 +100,14 @@ void reply_json(struct reply *rep, unsigned status, json_t *j) {
         rep->status = status;
 }
 
-static const char *query_get(const struct request *req, const char *key) {
+const char *query_get(const struct request *req, const char *key) {
         for (size_t i = 0; i < req->n_query; i++)
                 if (strcmp(req->query_keys[i], key) == 0)
                         return req->query_values[i] ? req->query_values[i] : "";
         return NULL;
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *ret) {
+int parse_u64(const char *s, uint64_t max, uint64_t *ret) {
         uint64_t v = 0;
 
         if (!s || !*s || strlen(s) > 20)
@@ -149,7 +150,7 @@ json_t *time_json(int64_t usec) {
 }
 
 /* Maps a store error to its reply.  Names are quoted; values never seen. */
-static void store_error(struct server *s, struct reply *rep, int r, const char *name) {
+void store_error(struct server *s, struct reply *rep, int r, const char *name) {
         switch (r) {
         case -ENOENT:
                 api_error(rep, API_ERR_NOT_FOUND, "secret '%s' does not exist", name);
@@ -461,6 +462,8 @@ static void route_rotate(struct server *s, const struct request *req, const char
                                                       "leases_updated", (json_int_t) 0));
         /* The new version is stored; now every live file, before we answer. */
         r = leasing_rotate(s->leasing, name, &updated);
+        /* the files are in place (or as many as could be): waiters now */
+        (void) watch_changed(s->watch, name);
         if (r < 0)
                 return api_error(rep, API_ERR_INTERNAL, "version %" PRIu64 " stored, but %zu of the leased files "
                                  "could not be updated: %s", v.version,
@@ -477,6 +480,7 @@ static void route_delete(struct server *s, const struct request *req, const char
         r = store_delete(s->store, name);
         if (r < 0)
                 return store_error(s, rep, r, name);
+        (void) watch_changed(s->watch, name); /* each answered 404 */
         reply_json(rep, 200, json_pack("{s:s,s:I}", "deleted", name, "leases_revoked",
                                        (json_int_t) leasing_revoke_secret(s->leasing, name)));
 }
@@ -506,9 +510,10 @@ static void route_status(struct server *s, const struct request *req, const char
 
         (void) req, (void) name;
         (void) store_count(s->store, &n);
-        reply_json(rep, 200, json_pack("{s:s,s:i,s:f,s:I,s:i,s:I,s:s}", "version", SECRETD_VERSION, "pid",
+        reply_json(rep, 200, json_pack("{s:s,s:i,s:f,s:I,s:i,s:I,s:I,s:s}", "version", SECRETD_VERSION, "pid",
                                        (int) getpid(), "uptime_s", uptime_s(s), "secrets", (json_int_t) n,
-                                       "connections", (int) s->connections, "workloads",
+                                       "connections", (int) s->connections, "watchers",
+                                       (json_int_t) (s->watch ? watch_count(s->watch) : 0), "workloads",
                                        (json_int_t) (s->config->policy ? s->config->policy->n_workloads : 0),
                                        "state_dir", s->config->state_dir));
 }
@@ -595,6 +600,8 @@ static const struct route routes[] = {
         { "GET", API_ROUTE_SECRET_META, ACCESS_ADMIN, "meta", route_meta, {} },
         { "POST", API_ROUTE_SECRET_ROTATE, ACCESS_ADMIN, "rotate", route_rotate,
           { "generate", "encoding", "allow_empty" } },
+        /* an admin any secret, a workload its grants: judged by the route */
+        { "GET", API_ROUTE_SECRET_WATCH, ACCESS_ANYONE, NULL, route_watch, { "after", "timeout" } },
         { "POST", API_ROUTE_RELOAD, ACCESS_ADMIN, "reload", route_reload, {} },
         { "GET", API_ROUTE_STATUS, ACCESS_ADMIN, NULL, route_status, {} },
         { "GET", API_ROUTE_METRICS, ACCESS_ADMIN, NULL, route_metrics, {} },

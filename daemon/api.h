@@ -28,6 +28,8 @@ struct request {
         const struct peer *peer;
         bool hook_socket;            /* on the OCI hook's socket, where its
                                       * route is the only one, and only there */
+        bool wait_over;              /* a parked watch woken by its timeout
+                                      * (or a hang-up, or the stop): answer now */
 };
 
 struct reply {
@@ -39,6 +41,11 @@ struct reply {
         const char *allow;      /* Allow header for 405 */
         const char *route;      /* route template, for metrics */
         bool close;             /* end the connection after this reply */
+        /* no answer yet: park the request until wait_secret changes or
+         * wait_usec passes, then hand it to api_handle() again (http.c) */
+        bool wait;
+        uint64_t wait_usec;
+        char wait_secret[SECRET_NAME_MAX + 1];
 };
 
 /* Routes req; always fills *rep (an error reply when anything failed). */

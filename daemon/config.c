@@ -50,6 +50,8 @@ static const struct field config_limits[] = {
           NULL },
         { "max_connections_per_peer", FIELD_COUNT, offsetof(struct config, max_connections_per_peer), 1, 65536,
           NULL },
+        { "max_watchers", FIELD_COUNT, offsetof(struct config, max_watchers), 1, 65536, NULL },
+        { "max_watchers_per_peer", FIELD_COUNT, offsetof(struct config, max_watchers_per_peer), 1, 65536, NULL },
         {}
 };
 
@@ -316,6 +318,8 @@ int config_new_default(struct config **ret) {
         c->idle_timeout_usec = USEC(10);
         c->request_timeout_usec = USEC(10);
         c->max_connections_per_peer = 64;
+        c->max_watchers = 256;
+        c->max_watchers_per_peer = 16;
         c->admin_uids = calloc(1, sizeof(uid_t)); /* root */
         if (!c->admin_uids)
                 return -ENOMEM;

@@ -36,6 +36,8 @@ struct config {
         uint64_t idle_timeout_usec;
         uint64_t request_timeout_usec;     /* request line to last body byte */
         uint64_t max_connections_per_peer; /* per attested identity; admins are not counted */
+        uint64_t max_watchers;             /* parked watch requests in all */
+        uint64_t max_watchers_per_peer;    /* … of one identity; admins are not counted */
 
         uid_t *admin_uids;
         size_t n_admin_uids;

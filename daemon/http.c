@@ -9,14 +9,10 @@
  * into a name.
  *
  * What a peer can make us hold is bounded before it is held:
- *  - time: MHD's idle timeout restarts with every byte, so a connection
- *    dribbling bytes would hold its slot for ever.  Every connection is on
- *    one of two lists, each in the order of its deadline: waiting (for a
- *    request line, limits.idle_timeout from its accept or its last reply)
- *    and receiving (headers and body, limits.request_timeout from the
- *    request line); past it, it is shut down.
- *  - connections: at most limits.max_connections_per_peer per attested
- *    identity (admins are not counted); the rest are closed unread.
+ *  - time and connections (http-conns.c): every connection waiting for
+ *    or sending a request has a deadline, and one identity holds at most
+ *    limits.max_connections_per_peer of them (admins are not counted);
+ *    the rest are closed unread.
  *  - memory: the route and the caller's right to it are judged on the
  *    request line and headers (api_route_admit) before a body byte is
  *    stored; a body grows as it arrives, up to what the route takes, and
@@ -24,56 +20,42 @@
  *    everyone else, so that no caller can starve an admin's PUT).
  *  - framing: headers are judged against RFC 9112 (http-framing.c), and
  *    Transfer-Encoding is refused (411): every body here has a
- *    Content-Length. */
+ *    Content-Length.
+ *  - waiting: a watch request (api-watch.c) is parked, its connection
+ *    suspended in MHD and its request in watch.h's table (bounded by
+ *    limits.max_watchers and limits.max_watchers_per_peer), until the
+ *    secret changes, its timeout passes, or its peer hangs up (seen on
+ *    an epoll set of our own: MHD does not poll a suspended socket).  A
+ *    parked request holds no thread and no body; it is answered by
+ *    handing it to api.c once more. */
 #include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "api.h"
+#include "http-conns.h"
 #include "http-framing.h"
 #include "http.h"
 #include "secretd/cleanup.h"
 #include "secretd/log.h"
+#include "watch.h"
 
 #define HTTP_POOL_SIZE (32 * 1024) /* per connection: headers must fit */
 #define JSON_BODIES_BUDGET (8 * API_JSON_BODY_MAX) /* all non-admin bodies together */
 
-enum phase { PHASE_WAITING, PHASE_RECEIVING, PHASE_ANSWERING, _PHASE_MAX };
-
-struct conn {
-        struct http *h;
-        struct peer *peer; /* NULL: refused, the peer gets nothing */
-        int fd;
-        bool counted;      /* in h->peers */
-        bool shut;         /* shut down: nothing more is read or timed */
-        bool hook;         /* accepted on the OCI hook's socket */
-        enum phase phase;
-        uint64_t since_usec; /* when this phase began */
-        struct conn *prev, *next; /* on h->lists[phase], not for PHASE_ANSWERING */
-};
-
-struct conn_list {
-        struct conn *head, *tail;
-};
-
-/* How many connections one identity holds. */
-struct peer_count {
-        char *identity;
-        unsigned n;
-};
-
 struct http {
         struct server *s;
         struct MHD_Daemon *d[_HTTP_LISTENER_MAX];
-        struct conn_list lists[PHASE_ANSWERING]; /* each in the order of since_usec */
-        struct peer_count *peers;
-        size_t n_peers, cap_peers;
+        struct conns conns;
         size_t body_bytes[2]; /* charged: [0] everyone else's bodies, [1] admins' */
+        struct watch *watch;  /* parked requests */
+        int gone_epfd;        /* their sockets, for the peer hanging up */
 };
 
 struct req_ctx {
@@ -88,204 +70,36 @@ struct req_ctx {
         bool over_budget;
         bool too_large;    /* over the route's limit: read, dropped, then 413 */
         uint64_t start_usec;
+        /* a watch: parked (waiter set) until woken, then answered */
+        struct MHD_Connection *c;
+        int fd;
+        struct watch_waiter *waiter;
+        uint64_t wait_deadline_usec; /* 0 before its first park */
+        bool woken;
+        bool wait_over;    /* woken by time or the stop: answer now */
+        bool gone;         /* its peer hung up while it was parked */
 };
-
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static size_t http_unescape_none(void *cls, struct MHD_Connection *c, char *s) {
         (void) cls, (void) c;
         return strlen(s);
 }
 
-/* A refused connection has no attested peer; what SO_PEERCRED said at
- * connect() still tells the audit who it was. */
-static void audit_refused(struct server *s, int fd, int r) {
-        static char unattested[] = "unattested";
-        struct ucred cred = {};
-        socklen_t len = sizeof(cred);
-        struct peer who = { .pidfd = -1, .identity = unattested };
-        char reason[128];
-
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-                who.pid = cred.pid;
-                who.uid = cred.uid;
-                who.gid = cred.gid;
-        }
-        if (r == -ESRCH)
-                snprintf(reason, sizeof(reason), "peer exited before it was attested");
-        else if (r == -EPERM)
-                snprintf(reason, sizeof(reason), "the peer changed its credentials between connect() and "
-                                                 "attestation (setuid exec)");
-        else
-                snprintf(reason, sizeof(reason), "attestation failed: %s", strerror(-r));
-        audit_record(s->audit, &(struct audit_event) {
-                .action = "connect", .allowed = false, .peer = &who, .reason = reason,
-        });
-}
-
-static void list_remove(struct conn_list *l, struct conn *cn) {
-        if (cn->prev)
-                cn->prev->next = cn->next;
-        else
-                l->head = cn->next;
-        if (cn->next)
-                cn->next->prev = cn->prev;
-        else
-                l->tail = cn->prev;
-        cn->prev = cn->next = NULL;
-}
-
-/* Moves cn to phase, its deadline counted from now.  Both lists stay in
- * deadline order: a phase's timeout is one value for all, so its list in
- * the order connections entered it is the order of their deadlines. */
-static void conn_enter(struct conn *cn, enum phase phase) {
-        struct conn_list *l;
-
-        if (cn->phase != PHASE_ANSWERING)
-                list_remove(&cn->h->lists[cn->phase], cn);
-        cn->phase = phase;
-        cn->since_usec = mono_usec();
-        if (phase == PHASE_ANSWERING)
-                return;
-        l = &cn->h->lists[phase];
-        cn->prev = l->tail;
-        if (l->tail)
-                l->tail->next = cn;
-        else
-                l->head = cn;
-        l->tail = cn;
-}
-
-static uint64_t phase_timeout(const struct http *h, enum phase phase) {
-        return phase == PHASE_WAITING ? h->s->config->idle_timeout_usec : h->s->config->request_timeout_usec;
-}
-
-static struct peer_count *peer_count_find(struct http *h, const char *identity) {
-        for (size_t i = 0; i < h->n_peers; i++)
-                if (strcmp(h->peers[i].identity, identity) == 0)
-                        return &h->peers[i];
-        return NULL;
-}
-
-/* Counts one more connection of cn's peer, unless it is over its bound:
- * -EMFILE then (and nothing counted). */
-static int peer_count_add(struct http *h, struct conn *cn) {
-        struct peer_count *pc = peer_count_find(h, cn->peer->identity);
-
-        if (pc && pc->n >= h->s->config->max_connections_per_peer)
-                return -EMFILE;
-        if (!pc) {
-                if (h->n_peers == h->cap_peers) {
-                        size_t cap = h->cap_peers ? h->cap_peers * 2 : 16;
-                        struct peer_count *v = reallocarray(h->peers, cap, sizeof(*v));
-
-                        if (!v)
-                                return -ENOMEM;
-                        h->peers = v;
-                        h->cap_peers = cap;
-                }
-                pc = &h->peers[h->n_peers];
-                *pc = (struct peer_count) { .identity = strdup(cn->peer->identity) };
-                if (!pc->identity)
-                        return -ENOMEM;
-                h->n_peers++;
-        }
-        pc->n++;
-        cn->counted = true;
-        return 0;
-}
-
-static void peer_count_remove(struct http *h, struct conn *cn) {
-        struct peer_count *pc = cn->counted ? peer_count_find(h, cn->peer->identity) : NULL;
-
-        if (!pc)
-                return;
-        cn->counted = false;
-        if (--pc->n > 0)
-                return;
-        free(pc->identity);
-        *pc = h->peers[--h->n_peers];
-}
-
-/* A connection we will not read from: the peer sees it close. */
-static void conn_refuse(struct conn *cn) {
-        (void) shutdown(cn->fd, SHUT_RDWR);
-        cn->shut = true;
-        conn_enter(cn, PHASE_ANSWERING); /* off the lists: nothing more to time */
-}
-
-static void conn_attest(struct http *h, struct conn *cn) {
-        struct server *s = h->s;
-        char reason[128];
-        int r;
-
-        /* Attest now, before a single request byte is read. */
-        r = attest_peer(&s->attest, cn->fd, &cn->peer);
-        if (r < 0) {
-                s->metrics.refused_connections++;
-                audit_refused(s, cn->fd, r);
-                return conn_refuse(cn);
-        }
-        if (server_attach_selectors(s, cn->peer) < 0) {
-                s->metrics.refused_connections++;
-                cn->peer = peer_free(cn->peer);
-                return conn_refuse(cn);
-        }
-        if (attest_peer_admin(&s->attest, cn->peer))
-                return; /* trusted with the whole daemon: not bounded per peer */
-        r = peer_count_add(h, cn);
-        if (r >= 0)
-                return;
-        if (r == -EMFILE)
-                snprintf(reason, sizeof(reason), "over limits.max_connections_per_peer (%" PRIu64 ")",
-                         s->config->max_connections_per_peer);
-        else
-                snprintf(reason, sizeof(reason), "cannot count the connection: %s", strerror(-r));
-        audit_record(s->audit, &(struct audit_event) {
-                .action = "connect", .allowed = false, .peer = cn->peer, .reason = reason,
-        });
-        cn->peer = peer_free(cn->peer);
-        conn_refuse(cn);
-}
-
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe) {
         struct http *h = cls;
-        const union MHD_ConnectionInfo *info;
-        struct conn *cn;
+        const union MHD_ConnectionInfo *fd, *d;
 
         if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-                cn = *socket_context;
-                if (cn) {
-                        if (cn->phase != PHASE_ANSWERING)
-                                list_remove(&h->lists[cn->phase], cn);
-                        peer_count_remove(h, cn);
-                        peer_free(cn->peer);
-                        free(cn);
-                        h->s->connections--;
-                }
+                if (*socket_context)
+                        conn_close(*socket_context);
                 *socket_context = NULL;
                 return;
         }
-        info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        cn = calloc(1, sizeof(*cn));
-        if (!cn || !info) {
-                /* no context: the handler refuses the connection */
-                free(cn);
-                return;
-        }
-        *cn = (struct conn) { .h = h, .fd = info->connect_fd, .phase = PHASE_ANSWERING };
-        info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
-        cn->hook = info && info->daemon == h->d[HTTP_HOOK];
-        *socket_context = cn;
-        h->s->connections++;
-        conn_enter(cn, PHASE_WAITING);
-        conn_attest(h, cn);
+        fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        d = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+        /* no context: the handler refuses the connection */
+        *socket_context = fd ? conn_open(&h->conns, fd->connect_fd, d && d->daemon == h->d[HTTP_HOOK]) : NULL;
 }
 
 static struct conn *conn_of(struct MHD_Connection *c) {
@@ -311,49 +125,32 @@ static void *request_line(void *cls, const char *uri, struct MHD_Connection *c) 
         return ctx;
 }
 
-/* Shuts down every connection past its phase's deadline; the lists are in
- * deadline order, so this looks at one connection more than it ends. */
-static void conns_sweep(struct http *h) {
-        uint64_t now = mono_usec();
-
-        for (enum phase p = 0; p < PHASE_ANSWERING; p++) {
-                uint64_t timeout = phase_timeout(h, p);
-                struct conn *cn;
-
-                while ((cn = h->lists[p].head) && cn->since_usec + timeout <= now) {
-                        if (p == PHASE_RECEIVING && cn->peer)
-                                audit_record(h->s->audit, &(struct audit_event) {
-                                        .action = "request", .allowed = false, .peer = cn->peer,
-                                        .reason = "the request did not arrive within limits.request_timeout",
-                                });
-                        conn_refuse(cn);
-                }
-        }
-}
-
-/* Milliseconds to the earliest deadline; -1 when no connection has one. */
-static int conns_next_ms(const struct http *h) {
-        uint64_t now = mono_usec();
-        int next = -1;
-
-        for (enum phase p = 0; p < PHASE_ANSWERING; p++) {
-                const struct conn *cn = h->lists[p].head;
-                uint64_t end;
-                int ms;
-
-                if (!cn)
-                        continue;
-                end = cn->since_usec + phase_timeout(h, p);
-                ms = end <= now ? 0 : (int) ((end - now + 999) / 1000);
-                if (next < 0 || ms < next)
-                        next = ms;
-        }
-        return next;
-}
-
 static void body_uncharge(struct req_ctx *ctx) {
         ctx->h->body_bytes[ctx->admin] -= ctx->charged;
         ctx->charged = 0;
+}
+
+/* Takes a parked request out of the table and off the hang-up set. */
+static void request_unpark(struct req_ctx *ctx) {
+        if (ctx->waiter) {
+                watch_remove(ctx->h->watch, ctx->waiter);
+                ctx->waiter = NULL;
+        }
+        if (ctx->c)
+                (void) epoll_ctl(ctx->h->gone_epfd, EPOLL_CTL_DEL, ctx->fd, NULL);
+        ctx->c = NULL;
+}
+
+/* watch.h's wake function: the request is answered on MHD's next run. */
+static void request_wake(void *cookie, enum watch_end why) {
+        struct req_ctx *ctx = cookie;
+        struct MHD_Connection *c = ctx->c;
+
+        ctx->waiter = NULL; /* already out of the table */
+        request_unpark(ctx);
+        ctx->woken = true;
+        ctx->wait_over = why != WATCH_CHANGED;
+        MHD_resume_connection(c);
 }
 
 static void request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -363,6 +160,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **req_cl
 
         (void) cls, (void) toe;
         if (ctx) {
+                request_unpark(ctx);
                 body_uncharge(ctx);
                 secbuf_free(ctx->body);
                 free(ctx);
@@ -632,6 +430,50 @@ static void request_data(struct req_ctx *ctx, const char *data, size_t n) {
         ctx->used += n;
 }
 
+/* Parks a watch request (rep->wait): its connection suspended, until
+ * request_wake().  Refused with 429 past the watcher limits. */
+static enum MHD_Result request_park(struct server *s, struct MHD_Connection *c, struct conn *cn,
+                                    struct req_ctx *ctx, struct reply *rep) {
+        struct http *h = ctx->h;
+        const struct watch_limits lim = { s->config->max_watchers, s->config->max_watchers_per_peer };
+        bool admin = attest_peer_admin(&s->attest, cn->peer);
+        struct epoll_event ev = { .events = EPOLLRDHUP, .data.ptr = ctx };
+        int r;
+
+        /* a request woken and parked again keeps its first deadline */
+        if (!ctx->wait_deadline_usec)
+                ctx->wait_deadline_usec = mono_usec() + rep->wait_usec;
+        r = watch_add(h->watch, rep->wait_secret, admin ? NULL : cn->peer->identity, &lim, ctx->wait_deadline_usec,
+                      ctx, &ctx->waiter);
+        if (r == -EBUSY || r == -EMFILE) {
+                char why[128];
+
+                snprintf(why, sizeof(why), "too many watchers (limits.%s is %" PRIu64 "); try again later",
+                         r == -EBUSY ? "max_watchers" : "max_watchers_per_peer",
+                         r == -EBUSY ? lim.total : lim.per_peer);
+                audit_record(s->audit, &(struct audit_event) {
+                        .action = "watch", .allowed = false, .peer = cn->peer, .secret = rep->wait_secret,
+                        .status = 429, .reason = why,
+                });
+                reply_done(rep);
+                return send_error(s, c, ctx, API_ERR_TOO_MANY_REQUESTS, why);
+        }
+        reply_done(rep);
+        if (r < 0)
+                return send_error(s, c, ctx, API_ERR_UNAVAILABLE, "cannot wait now; try again");
+        if (epoll_ctl(h->gone_epfd, EPOLL_CTL_ADD, cn->fd, &ev) < 0) {
+                request_unpark(ctx);
+                return send_error(s, c, ctx, API_ERR_UNAVAILABLE, "cannot wait now; try again");
+        }
+        ctx->c = c;
+        ctx->fd = cn->fd;
+        /* off the request deadline: the watch has its own */
+        if (!cn->shut)
+                conn_enter(cn, PHASE_ANSWERING);
+        MHD_suspend_connection(c);
+        return MHD_YES;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload_data, size_t *upload_data_size,
                               void **req_cls) {
@@ -652,6 +494,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         }
         if (!ctx->begun)
                 return request_begin(s, c, cn, ctx, url, method, version);
+        if (ctx->gone)
+                return MHD_NO; /* nobody to answer: MHD closes the connection */
         if (*upload_data_size > 0) {
                 request_data(ctx, upload_data, *upload_data_size);
                 *upload_data_size = 0;
@@ -672,12 +516,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 .body = ctx->body,
                 .peer = cn->peer,
                 .hook_socket = cn->hook,
+                .wait_over = ctx->wait_over,
         };
+        ctx->woken = false;
         qc = (struct query_collect) { .req = &req };
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &qc);
         if (qc.overflow)
                 return send_error(s, c, ctx, API_ERR_BAD_REQUEST, "too many query parameters");
         api_handle(s, &req, &rep);
+        if (rep.wait)
+                return request_park(s, c, cn, ctx, &rep);
         return send_reply(s, c, ctx, &rep);
 }
 
@@ -685,7 +533,7 @@ static struct MHD_Daemon *http_daemon(struct http *h, int fd) {
         const struct config *cfg = h->s->config;
         unsigned timeout_s = (unsigned) ((cfg->idle_timeout_usec + 999999) / 1000000);
 
-        return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, h,
+        return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, handle, h,
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                 MHD_OPTION_NOTIFY_CONNECTION, conn_notify, h,
                                 MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
@@ -705,6 +553,15 @@ int http_start(struct server *s, const int fds[static _HTTP_LISTENER_MAX], struc
         if (!h)
                 return -ENOMEM;
         h->s = s;
+        conns_init(&h->conns, s);
+        h->gone_epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (h->gone_epfd < 0 || watch_new(request_wake, &h->watch) < 0) {
+                for (size_t j = 0; j < _HTTP_LISTENER_MAX; j++)
+                        safe_close(fds[j]);
+                http_stop(h);
+                return -ENOMEM;
+        }
+        s->watch = h->watch;
         for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++) {
                 if (fds[i] < 0)
                         continue;
@@ -720,9 +577,10 @@ int http_start(struct server *s, const int fds[static _HTTP_LISTENER_MAX], struc
         return 0;
 }
 
-size_t http_epoll_fds(const struct http *h, int fds[static _HTTP_LISTENER_MAX]) {
+size_t http_epoll_fds(const struct http *h, int fds[static HTTP_EPOLL_FDS_MAX]) {
         size_t n = 0;
 
+        fds[n++] = h->gone_epfd;
         for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++) {
                 const union MHD_DaemonInfo *info;
 
@@ -736,10 +594,18 @@ size_t http_epoll_fds(const struct http *h, int fds[static _HTTP_LISTENER_MAX]) 
 }
 
 int http_timeout_ms(const struct http *h) {
-        int best = conns_next_ms(h), audit_ms = audit_next_flush_ms(h->s->audit);
+        int best = conns_next_ms(&h->conns), audit_ms = audit_next_flush_ms(h->s->audit);
+
+        uint64_t watch_usec = watch_next_usec(h->watch, mono_usec());
 
         if (audit_ms >= 0 && (best < 0 || audit_ms < best))
                 best = audit_ms;
+        if (watch_usec != UINT64_MAX) {
+                int ms = watch_usec > 60000000 ? 60000 : (int) ((watch_usec + 999) / 1000);
+
+                if (best < 0 || ms < best)
+                        best = ms;
+        }
         for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++) {
                 MHD_UNSIGNED_LONG_LONG t;
 
@@ -752,23 +618,49 @@ int http_timeout_ms(const struct http *h) {
         return best;
 }
 
+/* Peers that hung up on a parked request: woken to be closed unanswered,
+ * now and not at the watch's timeout. */
+static void gone_sweep(struct http *h) {
+        struct epoll_event ev[64];
+        int n;
+
+        while ((n = epoll_wait(h->gone_epfd, ev, (int) ELEMENTSOF(ev), 0)) > 0)
+                for (int i = 0; i < n; i++) {
+                        struct req_ctx *ctx = ev[i].data.ptr;
+
+                        watch_remove(h->watch, ctx->waiter);
+                        ctx->gone = true;
+                        request_wake(ctx, WATCH_TIMED_OUT);
+                }
+}
+
 void http_run(struct http *h) {
+        gone_sweep(h);
+        watch_expire(h->watch, mono_usec());
         for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++)
                 if (h->d[i])
                         MHD_run(h->d[i]);
         /* a connection shut down here is closed by MHD's next run: its
          * socket is readable (EOF) from now on */
-        conns_sweep(h);
+        conns_sweep(&h->conns);
+        conns_trim(&h->conns);
         audit_flush(h->s->audit, 0);
 }
 
 struct http *http_stop(struct http *h) {
         if (!h)
                 return NULL;
+        /* every parked request resumed first: MHD refuses to stop with a
+         * connection still suspended */
+        if (h->watch)
+                (void) watch_stop(h->watch);
         for (size_t i = 0; i < _HTTP_LISTENER_MAX; i++)
                 if (h->d[i])
                         MHD_stop_daemon(h->d[i]); /* closes the listening fd too */
-        free(h->peers); /* empty: every connection has closed */
+        h->s->watch = NULL;
+        h->watch = watch_free(h->watch);
+        safe_close(h->gone_epfd);
+        conns_done(&h->conns);
         free(h);
         return NULL;
 }

@@ -108,7 +108,7 @@ static int handle_signal(struct daemon_ctx *d, int sfd) {
  * expiry timer and the cgroup watches. */
 static int loop_open(struct daemon_ctx *d) {
         _cleanup_close_ int epfd = -1;
-        int http_fds[_HTTP_LISTENER_MAX];
+        int http_fds[HTTP_EPOLL_FDS_MAX];
         size_t n_http;
         int r;
 

@@ -13,6 +13,8 @@
 #include "runtime-records.h"
 #include "store.h"
 
+struct watch;
+
 struct server {
         struct config *config;  /* replaced whole on reload */
         struct keys *keys;
@@ -21,6 +23,7 @@ struct server {
         struct leasing *leasing;
         struct attest_context attest;
         struct records_cache *records; /* containers' selectors, per instance */
+        struct watch *watch;    /* parked watch requests (http.c's; NULL without HTTP) */
         struct metrics metrics;
         int64_t started_usec;   /* CLOCK_MONOTONIC */
         unsigned connections;

@@ -18,6 +18,7 @@
 #define API_ROUTE_SECRET API_ROUTE_SECRETS "/{name}"
 #define API_ROUTE_SECRET_META API_ROUTE_SECRET "/meta"
 #define API_ROUTE_SECRET_ROTATE API_ROUTE_SECRET "/rotate"
+#define API_ROUTE_SECRET_WATCH API_ROUTE_SECRET "/watch"
 #define API_ROUTE_RELOAD API_PREFIX "/reload"
 #define API_ROUTE_STATUS API_PREFIX "/status"
 #define API_ROUTE_METRICS "/metrics" /* where Prometheus looks: no prefix */

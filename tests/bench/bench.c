@@ -270,6 +270,10 @@ int main(int argc, char **argv) {
                 return 0;
         }
 
+        /* 11: long polls woken by a rotation */
+        printf("11. watch\n");
+        watch_wake(admin);
+
         /* 9 (before the scale scenarios, on a quiet host): Podman */
         printf("9. podman\n");
         podman(admin);

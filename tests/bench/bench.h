@@ -5,7 +5,8 @@
  * another file calls.  bench.c says what is measured and how; bench-host.c
  * (state, processes, containers, cleanup), bench-stats.c (series, rows,
  * figures), bench-http.c (client), bench-daemon.c (the daemon under test)
- * and bench-floor/leases/rotation/scale/podman.c (the scenarios) the rest. */
+ * and bench-floor/leases/rotation/scale/podman/docker/watch.c (the
+ * scenarios) the rest. */
 
 #ifndef SECRETD_BENCH_H
 #define SECRETD_BENCH_H
@@ -225,5 +226,7 @@ void idle_connections(void);
 void podman(struct hconn *admin);
 /* bench-docker.c — scenario 10: docker run through the runc wrapper. */
 void docker(struct hconn *admin);
+/* bench-watch.c — scenario 11: parked watches woken by a rotation. */
+void watch_wake(struct hconn *admin);
 
 #endif

@@ -120,6 +120,11 @@ for _ in $(seq 50); do
 done
 curl -sS --cacert "$T/cert2.pem" "https://127.0.0.1:$PORT/" >"$T/out" 2>&1 || fail "curl after rotation: $(cat "$T/out")"
 [ "$(cat "$T/out")" = "served by nginx" ] || fail "nginx answered after rotation: $(cat "$T/out")"
+# and, once the old workers have drained, certificate 1 is no longer served
+for _ in $(seq 50); do
+	curl -s --cacert "$T/cert1.pem" "https://127.0.0.1:$PORT/" >/dev/null || break
+	sleep 0.1
+done
 curl -s --cacert "$T/cert1.pem" "https://127.0.0.1:$PORT/" >/dev/null && fail "certificate 1 still served"
 
 # the same container and main process, never restarted, got the SIGHUPs
