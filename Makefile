@@ -60,6 +60,7 @@ LDFLAGS  += $(HARDEN_LDFLAGS) $(SAN_LDFLAGS)
 LIB_SRCS = \
 	daemon/api-hook.c \
 	daemon/api-lease.c \
+	daemon/api-set.c \
 	daemon/api-watch.c \
 	daemon/api.c \
 	daemon/attest.c \
@@ -87,6 +88,7 @@ LIB_SRCS = \
 	daemon/listen.c \
 	daemon/log.c \
 	daemon/materialize.c \
+	daemon/materialize-set.c \
 	daemon/metrics.c \
 	daemon/parse.c \
 	daemon/policy-match.c \
@@ -96,6 +98,7 @@ LIB_SRCS = \
 	daemon/boltdb.c \
 	daemon/protocol.c \
 	daemon/secbuf.c \
+	daemon/secret-set.c \
 	daemon/service.c \
 	daemon/store.c \
 	daemon/watch.c
@@ -107,7 +110,7 @@ HOOK_SRCS    = client/oci-hook.c
 WRAPPER_SRCS = client/runc-wrapper.c client/runc-spec.c
 CLIENT_SRCS = $(sort $(filter-out $(HOOK_SRCS) $(WRAPPER_SRCS),$(wildcard client/*.c)))
 # The few library modules the client shares with the daemon.
-CLIENT_LIB_SRCS = daemon/secbuf.c daemon/parse.c daemon/fileio.c daemon/protocol.c
+CLIENT_LIB_SRCS = daemon/secbuf.c daemon/secret-set.c daemon/parse.c daemon/fileio.c daemon/protocol.c
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 # Small programs the integration tests drive (hostile peers).
 TEST_HELPERS = $(patsubst tests/integration/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/integration/helpers/*.c))

@@ -1,4 +1,4 @@
-/* cmd-get.c — `secretctl get NAME [--version N] [-o FILE]`: the raw value,
+/* cmd-get.c — `secretctl get NAME [--version N] [--part PART] [-o FILE]`: the raw value,
  * byte for byte, to stdout or to FILE.
  *
  * FILE is never opened for writing: the value goes into a new file (0600,
@@ -76,17 +76,20 @@ static int run(struct ctl *c, int argc, char **argv) {
         static const struct option options[] = {
                 { "version", required_argument, NULL, 'v' },
                 { "output", required_argument, NULL, 'o' },
+                { "part", required_argument, NULL, 'p' },
                 {},
         };
-        const char *file = NULL, *version = NULL, *name;
+        const char *file = NULL, *version = NULL, *part = NULL, *name;
         struct reply r = {};
-        char path[256], query[32];
+        char path[512], query[200] = "";
         uint64_t v;
         int opt, x;
 
-        while ((opt = getopt_long(argc, argv, "v:o:", options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "v:o:p:", options, NULL)) >= 0) {
                 if (opt == 'v')
                         version = optarg;
+                else if (opt == 'p')
+                        part = optarg;
                 else if (opt == 'o')
                         file = optarg;
                 else
@@ -95,11 +98,15 @@ static int run(struct ctl *c, int argc, char **argv) {
         x = name_operand(c, argc, argv, false, &name);
         if (x == EXIT_OK && version)
                 x = count_arg(c, "--version", version, 1, UINT64_MAX, &v);
+        if (x == EXIT_OK && part && !secret_name_valid(part))
+                x = usage_error(c, "part name '%s' must match %s", part, SECRET_NAME_GRAMMAR);
         if (x != EXIT_OK)
                 return x;
         if (version)
-                snprintf(query, sizeof(query), "version=%" PRIu64, v);
-        (void) api_path(path, sizeof(path), API_ROUTE_SECRET, name, version ? query : NULL);
+                snprintf(query, sizeof(query), "version=%" PRIu64 "%s", v, part ? "&" : "");
+        if (part)
+                snprintf(query + strlen(query), sizeof(query) - strlen(query), "part=%s", part);
+        (void) api_path(path, sizeof(path), API_ROUTE_SECRET, name, query[0] ? query : NULL);
         x = ctl_call(c, "GET", path, NULL, 0, NULL, &r);
         if (x != EXIT_OK)
                 return x;
@@ -110,13 +117,16 @@ static int run(struct ctl *c, int argc, char **argv) {
 
 const struct command cmd_get = {
         .name = "get",
-        .args = "NAME [--version N] [-o FILE]",
+        .args = "NAME [--version N] [--part PART] [-o FILE]",
         .summary = "Print the value of the secret NAME",
         .help = "Options:\n"
                 "  -v, --version N    the version N (the current or the previous one)\n"
                 "  -o, --output FILE  write the value to a new FILE (mode 0600), replacing\n"
                 "                     what is there; never written into\n"
+                "  -p, --part PART    of a set, the part PART alone\n"
                 "\n"
-                "The value is written as raw bytes, without a newline added.\n",
+                "The value is written as raw bytes, without a newline added.  A set without\n"
+                "--part is written in its encoding: for each part, its name, a space, its size\n"
+                "and a newline, then its bytes and a newline.\n",
         .run = run,
 };

@@ -7,8 +7,20 @@ static int print_info(json_t *j) {
         size_t i;
         int r = t ? 0 : -1;
 
-        printf("name:     %s\nversion:  %lld\nleases:   %lld\n\n", json_str(j, "name"), json_int(j, "version"),
+        printf("name:     %s\nversion:  %lld\nleases:   %lld\n", json_str(j, "name"), json_int(j, "version"),
                json_int(j, "leases"));
+        /* a set: its parts' names and sizes (never their bytes) */
+        if (json_is_true(json_object_get(j, "set"))) {
+                printf("parts:   ");
+                json_array_foreach(json_object_get(j, "parts"), i, v) {
+                        char size[24];
+
+                        format_bytes((uint64_t) json_int(v, "size"), size, sizeof(size));
+                        printf(" %s (%s)", json_str(v, "name"), size);
+                }
+                printf("\n");
+        }
+        printf("\n");
         json_array_foreach(json_object_get(j, "versions"), i, v) {
                 char version[24], size[24];
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "secretd/secret-set.h"
 #include "secretd/cleanup.h"
 #include "secretd/protocol.h" /* secret_name_valid(), lease_id_valid(), the routes */
 #include "secretd/secbuf.h"
@@ -119,6 +120,16 @@ int count_arg(const struct ctl *c, const char *what, const char *s, uint64_t min
 /* Reads a value from FILE ("-" or NULL: stdin).  On a terminal it prompts
  * on stderr and reads one line without echo.  At most max bytes. */
 int read_value(const struct ctl *c, const char *file, const char *name, size_t max, struct secbuf **ret);
+
+/* set-parts.c: --part NAME=FILE, collected (usage errors for a bad one,
+ * a name given twice, standard input twice, more than a set holds), then
+ * every FILE read and the set encoded into *ret. */
+struct part_args {
+        size_t n;
+        const char *spec[SET_PARTS_MAX];
+};
+int part_arg(const struct ctl *c, struct part_args *pa, const char *spec);
+int read_set(const struct ctl *c, const struct part_args *pa, const char *name, size_t max, struct secbuf **ret);
 
 /* output.c — tables and JSON. */
 void print_json(json_t *j);

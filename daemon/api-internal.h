@@ -34,5 +34,16 @@ void route_revoke(struct server *s, const struct request *req, const char *id, s
 #define WATCH_TIMEOUT_DEFAULT_USEC (30 * UINT64_C(1000000))
 #define WATCH_TIMEOUT_MAX_USEC (3600 * UINT64_C(1000000))
 void route_watch(struct server *s, const struct request *req, const char *name, struct reply *rep);
+
+/* api-set.c.  The kind of value req's body is: a set when its
+ * Content-Type is SET_CONTENT_TYPE, and then *ret_set its canonical
+ * encoding (to store instead of the body); false with rep filled when the
+ * set is malformed. */
+bool body_value(const struct request *req, struct reply *rep, enum store_kind *ret_kind, struct secbuf **ret_set);
+/* rep->value, a set's encoding, becomes its part named part (404 when
+ * there is none). */
+void reply_set_part(struct reply *rep, const char *name, const char *part);
+/* [{"name","size"}] of a set's encoding. */
+json_t *set_parts_json(const struct secbuf *value);
 /* api-hook.c */
 void route_hook_create_runtime(struct server *s, const struct request *req, const char *name, struct reply *rep);

@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "api-internal.h"
+#include "secretd/secret-set.h"
 #include "lease.h"
 #include "leasing.h"
 #include "policy.h"
@@ -167,6 +168,10 @@ void store_error(struct server *s, struct reply *rep, int r, const char *name) {
                 break;
         case -EBADMSG:
                 api_error(rep, API_ERR_SECRET_DAMAGED, "secret '%s' cannot be opened: its file is damaged", name);
+                break;
+        case -EMEDIUMTYPE:
+                api_error(rep, API_ERR_CONFLICT, "secret '%s' is of the other kind: a set is rotated with a set "
+                          "(Content-Type " SET_CONTENT_TYPE "), a value with a value", name);
                 break;
         case -EOVERFLOW:
                 api_error(rep, API_ERR_CONFLICT, "secret '%s' is at the last version number; delete and create it "
@@ -348,20 +353,26 @@ static void route_list(struct server *s, const struct request *req, const char *
 }
 
 static void route_create(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        _cleanup_(secbuf_freep) struct secbuf *set = NULL;
+        const struct secbuf *value;
+        enum store_kind kind;
         struct store_version v;
         int r;
 
-        if (!body_is_value(req, rep) || !empty_allowed(s, req, rep, name, true))
+        if (!body_is_value(req, rep) || !body_value(req, rep, &kind, &set) ||
+            (kind == STORE_VALUE && !empty_allowed(s, req, rep, name, true)))
                 return;
-        r = store_create(s->store, name, req->body->data, req->body->len, &v);
+        value = set ? set : req->body;
+        r = store_create(s->store, name, kind, value->data, value->len, &v);
         if (r < 0)
                 return store_error(s, rep, r, name);
-        reply_json(rep, 201, json_pack("{s:s,s:I,s:I,s:o}", "name", name, "version", (json_int_t) v.version, "size",
-                                       (json_int_t) v.size, "created", time_json(v.created_usec)));
+        reply_json(rep, 201, json_pack("{s:s,s:I,s:I,s:o,s:b}", "name", name, "version", (json_int_t) v.version,
+                                       "size", (json_int_t) v.size, "created", time_json(v.created_usec), "set",
+                                       kind == STORE_SET));
 }
 
 static void route_read(struct server *s, const struct request *req, const char *name, struct reply *rep) {
-        const char *vs = query_get(req, "version");
+        const char *vs = query_get(req, "version"), *part = query_get(req, "part");
         struct store_version v;
         uint64_t version = 0;
         int r;
@@ -376,20 +387,32 @@ static void route_read(struct server *s, const struct request *req, const char *
                 return store_error(s, rep, r, name);
         rep->version = v.version;
         rep->status = 200;
+        if (part && v.kind != STORE_SET) {
+                rep->value = secbuf_free(rep->value);
+                return api_error(rep, API_ERR_BAD_REQUEST, "secret '%s' is not a set: it has no parts", name);
+        }
+        if (part)
+                return reply_set_part(rep, name, part);
+        rep->value_is_set = v.kind == STORE_SET;
 }
 
 static void route_meta(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        _cleanup_(secbuf_freep) struct secbuf *value = NULL;
         struct store_meta m;
+        json_t *j;
         int r;
 
         (void) req;
         r = store_meta(s->store, name, &m);
         if (r < 0)
                 return store_error(s, rep, r, name);
-        reply_json(rep, 200, json_pack("{s:s,s:I,s:o,s:i}", "name", m.name, "version",
-                                       (json_int_t) m.versions[0].version, "versions",
-                                       versions_json(m.versions, m.n_versions), "leases",
-                                       (int) leasing_count_secret(s->leasing, name)));
+        j = json_pack("{s:s,s:I,s:o,s:i,s:b}", "name", m.name, "version", (json_int_t) m.versions[0].version,
+                      "versions", versions_json(m.versions, m.n_versions), "leases",
+                      (int) leasing_count_secret(s->leasing, name), "set", m.versions[0].kind == STORE_SET);
+        /* a set's part names and sizes (never their bytes) */
+        if (j && m.versions[0].kind == STORE_SET && store_read(s->store, name, 0, &value, NULL) == 0)
+                json_object_set_new(j, "parts", set_parts_json(value));
+        reply_json(rep, 200, j);
 }
 
 /* ?generate=N&encoding=base64|hex|raw: N random bytes, encoded. */
@@ -436,6 +459,8 @@ static void route_rotate(struct server *s, const struct request *req, const char
         struct store_version v;
         int r;
 
+        enum store_kind kind = STORE_VALUE;
+
         if (query_get(req, "generate")) {
                 if (generate_value(req, rep, &generated) < 0)
                         return;
@@ -443,14 +468,15 @@ static void route_rotate(struct server *s, const struct request *req, const char
         } else {
                 if (query_get(req, "encoding"))
                         return api_error(rep, API_ERR_BAD_REQUEST, "encoding is only meaningful with generate");
-                if (!body_is_value(req, rep) || !empty_allowed(s, req, rep, name, false))
+                if (!body_is_value(req, rep) || !body_value(req, rep, &kind, &generated) ||
+                    (kind == STORE_VALUE && !empty_allowed(s, req, rep, name, false)))
                         return;
-                value = req->body;
+                value = generated ? generated : req->body;
         }
         size_t updated = 0;
         bool unchanged = false;
 
-        r = store_rotate(s->store, name, value->data, value->len, &v, &unchanged);
+        r = store_rotate(s->store, name, kind, value->data, value->len, &v, &unchanged);
         if (r < 0)
                 return store_error(s, rep, r, name);
         /* the same value: no version, no file, no signal (a watcher's reload
@@ -595,7 +621,7 @@ static const struct route routes[] = {
         { "GET", API_ROUTE_WHOAMI, ACCESS_ANYONE, NULL, route_whoami, {} },
         { "GET", API_ROUTE_SECRETS, ACCESS_ADMIN, "list", route_list, {} },
         { "PUT", API_ROUTE_SECRET, ACCESS_ADMIN, "create", route_create, { "allow_empty" } },
-        { "GET", API_ROUTE_SECRET, ACCESS_ADMIN, "read", route_read, { "version" } },
+        { "GET", API_ROUTE_SECRET, ACCESS_ADMIN, "read", route_read, { "version", "part" } },
         { "DELETE", API_ROUTE_SECRET, ACCESS_ADMIN, "delete", route_delete, {} },
         { "GET", API_ROUTE_SECRET_META, ACCESS_ADMIN, "meta", route_meta, {} },
         { "POST", API_ROUTE_SECRET_ROTATE, ACCESS_ADMIN, "rotate", route_rotate,

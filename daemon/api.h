@@ -38,6 +38,7 @@ struct reply {
         struct secbuf *value;   /* a secret's raw bytes, or */
         char *text;             /* text/plain (metrics) */
         uint64_t version;       /* X-Secret-Version when value is set */
+        bool value_is_set;      /* value is a whole set's encoding */
         const char *allow;      /* Allow header for 405 */
         const char *route;      /* route template, for metrics */
         bool close;             /* end the connection after this reply */

@@ -44,6 +44,7 @@
 #include "http.h"
 #include "secretd/cleanup.h"
 #include "secretd/log.h"
+#include "secretd/secret-set.h"
 #include "watch.h"
 
 #define HTTP_POOL_SIZE (32 * 1024) /* per connection: headers must fit */
@@ -191,7 +192,7 @@ static struct MHD_Response *reply_to_response(struct reply *rep) {
                         snprintf(v, sizeof(v), "%" PRIu64, rep->version);
                         MHD_add_response_header(resp, SECRET_VERSION_HEADER, v);
                 }
-                type = "application/octet-stream";
+                type = rep->value_is_set ? SET_CONTENT_TYPE : "application/octet-stream";
         } else if (rep->text) {
                 resp = MHD_create_response_from_buffer(strlen(rep->text), rep->text, MHD_RESPMEM_MUST_FREE);
                 if (resp)

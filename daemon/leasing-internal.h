@@ -12,6 +12,8 @@
 #include "leasing.h"
 #include "leasing-target.h"
 #include "materialize.h"
+#include "secretd/secbuf.h"
+#include "store.h"
 
 struct peer;
 struct policy;
@@ -111,3 +113,16 @@ void instance_forget(struct instance *in);
 /* Whether pol grants ls as it was written: its workload, a grant of its
  * secret, the same file, mode and any owner the grant sets. */
 bool lease_in_force(const struct policy *pol, const struct lease *ls);
+
+/* A lease's file from a store value: a value's bytes into a file, a set's
+ * parts into its directory (materialize.h). */
+static inline int lease_file_write(struct mdir *m, enum store_kind kind, const char *file, const struct secbuf *value,
+                                   uid_t uid, gid_t gid, mode_t mode) {
+        return (kind == STORE_SET ? mdir_write_set : mdir_write)(m, file, value->data, value->len, uid, gid, mode);
+}
+
+static inline bool lease_file_current(struct mdir *m, enum store_kind kind, const char *file,
+                                      const struct secbuf *value, uid_t uid, gid_t gid, mode_t mode) {
+        return (kind == STORE_SET ? mdir_set_current : mdir_file_current)(m, file, value->data, value->len, uid, gid,
+                                                                          mode);
+}

@@ -146,8 +146,8 @@ static void recover_one(void *userdata, struct lease *ls, const struct lease_whe
          * event. */
         r = recovery_value(rc, ls->secret, &value, &v);
         if (r >= 0 && v.version != ls->version &&
-            !mdir_file_current(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode))
-                r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
+            !lease_file_current(in->dir, v.kind, ls->file, value, ls->uid, ls->gid, ls->mode))
+                r = lease_file_write(in->dir, v.kind, ls->file, value, ls->uid, ls->gid, ls->mode);
         if (r >= 0)
                 r = instance_attach(l, in, ls);
         if (r < 0) {
@@ -193,14 +193,17 @@ static void instance_reconcile(struct recovery *rc, struct instance *in) {
         while ((de = readdir(d))) {
                 bool owned = false;
 
-                /* the temp directory: mdir_open() emptied it */
+                /* the temp directory: mdir_open() emptied it; a set's
+                 * generations go with their link */
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-                    strcmp(de->d_name, MDIR_TEMP_DIR) == 0)
+                    strcmp(de->d_name, MDIR_TEMP_DIR) == 0 || strcmp(de->d_name, MDIR_SETS_DIR) == 0)
                         continue;
+                /* a file, or a set's link */
                 for (size_t i = 0; i < in->n_leases && !owned; i++)
-                        if (strcmp(in->leases[i]->file, de->d_name) == 0 && de->d_type == DT_REG)
+                        if (strcmp(in->leases[i]->file, de->d_name) == 0 &&
+                            (de->d_type == DT_REG || de->d_type == DT_LNK))
                                 owned = seen[i] = true;
-                if (!owned)
+                if (!owned && mdir_remove(in->dir, de->d_name) == -EINVAL)
                         (void) unlinkat(mdir_fd(in->dir), de->d_name, 0);
         }
         /* backwards: dropping moves the last lease into the dropped one's place */
@@ -214,7 +217,7 @@ static void instance_reconcile(struct recovery *rc, struct instance *in) {
                         continue;
                 r = recovery_value(rc, ls->secret, &value, &v);
                 if (r >= 0)
-                        r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
+                        r = lease_file_write(in->dir, v.kind, ls->file, value, ls->uid, ls->gid, ls->mode);
                 if (r >= 0) {
                         ls->version = v.version;
                         continue;

@@ -48,7 +48,7 @@ int leasing_rotate(struct leasing *l, const char *secret, size_t *ret_updated) {
                         continue;
                 if (ls->on_rotate_signal)
                         in->rotate_signal = ls->on_rotate_signal;
-                r = mdir_write(in->dir, ls->file, value->data, value->len, ls->uid, ls->gid, ls->mode);
+                r = lease_file_write(in->dir, v.kind, ls->file, value, ls->uid, ls->gid, ls->mode);
                 if (r < 0) {
                         if (!first_error)
                                 first_error = r;

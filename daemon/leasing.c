@@ -401,9 +401,9 @@ static int file_put(struct leasing *l, struct instance *in, const char *secret, 
         r = store_read(l->store, secret, 0, &value, ret_v);
         if (r < 0)
                 return r;
-        if (had_version == ret_v->version && mdir_file_current(in->dir, file, value->data, value->len, uid, gid, mode))
+        if (had_version == ret_v->version && lease_file_current(in->dir, ret_v->kind, file, value, uid, gid, mode))
                 return 0;
-        return mdir_write(in->dir, file, value->data, value->len, uid, gid, mode);
+        return lease_file_write(in->dir, ret_v->kind, file, value, uid, gid, mode);
 }
 
 /* One grant: value from the store into the file, lease created or renewed. */

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "materialize.h"
+#include "materialize-internal.h"
 #include "secretd/cleanup.h"
 
 #ifndef TMPFS_MAGIC
@@ -33,13 +33,6 @@
 /* Files per instance directory: grants are few; this bounds inode use. */
 #define MDIR_INODES "256"
 
-struct mdir {
-        int root_fd;  /* borrowed: secrets_root */
-        char *name;
-        int dfd;      /* the directory itself */
-        int tmp_dfd;  /* its MDIR_TEMP_DIR, where writes are made before the rename */
-        int mnt_fd;   /* the tmpfs mount (fsmount), -1 when a plain directory */
-};
 
 bool mdir_name_valid(const char *name) {
         size_t n = name ? strlen(name) : 0;
@@ -231,6 +224,7 @@ int mdir_open(int root_fd, const char *name, uint64_t tmpfs_size, bool privilege
         m->root_fd = root_fd;
         m->dfd = TAKE_FD(dfd);
         m->mnt_fd = TAKE_FD(mnt);
+        m->sets_dfd = -1;
         m->tmp_dfd = open_temp_dir(m->dfd);
         if (m->tmp_dfd < 0) {
                 r = m->tmp_dfd;
@@ -263,6 +257,17 @@ static int open_temp(struct mdir *m, mode_t mode, char name[static 32]) {
         return -EEXIST;
 }
 
+int mdir_temp_name(struct mdir *m, char name[static 32]) {
+        static uint64_t counter;
+
+        for (int tries = 0; tries < 64; tries++) {
+                snprintf(name, 32, ".link-%" PRIx64, ++counter);
+                if (faccessat(m->tmp_dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+                        return 0;
+        }
+        return -EEXIST;
+}
+
 /* Who creates our files and what the umask takes from them: read once
  * (the daemon settles both at start, before any file is written) rather
  * than three system calls per file, a rotation's largest cost after the
@@ -284,25 +289,15 @@ static void creator_init(void) {
         creator.known = true;
 }
 
-int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode) {
-        _cleanup_close_ int fd = -1;
-        char tmp[32];
+int mdir_fill(int fd, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode) {
         size_t off = 0;
-        int r = 0;
 
-        if (!mdir_name_valid(file))
-                return -EINVAL;
-        /* created with its mode, less what the umask takes; never wider */
-        fd = open_temp(m, mode & 0777, tmp);
-        if (fd < 0)
-                return fd;
         while (off < len) {
                 ssize_t w = write(fd, data + off, len - off);
                 if (w < 0) {
                         if (errno == EINTR)
                                 continue;
-                        r = -errno;
-                        break;
+                        return -errno;
                 }
                 off += (size_t) w;
         }
@@ -310,11 +305,26 @@ int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len
          * A new file is already ours (the directory has no setgid bit), and
          * already has every mode bit the umask did not take. */
         creator_init();
-        if (r >= 0 && (uid != creator.uid || gid != creator.gid) && fchown(fd, uid, gid) < 0 &&
+        if ((uid != creator.uid || gid != creator.gid) && fchown(fd, uid, gid) < 0 &&
             !(errno == EPERM && creator.uid != 0))
-                r = -errno;
-        if (r >= 0 && ((mode & creator.umask) || (mode & ~(mode_t) 0777)) && fchmod(fd, mode) < 0)
-                r = -errno;
+                return -errno;
+        if (((mode & creator.umask) || (mode & ~(mode_t) 0777)) && fchmod(fd, mode) < 0)
+                return -errno;
+        return 0;
+}
+
+int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode) {
+        _cleanup_close_ int fd = -1;
+        char tmp[32];
+        int r;
+
+        if (!mdir_name_valid(file))
+                return -EINVAL;
+        /* created with its mode, less what the umask takes; never wider */
+        fd = open_temp(m, mode & 0777, tmp);
+        if (fd < 0)
+                return fd;
+        r = mdir_fill(fd, data, len, uid, gid, mode);
         /* closed before the rename: even a watcher of the temp directory
          * sees no event after the file is live */
         if (close(TAKE_FD(fd)) < 0 && r >= 0 && errno != EINTR)
@@ -323,6 +333,8 @@ int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len
                 r = -errno;
         if (r < 0)
                 (void) unlinkat(m->tmp_dfd, tmp, 0);
+        if (r >= 0)
+                mdir_set_forget(m, file); /* it may have been a set's link */
         return r;
 }
 
@@ -352,12 +364,15 @@ static bool same_content(int fd, const uint8_t *data, size_t len) {
 
 bool mdir_file_current(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid,
                        mode_t mode) {
+        return mdir_name_valid(file) && mdir_file_current_at(m->dfd, file, data, len, uid, gid, mode);
+}
+
+bool mdir_file_current_at(int dfd, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid,
+                          mode_t mode) {
         _cleanup_close_ int fd = -1;
         struct stat st;
 
-        if (!mdir_name_valid(file))
-                return false;
-        fd = openat(m->dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t) st.st_size == len &&
                st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == mode && same_content(fd, data, len);
 }
@@ -365,7 +380,11 @@ bool mdir_file_current(struct mdir *m, const char *file, const uint8_t *data, si
 int mdir_remove(struct mdir *m, const char *file) {
         if (!mdir_name_valid(file))
                 return -EINVAL;
-        return unlinkat(m->dfd, file, 0) < 0 ? -errno : 0;
+        if (unlinkat(m->dfd, file, 0) < 0)
+                return -errno;
+        /* a set: its link went first, so all of its parts went at once */
+        mdir_set_forget(m, file);
+        return 0;
 }
 
 /* In the child: the rootfs at root, if it is root_fd's directory. */
@@ -657,6 +676,7 @@ struct mdir *mdir_close(struct mdir *m) {
                 return NULL;
         safe_close(m->dfd);
         safe_close(m->tmp_dfd);
+        safe_close(m->sets_dfd);
         safe_close(m->mnt_fd);
         free(m->name);
         free(m);
@@ -699,6 +719,7 @@ int mdir_destroy(struct mdir *m) {
                 while (d && (de = readdir(d)))
                         if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
                                 (void) unlinkat(m->dfd, de->d_name, 0);
+                mdir_sets_clear(m);
                 if (m->tmp_dfd >= 0)
                         clear_temps(m->tmp_dfd);
                 (void) unlinkat(m->dfd, MDIR_TEMP_DIR, AT_REMOVEDIR);

@@ -20,6 +20,9 @@ struct mdir;
  * the instance directory sees one IN_MOVED_TO per change and nothing
  * else.  Not a file name anyone can lease (mdir_name_valid()). */
 #define MDIR_TEMP_DIR ".tmp"
+/* And this one (0711, the daemon's) holds the generations of its sets
+ * (mdir_write_set()); no name anyone can lease either. */
+#define MDIR_SETS_DIR ".sets"
 
 /* Opens (creating, and mounting when privileged) root/name.  An existing
  * directory is adopted only when it is the tmpfs we would make (after a
@@ -34,7 +37,16 @@ int mdir_noswap_supported(void);
 bool mdir_name_valid(const char *name);
 /* Atomically puts len bytes at file, owned uid:gid with mode. */
 int mdir_write(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode);
-/* -ENOENT when the file is not there. */
+/* A set (secretd/secret-set.h: data is its encoding) at file: a
+ * directory of its parts, each owned uid:gid with mode, that replaces what
+ * was at file in one rename, so that a reader opening file/PART sees one
+ * whole version.  -EBADMSG when data is no set's encoding. */
+int mdir_write_set(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid,
+                   mode_t mode);
+/* mdir_file_current() for a set: every part there as written, no other. */
+bool mdir_set_current(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid,
+                      mode_t mode);
+/* -ENOENT when the file (or set) is not there. */
 int mdir_remove(struct mdir *m, const char *file);
 /* Whether file is there as mdir_write(data, len, uid, gid, mode) left
  * it, content included (anyone who could write it must not make a renewal

@@ -1,7 +1,7 @@
 /* store.c — named, versioned, sealed secrets over a backend.
  *
  * Record layout (the plaintext that gets sealed, little-endian):
- *   u8 format (1) | u8 n_versions (1..2) | 6 zero bytes
+ *   u8 format (1: a value, 2: a set) | u8 n_versions (1..2) | 6 zero bytes
  *   n_versions × { u64 version | i64 created_usec | u32 size | size bytes }
  * versions[0] is the current one.  The record is decoded in place inside
  * its secbuf; values are copied out only into new secbufs. */
@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include "secretd/cleanup.h"
+#include "secretd/secret-set.h"
 #include "store.h"
 
-#define RECORD_FORMAT 1
 #define RECORD_HEADER 8
 #define RECORD_ENTRY_HEADER 20
 #define KEYCHECK_KEY ".keycheck"
@@ -28,6 +28,7 @@ struct store {
 };
 
 struct record {
+        enum store_kind kind; /* the format byte: older daemons refuse a set */
         unsigned n;
         struct store_version v[STORE_VERSIONS_KEPT];
         const uint8_t *value[STORE_VERSIONS_KEPT];
@@ -68,6 +69,13 @@ static void put_le32(uint8_t *p, uint32_t v) {
         memcpy(p, &v, 4);
 }
 
+static bool set_valid(const uint8_t *value, size_t len) {
+        struct secret_set s;
+        const char *why;
+
+        return set_parse(value, len, &s, &why) == 0;
+}
+
 /* Parses a record in place; every length is checked against what is left
  * before it is used.  -EBADMSG on anything malformed. */
 static int record_decode(const struct secbuf *plain, struct record *ret) {
@@ -75,8 +83,10 @@ static int record_decode(const struct secbuf *plain, struct record *ret) {
         size_t left = plain->len;
         struct record rec = {};
 
-        if (left < RECORD_HEADER || p[0] != RECORD_FORMAT || p[1] < 1 || p[1] > STORE_VERSIONS_KEPT)
+        if (left < RECORD_HEADER || (p[0] != STORE_VALUE && p[0] != STORE_SET) || p[1] < 1 ||
+            p[1] > STORE_VERSIONS_KEPT)
                 return -EBADMSG;
+        rec.kind = p[0];
         rec.n = p[1];
         p += RECORD_HEADER;
         left -= RECORD_HEADER;
@@ -86,12 +96,15 @@ static int record_decode(const struct secbuf *plain, struct record *ret) {
                 rec.v[i].version = get_le64(p);
                 rec.v[i].created_usec = (int64_t) get_le64(p + 8);
                 rec.v[i].size = get_le32(p + 16);
+                rec.v[i].kind = rec.kind;
                 p += RECORD_ENTRY_HEADER;
                 left -= RECORD_ENTRY_HEADER;
                 if (rec.v[i].size > left || rec.v[i].version == 0 ||
                     (i > 0 && rec.v[i].version >= rec.v[i - 1].version))
                         return -EBADMSG;
                 rec.value[i] = p;
+                if (rec.kind == STORE_SET && !set_valid(p, rec.v[i].size))
+                        return -EBADMSG;
                 p += rec.v[i].size;
                 left -= rec.v[i].size;
         }
@@ -113,7 +126,7 @@ static int record_encode(const struct record *rec, struct secbuf **ret) {
         if (!b)
                 return -ENOMEM;
         p = b->data;
-        p[0] = RECORD_FORMAT;
+        p[0] = (uint8_t) rec->kind;
         p[1] = (uint8_t) rec->n;
         p += RECORD_HEADER;
         for (unsigned i = 0; i < rec->n; i++) {
@@ -174,23 +187,27 @@ static int store_save(struct store *st, const char *name, const struct record *r
         return st->backend->ops->put(st->backend, name, blob, len, expected_rev, NULL);
 }
 
-static int check_value(struct store *st, const char *name, size_t len) {
-        if (!store_name_valid(name))
+static int check_value(struct store *st, const char *name, enum store_kind kind, const uint8_t *value, size_t len) {
+        if (!store_name_valid(name) || (kind != STORE_VALUE && kind != STORE_SET))
                 return -EINVAL;
         if (len > st->max_value)
                 return -EFBIG;
+        if (kind == STORE_SET && !set_valid(value, len))
+                return -EINVAL;
         return 0;
 }
 
-int store_create(struct store *st, const char *name, const uint8_t *value, size_t len,
+int store_create(struct store *st, const char *name, enum store_kind kind, const uint8_t *value, size_t len,
                  struct store_version *ret_version) {
-        struct record rec = { .n = 1 };
+        struct record rec = { .kind = kind, .n = 1 };
         int r;
 
-        r = check_value(st, name, len);
+        r = check_value(st, name, kind, value, len);
         if (r < 0)
                 return r;
-        rec.v[0] = (struct store_version) { .version = 1, .created_usec = now_usec(), .size = (uint32_t) len };
+        rec.v[0] = (struct store_version) {
+                .version = 1, .kind = kind, .created_usec = now_usec(), .size = (uint32_t) len
+        };
         rec.value[0] = value;
         r = store_save(st, name, &rec, 0);
         if (r < 0)
@@ -202,19 +219,21 @@ int store_create(struct store *st, const char *name, const uint8_t *value, size_
 
 /* A new current version, unless if_changed and value is the current one
  * (then *ret_unchanged, and nothing is written). */
-static int write_version(struct store *st, const char *name, const uint8_t *value, size_t len, bool if_changed,
-                         struct store_version *ret_version, bool *ret_unchanged) {
+static int write_version(struct store *st, const char *name, enum store_kind kind, const uint8_t *value, size_t len,
+                         bool if_changed, struct store_version *ret_version, bool *ret_unchanged) {
         _cleanup_(secbuf_freep) struct secbuf *old = NULL;
-        struct record rec, next = { .n = 2 };
+        struct record rec, next = { .kind = kind, .n = 2 };
         uint64_t rev;
         int r;
 
-        r = check_value(st, name, len);
+        r = check_value(st, name, kind, value, len);
         if (r < 0)
                 return r;
         r = store_load(st, name, &old, &rec, &rev);
         if (r < 0)
                 return r;
+        if (rec.kind != kind)
+                return -EMEDIUMTYPE;
         /* both in guarded memory; the compare takes the same time wherever
          * they differ (only the length, which the API reports, is not hidden) */
         if (if_changed && rec.v[0].size == len && (len == 0 || sodium_memcmp(rec.value[0], value, len) == 0)) {
@@ -229,7 +248,7 @@ static int write_version(struct store *st, const char *name, const uint8_t *valu
         if (rec.v[0].version == UINT64_MAX)
                 return -EOVERFLOW;
         next.v[0] = (struct store_version) {
-                .version = rec.v[0].version + 1, .created_usec = now_usec(), .size = (uint32_t) len
+                .version = rec.v[0].version + 1, .kind = kind, .created_usec = now_usec(), .size = (uint32_t) len
         };
         next.value[0] = value;
         next.v[1] = rec.v[0];
@@ -242,14 +261,14 @@ static int write_version(struct store *st, const char *name, const uint8_t *valu
         return 0;
 }
 
-int store_write(struct store *st, const char *name, const uint8_t *value, size_t len,
+int store_write(struct store *st, const char *name, enum store_kind kind, const uint8_t *value, size_t len,
                 struct store_version *ret_version) {
-        return write_version(st, name, value, len, false, ret_version, NULL);
+        return write_version(st, name, kind, value, len, false, ret_version, NULL);
 }
 
-int store_rotate(struct store *st, const char *name, const uint8_t *value, size_t len,
+int store_rotate(struct store *st, const char *name, enum store_kind kind, const uint8_t *value, size_t len,
                  struct store_version *ret_version, bool *ret_unchanged) {
-        return write_version(st, name, value, len, true, ret_version, ret_unchanged);
+        return write_version(st, name, kind, value, len, true, ret_version, ret_unchanged);
 }
 
 int store_read(struct store *st, const char *name, uint64_t version, struct secbuf **ret_value,

@@ -28,8 +28,13 @@
 
 struct store;
 
+/* What a secret's value is, fixed when it is created: bytes, or a set of
+ * named parts in secret-set.h's encoding (leased as one directory). */
+enum store_kind { STORE_VALUE = 1, STORE_SET = 2 };
+
 struct store_version {
         uint64_t version;    /* 1, 2, 3, … */
+        enum store_kind kind;
         int64_t created_usec; /* CLOCK_REALTIME */
         uint32_t size;
 };
@@ -52,17 +57,20 @@ int store_open(struct backend *b, struct keys *k, size_t max_value, struct store
 struct store *store_free(struct store *st);
 void store_freep(struct store **st);
 
-/* -EEXIST when it exists, -EINVAL for a bad name, -EFBIG over the limit. */
-int store_create(struct store *st, const char *name, const uint8_t *value, size_t len,
+/* -EEXIST when it exists, -EINVAL for a bad name (or a set value that is
+ * not a set's encoding), -EFBIG over the limit. */
+int store_create(struct store *st, const char *name, enum store_kind kind, const uint8_t *value, size_t len,
                  struct store_version *ret_version);
 /* A new current version; the old current becomes the previous one. -ENOENT
- * when the secret does not exist; -EOVERFLOW when its version is already
- * UINT64_MAX (only a crafted file gets there). */
-int store_write(struct store *st, const char *name, const uint8_t *value, size_t len,
+ * when the secret does not exist; -EMEDIUMTYPE when it is of another kind;
+ * -EOVERFLOW when its version is already UINT64_MAX (only a crafted file
+ * gets there).  One backend put: a crash leaves the old record or the new
+ * one, a set never half of each. */
+int store_write(struct store *st, const char *name, enum store_kind kind, const uint8_t *value, size_t len,
                 struct store_version *ret_version);
 /* store_write, except that a value equal to the current one writes
  * nothing: *ret_unchanged, and *ret_version is the current version. */
-int store_rotate(struct store *st, const char *name, const uint8_t *value, size_t len,
+int store_rotate(struct store *st, const char *name, enum store_kind kind, const uint8_t *value, size_t len,
                  struct store_version *ret_version, bool *ret_unchanged);
 /* version 0 means the current one.  -ENOENT for an unknown name or a version
  * no longer (or not yet) kept; -EBADMSG when the secret's blob is damaged. */

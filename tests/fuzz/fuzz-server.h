@@ -45,7 +45,7 @@ static void fuzz_rm_dir(void) {
 }
 
 static inline void fuzz_put_secret(struct server *s, const char *name, const char *value) {
-        int r = store_create(s->store, name, (const uint8_t *) value, strlen(value), NULL);
+        int r = store_create(s->store, name, STORE_VALUE, (const uint8_t *) value, strlen(value), NULL);
 
         if (r < 0 && r != -EEXIST)
                 abort();

@@ -97,7 +97,7 @@ static void exercise(void) {
         if (store_count(store, &n) < 0 || n != 1)
                 abort();
 
-        r = store_write(store, "s", next, sizeof(next), &v);
+        r = store_write(store, "s", STORE_VALUE, next, sizeof(next), &v);
         if (r < 0) {
                 /* a damaged secret stays damaged; nothing else may fail */
                 if (m.n_versions == 0 && r != -EBADMSG)

@@ -3,7 +3,10 @@
  * a file's contents, owner and mode; a rewrite replacing it whole (an
  * open reader keeps the old value, the path has the new one at once);
  * whether a file is still as written; removal; the directory kept at
- * close and gone at destroy.  The directory's listing is not asserted:
+ * close and gone at destroy; a set: a directory of its parts, switched
+ * whole in one rename (a reader holding the old one finds its parts gone,
+ * never the next version's), checked part by part, removed with its link,
+ * a set replaced by a file and back.  The directory's listing is not asserted:
  * materialize.c may keep entries of its own there (temp files). */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -192,6 +195,84 @@ static int group_setup(void **state) {
         return keys_global_init(); /* comparing contents reads into guarded memory */
 }
 
+#define SET1 "tls.crt 5\ncert1\ntls.key 4\nkey1\n"
+#define SET2 "tls.crt 5\ncert2\ntls.key 4\nkey2\n"
+
+static int write_set(struct fixture *f, const char *file, const char *enc, mode_t mode) {
+        return mdir_write_set(f->m, file, (const uint8_t *) enc, strlen(enc), getuid(), getgid(), mode);
+}
+
+static void test_set(void **state) {
+        struct fixture *f = *state;
+        char p[256], link[256];
+        struct stat st;
+        int old_dir, fd;
+        ssize_t n;
+
+        assert_int_equal(write_set(f, "web", SET1, 0400), 0);
+        assert_file(f, "web/tls.crt", "cert1", getuid(), getgid(), 0400);
+        assert_file(f, "web/tls.key", "key1", getuid(), getgid(), 0400);
+        path_of(f, "web", p, sizeof(p));
+        assert_int_equal(lstat(p, &st), 0);
+        assert_true(S_ISLNK(st.st_mode));
+        n = readlink(p, link, sizeof(link) - 1);
+        assert_true(n > 0);
+        link[n] = '\0';
+        assert_int_equal(strncmp(link, MDIR_SETS_DIR "/web.", strlen(MDIR_SETS_DIR "/web.")), 0);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0500); /* r-x where the parts have r */
+        assert_true(mdir_set_current(f->m, "web", (const uint8_t *) SET1, strlen(SET1), getuid(), getgid(), 0400));
+        assert_false(mdir_set_current(f->m, "web", (const uint8_t *) SET2, strlen(SET2), getuid(), getgid(), 0400));
+        assert_false(mdir_set_current(f->m, "web", (const uint8_t *) SET1, strlen(SET1), getuid(), getgid(), 0440));
+        /* a reader that holds the old directory: the new version never shows there */
+        old_dir = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(old_dir >= 0);
+        assert_int_equal(write_set(f, "web", SET2, 0440), 0);
+        assert_file(f, "web/tls.crt", "cert2", getuid(), getgid(), 0440);
+        assert_file(f, "web/tls.key", "key2", getuid(), getgid(), 0440);
+        fd = openat(old_dir, "tls.key", O_RDONLY | O_CLOEXEC);
+        assert_true(fd < 0 && errno == ENOENT);
+        close(old_dir);
+        assert_true(mdir_set_current(f->m, "web", (const uint8_t *) SET2, strlen(SET2), getuid(), getgid(), 0440));
+        /* a part changed behind our back is no longer current */
+        path_of(f, "web/tls.key", p, sizeof(p));
+        assert_int_equal(chmod(p, 0444), 0);
+        assert_false(mdir_set_current(f->m, "web", (const uint8_t *) SET2, strlen(SET2), getuid(), getgid(), 0440));
+        assert_int_equal(write_set(f, "web", SET2, 0440), 0);
+        /* malformed: refused, nothing changed */
+        assert_int_equal(write_set(f, "web", "tls.crt 9\nshort\n", 0400), -EBADMSG);
+        assert_file(f, "web/tls.crt", "cert2", getuid(), getgid(), 0440);
+        /* removed with its link, generations too */
+        assert_int_equal(mdir_remove(f->m, "web"), 0);
+        path_of(f, "web", p, sizeof(p));
+        assert_int_equal(lstat(p, &st), -1);
+        path_of(f, MDIR_SETS_DIR, p, sizeof(p));
+        {
+                char cmd[512];
+
+                snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", p);
+                assert_int_equal(system(cmd), 0);
+        }
+}
+
+static void test_set_and_file(void **state) {
+        struct fixture *f = *state;
+        char p[512];
+
+        assert_int_equal(write_set(f, "pair", SET1, 0400), 0);
+        assert_int_equal(mdir_write(f->m, "pair", (const uint8_t *) "plain", 5, getuid(), getgid(), 0400), 0);
+        assert_file(f, "pair", "plain", getuid(), getgid(), 0400);
+        snprintf(p, sizeof(p), "test -z \"$(ls -A '%s/docker-0123/%s')\"", f->root, MDIR_SETS_DIR);
+        assert_int_equal(system(p), 0);
+        assert_int_equal(write_set(f, "pair", SET2, 0400), 0);
+        assert_file(f, "pair/tls.key", "key2", getuid(), getgid(), 0400);
+        assert_false(mdir_file_current(f->m, "pair", (const uint8_t *) "plain", 5, getuid(), getgid(), 0400));
+        assert_int_equal(mdir_destroy(f->m), 0);
+        f->m = NULL;
+        snprintf(p, sizeof(p), "%s/docker-0123", f->root);
+        assert_int_equal(access(p, F_OK), -1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_write, setup, teardown),
@@ -199,6 +280,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_file_current, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_close_reopen_destroy, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_set, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_set_and_file, setup, teardown),
                 cmocka_unit_test(test_names),
         };
 

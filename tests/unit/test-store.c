@@ -97,11 +97,11 @@ static void test_round_trip_sizes(void **state) {
                 all[i] = (uint8_t) i;
         for (size_t i = 0; i < STORE_VALUE_MAX_DEFAULT; i++)
                 big[i] = (uint8_t) (i * 7 + 3);
-        assert_int_equal(store_create(f->st, "empty", (const uint8_t *) "", 0, NULL), 0);
-        assert_int_equal(store_create(f->st, "one", &one, 1, NULL), 0);
-        assert_int_equal(store_create(f->st, "binary", all, sizeof(all), NULL), 0);
-        assert_int_equal(store_create(f->st, "max", big, STORE_VALUE_MAX_DEFAULT, NULL), 0);
-        assert_int_equal(store_create(f->st, "toobig", big, 0, NULL), 0);
+        assert_int_equal(store_create(f->st, "empty", STORE_VALUE, (const uint8_t *) "", 0, NULL), 0);
+        assert_int_equal(store_create(f->st, "one", STORE_VALUE, &one, 1, NULL), 0);
+        assert_int_equal(store_create(f->st, "binary", STORE_VALUE, all, sizeof(all), NULL), 0);
+        assert_int_equal(store_create(f->st, "max", STORE_VALUE, big, STORE_VALUE_MAX_DEFAULT, NULL), 0);
+        assert_int_equal(store_create(f->st, "toobig", STORE_VALUE, big, 0, NULL), 0);
 
         /* survives closing and reopening: it is on disk, not in memory */
         close_store(f);
@@ -116,11 +116,11 @@ static void test_limits_change_nothing(void **state) {
         struct fixture *f = *state;
         _cleanup_free_ uint8_t *big = calloc(1, STORE_VALUE_MAX_DEFAULT + 1);
 
-        assert_int_equal(store_create(f->st, "s", (const uint8_t *) "v1", 2, NULL), 0);
-        assert_int_equal(store_create(f->st, "big", big, STORE_VALUE_MAX_DEFAULT + 1, NULL), -EFBIG);
-        assert_int_equal(store_write(f->st, "s", big, STORE_VALUE_MAX_DEFAULT + 1, NULL), -EFBIG);
-        assert_int_equal(store_create(f->st, "s", (const uint8_t *) "v2", 2, NULL), -EEXIST);
-        assert_int_equal(store_write(f->st, "missing", (const uint8_t *) "x", 1, NULL), -ENOENT);
+        assert_int_equal(store_create(f->st, "s", STORE_VALUE, (const uint8_t *) "v1", 2, NULL), 0);
+        assert_int_equal(store_create(f->st, "big", STORE_VALUE, big, STORE_VALUE_MAX_DEFAULT + 1, NULL), -EFBIG);
+        assert_int_equal(store_write(f->st, "s", STORE_VALUE, big, STORE_VALUE_MAX_DEFAULT + 1, NULL), -EFBIG);
+        assert_int_equal(store_create(f->st, "s", STORE_VALUE, (const uint8_t *) "v2", 2, NULL), -EEXIST);
+        assert_int_equal(store_write(f->st, "missing", STORE_VALUE, (const uint8_t *) "x", 1, NULL), -ENOENT);
         assert_value(f->st, "s", 0, "v1", 2);
         assert_int_equal(store_read(f->st, "big", 0, &(struct secbuf *) { NULL }, NULL), -ENOENT);
         assert_int_equal(store_delete(f->st, "missing"), -ENOENT);
@@ -132,11 +132,11 @@ static void test_versions(void **state) {
         struct store_meta m;
         struct secbuf *out = NULL;
 
-        assert_int_equal(store_create(f->st, "db", (const uint8_t *) "one", 3, &v), 0);
+        assert_int_equal(store_create(f->st, "db", STORE_VALUE, (const uint8_t *) "one", 3, &v), 0);
         assert_int_equal(v.version, 1);
-        assert_int_equal(store_write(f->st, "db", (const uint8_t *) "two!", 4, &v), 0);
+        assert_int_equal(store_write(f->st, "db", STORE_VALUE, (const uint8_t *) "two!", 4, &v), 0);
         assert_int_equal(v.version, 2);
-        assert_int_equal(store_write(f->st, "db", (const uint8_t *) "three", 5, &v), 0);
+        assert_int_equal(store_write(f->st, "db", STORE_VALUE, (const uint8_t *) "three", 5, &v), 0);
         assert_int_equal(v.version, 3);
         assert_value(f->st, "db", 0, "three", 5);
         assert_value(f->st, "db", 3, "three", 5);
@@ -159,29 +159,64 @@ static void test_versions(void **state) {
 
 /* A rotation to the current value (compared in guarded memory) writes
  * nothing; equal to the previous one, or a prefix, is a change. */
+/* A set is one record: its kind kept, its encoding checked, a value and
+ * a set never replacing each other, the same parts again unchanged. */
+static void test_sets(void **state) {
+        static const char one[] = "a 1\nA\nb 2\nBB\n", two[] = "a 1\nA\nb 2\nBC\n";
+        struct fixture *f = *state;
+        struct secbuf *out = NULL;
+        struct store_version v;
+        struct store_meta m;
+        bool unchanged;
+
+        assert_int_equal(store_create(f->st, "pair", STORE_SET, (const uint8_t *) "a 2\nA\n", 6, &v), -EINVAL);
+        assert_int_equal(store_create(f->st, "pair", STORE_SET, (const uint8_t *) one, strlen(one), &v), 0);
+        assert_int_equal(v.kind, STORE_SET);
+        assert_int_equal(store_rotate(f->st, "pair", STORE_VALUE, (const uint8_t *) "x", 1, &v, &unchanged),
+                         -EMEDIUMTYPE);
+        assert_int_equal(store_rotate(f->st, "pair", STORE_SET, (const uint8_t *) one, strlen(one), &v, &unchanged), 0);
+        assert_true(unchanged);
+        assert_int_equal(v.version, 1);
+        assert_int_equal(store_rotate(f->st, "pair", STORE_SET, (const uint8_t *) two, strlen(two), &v, &unchanged), 0);
+        assert_false(unchanged);
+        assert_int_equal(v.version, 2);
+        assert_int_equal(store_read(f->st, "pair", 0, &out, &v), 0);
+        assert_int_equal(v.kind, STORE_SET);
+        assert_int_equal(out->len, strlen(two));
+        assert_memory_equal(out->data, two, out->len);
+        secbuf_free(out);
+        assert_int_equal(store_meta(f->st, "pair", &m), 0);
+        assert_int_equal(m.versions[0].kind, STORE_SET);
+        assert_int_equal(m.versions[1].kind, STORE_SET);
+        /* and a value is not rotated into a set */
+        assert_int_equal(store_create(f->st, "plain", STORE_VALUE, (const uint8_t *) "v", 1, &v), 0);
+        assert_int_equal(v.kind, STORE_VALUE);
+        assert_int_equal(store_write(f->st, "plain", STORE_SET, (const uint8_t *) one, strlen(one), &v), -EMEDIUMTYPE);
+}
+
 static void test_rotate_unchanged(void **state) {
         struct fixture *f = *state;
         struct store_version v;
         bool unchanged = false;
 
-        assert_int_equal(store_create(f->st, "db", (const uint8_t *) "three", 5, &v), 0);
-        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "three", 5, &v, &unchanged), 0);
+        assert_int_equal(store_create(f->st, "db", STORE_VALUE, (const uint8_t *) "three", 5, &v), 0);
+        assert_int_equal(store_rotate(f->st, "db", STORE_VALUE, (const uint8_t *) "three", 5, &v, &unchanged), 0);
         assert_true(unchanged);
         assert_int_equal(v.version, 1);
-        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "threE", 5, &v, &unchanged), 0);
+        assert_int_equal(store_rotate(f->st, "db", STORE_VALUE, (const uint8_t *) "threE", 5, &v, &unchanged), 0);
         assert_false(unchanged);
         assert_int_equal(v.version, 2);
-        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "three", 5, &v, &unchanged), 0);
+        assert_int_equal(store_rotate(f->st, "db", STORE_VALUE, (const uint8_t *) "three", 5, &v, &unchanged), 0);
         assert_false(unchanged);
         assert_int_equal(v.version, 3);
-        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "thre", 4, &v, &unchanged), 0);
+        assert_int_equal(store_rotate(f->st, "db", STORE_VALUE, (const uint8_t *) "thre", 4, &v, &unchanged), 0);
         assert_false(unchanged);
         assert_int_equal(v.version, 4);
-        assert_int_equal(store_rotate(f->st, "db", (const uint8_t *) "thre", 4, &v, &unchanged), 0);
+        assert_int_equal(store_rotate(f->st, "db", STORE_VALUE, (const uint8_t *) "thre", 4, &v, &unchanged), 0);
         assert_true(unchanged);
         assert_int_equal(v.version, 4);
         assert_value(f->st, "db", 0, "thre", 4);
-        assert_int_equal(store_rotate(f->st, "missing", (const uint8_t *) "x", 1, &v, &unchanged), -ENOENT);
+        assert_int_equal(store_rotate(f->st, "missing", STORE_VALUE, (const uint8_t *) "x", 1, &v, &unchanged), -ENOENT);
 }
 
 static void test_names(void **state) {
@@ -201,7 +236,7 @@ static void test_names(void **state) {
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 assert_int_equal(store_name_valid(table[i].name), table[i].ok);
-                assert_int_equal(store_create(f->st, table[i].name, (const uint8_t *) "v", 1, NULL),
+                assert_int_equal(store_create(f->st, table[i].name, STORE_VALUE, (const uint8_t *) "v", 1, NULL),
                                  table[i].ok ? 0 : -EINVAL);
         }
         memset(name, 'n', sizeof(name));
@@ -220,7 +255,7 @@ static void test_wrong_key(void **state) {
         struct store *st2 = NULL;
         struct backend *b;
 
-        assert_int_equal(store_create(f->st, "s", (const uint8_t *) "v", 1, NULL), 0);
+        assert_int_equal(store_create(f->st, "s", STORE_VALUE, (const uint8_t *) "v", 1, NULL), 0);
         close_store(f);
         snprintf(other, sizeof(other), "%s/other.key", f->dir);
         assert_int_equal(keys_create_file(other), 0);
@@ -261,7 +296,7 @@ static void test_key_locked_when_idle(void **state) {
         struct fixture *f = *state;
         unsigned open_now;
 
-        assert_int_equal(store_create(f->st, "s", (const uint8_t *) "v", 1, NULL), 0);
+        assert_int_equal(store_create(f->st, "s", STORE_VALUE, (const uint8_t *) "v", 1, NULL), 0);
         usleep((KEYS_LOCK_IDLE_MS + 5) * 1000);
         assert_int_equal(keys_lock_idle(f->keys), -1);
         assert_value(f->st, "s", 0, "v", 1);
@@ -280,7 +315,7 @@ static void test_missing_keycheck(void **state) {
         char path[200];
         struct store *st2 = NULL;
 
-        assert_int_equal(store_create(f->st, "s", (const uint8_t *) "v", 1, NULL), 0);
+        assert_int_equal(store_create(f->st, "s", STORE_VALUE, (const uint8_t *) "v", 1, NULL), 0);
         close_store(f);
         snprintf(path, sizeof(path), "%s/.keycheck.sealed", f->state);
         assert_int_equal(unlink(path), 0);
@@ -307,8 +342,8 @@ static void test_moved_file(void **state) {
         char a[200], b[200];
         struct secbuf *out = NULL;
 
-        assert_int_equal(store_create(f->st, "alpha", (const uint8_t *) "AAAA", 4, NULL), 0);
-        assert_int_equal(store_create(f->st, "beta", (const uint8_t *) "BBBB", 4, NULL), 0);
+        assert_int_equal(store_create(f->st, "alpha", STORE_VALUE, (const uint8_t *) "AAAA", 4, NULL), 0);
+        assert_int_equal(store_create(f->st, "beta", STORE_VALUE, (const uint8_t *) "BBBB", 4, NULL), 0);
         snprintf(a, sizeof(a), "%s/alpha.sealed", f->state);
         snprintf(b, sizeof(b), "%s/beta.sealed", f->state);
         copy_file(a, b);
@@ -329,10 +364,10 @@ static void check_damage(struct fixture *f, off_t flip_at, off_t truncate_to) {
         size_t n = 0;
         int fd;
 
-        assert_int_equal(store_create(f->st, "good1", (const uint8_t *) "g1", 2, NULL), 0);
-        assert_int_equal(store_create(f->st, "victim", (const uint8_t *) "secret-value", 12, NULL), 0);
-        assert_int_equal(store_write(f->st, "victim", (const uint8_t *) "secret-value-2", 14, NULL), 0);
-        assert_int_equal(store_create(f->st, "good2", (const uint8_t *) "g2", 2, NULL), 0);
+        assert_int_equal(store_create(f->st, "good1", STORE_VALUE, (const uint8_t *) "g1", 2, NULL), 0);
+        assert_int_equal(store_create(f->st, "victim", STORE_VALUE, (const uint8_t *) "secret-value", 12, NULL), 0);
+        assert_int_equal(store_write(f->st, "victim", STORE_VALUE, (const uint8_t *) "secret-value-2", 14, NULL), 0);
+        assert_int_equal(store_create(f->st, "good2", STORE_VALUE, (const uint8_t *) "g2", 2, NULL), 0);
         snprintf(path, sizeof(path), "%s/victim.sealed", f->state);
         fd = open(path, O_RDWR);
         assert_true(fd >= 0);
@@ -402,9 +437,9 @@ static void test_delete_and_list(void **state) {
         char tmp[200];
         size_t n = 0;
 
-        assert_int_equal(store_create(f->st, "b", (const uint8_t *) "2", 1, NULL), 0);
-        assert_int_equal(store_create(f->st, "a", (const uint8_t *) "1", 1, NULL), 0);
-        assert_int_equal(store_create(f->st, "c", (const uint8_t *) "3", 1, NULL), 0);
+        assert_int_equal(store_create(f->st, "b", STORE_VALUE, (const uint8_t *) "2", 1, NULL), 0);
+        assert_int_equal(store_create(f->st, "a", STORE_VALUE, (const uint8_t *) "1", 1, NULL), 0);
+        assert_int_equal(store_create(f->st, "c", STORE_VALUE, (const uint8_t *) "3", 1, NULL), 0);
         assert_int_equal(store_delete(f->st, "b"), 0);
         assert_int_equal(store_read(f->st, "b", 0, &out, NULL), -ENOENT);
         assert_int_equal(store_delete(f->st, "b"), -ENOENT);
@@ -457,7 +492,7 @@ static void crash_child(struct fixture *f, int ack_fd) {
                 size_t len = crash_value(s, cur[s] + 1, buf);
 
                 snprintf(name, sizeof(name), "crash%u", s);
-                if (store_write(st, name, buf, len, NULL) < 0)
+                if (store_write(st, name, STORE_VALUE, buf, len, NULL) < 0)
                         _exit(12);
                 cur[s]++;
                 ack[0] = s;
@@ -477,7 +512,7 @@ static void test_crash_safety(void **state) {
         srand((unsigned) time(NULL));
         for (unsigned s = 0; s < CRASH_SECRETS; s++) {
                 snprintf(name, sizeof(name), "crash%u", s);
-                assert_int_equal(store_create(f->st, name, want, crash_value(s, 1, want), NULL), 0);
+                assert_int_equal(store_create(f->st, name, STORE_VALUE, want, crash_value(s, 1, want), NULL), 0);
                 acked[s] = 1;
         }
         close_store(f);
@@ -546,7 +581,7 @@ static void test_full_disk(void **state) {
         assert_int_equal(system(cmd), 0);
         assert_int_equal(mount("tmpfs", f->state, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700"), 0);
         assert_int_equal(open_store_at(f, STORE_VALUE_MAX_DEFAULT, &f->st), 0);
-        assert_int_equal(store_create(f->st, "keep", (const uint8_t *) "old-value", 9, NULL), 0);
+        assert_int_equal(store_create(f->st, "keep", STORE_VALUE, (const uint8_t *) "old-value", 9, NULL), 0);
 
         snprintf(filler, sizeof(filler), "%s/filler", f->state);
         fd = open(filler, O_CREAT | O_WRONLY, 0600);
@@ -556,8 +591,8 @@ static void test_full_disk(void **state) {
         assert_int_equal(errno, ENOSPC);
         close(fd);
 
-        assert_int_equal(store_write(f->st, "keep", big, 32768, NULL), -ENOSPC);
-        assert_int_equal(store_create(f->st, "new", big, 32768, NULL), -ENOSPC);
+        assert_int_equal(store_write(f->st, "keep", STORE_VALUE, big, 32768, NULL), -ENOSPC);
+        assert_int_equal(store_create(f->st, "new", STORE_VALUE, big, 32768, NULL), -ENOSPC);
         assert_value(f->st, "keep", 0, "old-value", 9);
         assert_int_equal(store_list(f->st, &list, &n), 0);
         assert_int_equal(n, 1); /* no half-made "new", no temp file */
@@ -567,7 +602,7 @@ static void test_full_disk(void **state) {
 
         /* space again: writes work again */
         assert_int_equal(unlink(filler), 0);
-        assert_int_equal(store_write(f->st, "keep", (const uint8_t *) "new-value", 9, NULL), 0);
+        assert_int_equal(store_write(f->st, "keep", STORE_VALUE, (const uint8_t *) "new-value", 9, NULL), 0);
         assert_value(f->st, "keep", 0, "new-value", 9);
         close_store(f);
         assert_int_equal(umount2(f->state, 0), 0);
@@ -585,6 +620,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_limits_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rotate_unchanged, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sets, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_key_locked_when_idle, setup, teardown),
