@@ -38,7 +38,7 @@ void write_config(const char *path, const char *state, const char *run, const ch
                      "      \"secrets\": [ \"db\" ] },\n"
                      "    { \"name\": \"bench\", \"match\": { \"runtime\": \"docker\" }, \"inject\": \"/run/secrets\",\n"
                      "      \"secrets\": [ \"db\", \"rot\", \"c1\", \"c2\", \"c3\", \"c4\", \"c5\", \"c6\", \"c7\", "
-                     "\"c8\", \"c9\" ] },\n"
+                     "\"c8\", \"c9\", \"pair\" ] },\n"
                      "    { \"name\": \"podman\", \"match\": { \"runtime\": \"podman\" }, \"inject\": \"/run/secrets\",\n"
                      "      \"secrets\": [ \"db\" ] } ]\n"
                      "}\n",

@@ -182,6 +182,12 @@ int main(int argc, char **argv) {
                 snprintf(path, sizeof(path), i ? "/v1/secrets/c%d" : "/v1/secrets/rot", i);
                 call(admin, "PUT", path, "application/octet-stream", v, sizeof(v), 201);
         }
+        {
+                static char set[2 * (VALUE_SIZE + 32)];
+                size_t n = set_body(set, sizeof(set), value, value);
+
+                call(admin, "PUT", "/v1/secrets/pair", "application/x-secretd-set", set, n, 201);
+        }
 
         /* 1: the limit's parts, at the sizes of a real lease */
         printf("1. limit parts\n");
@@ -289,7 +295,7 @@ int main(int argc, char **argv) {
 
         /* 7, 8: restart with all of it; memory */
         printf("7. cold start\n");
-        cold_start(n_secrets + 11, n_rot * ROTATE_GRANTS);
+        cold_start(n_secrets + 12, n_rot * ROTATE_GRANTS);
         printf("8. idle connections\n");
         idle_connections();
 

@@ -49,7 +49,7 @@
 #define IDLE_CONNECTIONS 1000
 #define PODMAN_RUNS 10
 #define VALUE_SIZE 64
-#define ROTATE_GRANTS 10 /* rot and c1..c9: 1,000 containers hold 10,000 leases */
+#define ROTATE_GRANTS 11 /* rot, c1..c9 and the set pair: 1,000 containers hold 11,000 leases */
 #define ROTATE_SAMPLES 3 /* rotations (and as many bare-write rounds) per repeat */
 #define MAX_PIDS 8192
 #define MAX_CGROUPS 2048
@@ -221,6 +221,9 @@ void first_lease(const uint8_t *db_value, bool labelled, double *ret_p50_us);
 void conn_lease(struct container *ct);
 void admin_get(double rtt_us, double open_us);
 void rotation(struct container *cts, unsigned n_cts, int *ret_quit_fd, pid_t *workers);
+/* The set "pair" (tls.crt, tls.key) in its encoding (secretd/secret-set.h)
+ * into buf; returns its length. */
+size_t set_body(char *buf, size_t len, const uint8_t *crt, const uint8_t *key);
 void cold_start(unsigned n_secrets, unsigned n_leases);
 void idle_connections(void);
 void podman(struct hconn *admin);
