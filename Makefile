@@ -81,6 +81,7 @@ LIB_SRCS = \
 	daemon/lease.c \
 	daemon/leasing-recover.c \
 	daemon/leasing-rotate.c \
+	daemon/leasing-signal.c \
 	daemon/leasing-instance.c \
 	daemon/leasing-policy.c \
 	daemon/leasing-target.c \
@@ -100,6 +101,7 @@ LIB_SRCS = \
 	daemon/secbuf.c \
 	daemon/secret-set.c \
 	daemon/service.c \
+	daemon/service-main.c \
 	daemon/store.c \
 	daemon/watch.c
 
@@ -196,6 +198,11 @@ $(BUILD)/helpers/%: tests/integration/helpers/%.c
 $(BUILD)/helpers/lease-client: tests/integration/helpers/lease-client.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 $(WARNINGS) $< -o $@
+
+# A stand-in for systemd's MainPID on a private bus (t-service-signal).
+$(BUILD)/helpers/systemd-standin: tests/integration/helpers/systemd-standin.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $< -o $@ $(PKG_LIBS)
 
 # Its main in crash-load.c, its modules in crash-load/ (not helpers of
 # their own: the TEST_HELPERS wildcard does not descend into it).

@@ -177,6 +177,10 @@ static json_t *event_json(const struct audit_event *ev) {
                 json_object_set_new(o, "status", json_integer(ev->status));
         if (ev->suppressed)
                 json_object_set_new(o, "suppressed", json_integer((json_int_t) ev->suppressed));
+        set_str(o, "instance", ev->instance);
+        set_str(o, "signal", ev->signal);
+        if (ev->signal)
+                json_object_set_new(o, "target_pid", json_integer(ev->target_pid));
         set_str(o, "reason", ev->reason);
         return o;
 }

@@ -22,6 +22,11 @@ struct audit_event {
         int status;              /* HTTP status, 0 when none */
         const char *reason;      /* short why, or NULL; never a value */
         uint64_t suppressed;     /* summary records: how many denials it stands for */
+        /* an on_rotate: the instance, the signal and the pid it reached
+         * (0: no one) */
+        const char *instance;
+        const char *signal;
+        int target_pid;
 };
 
 /* path NULL or "": no audit file.  Creates the file's directory (0700) and

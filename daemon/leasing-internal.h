@@ -96,6 +96,9 @@ void instance_detach(struct leasing *l, struct lease *ls);
 /* in's lease of secret, or NULL. */
 struct lease *instance_lease_of(const struct instance *in, const char *secret);
 /* Watches the workload's cgroup.events so its exit revokes its leases. */
+/* Sends sig, a rotation of secret's on_rotate, to in's target
+ * (leasing-signal.c) and audits whom it reached. */
+void instance_signal(struct leasing *l, struct instance *in, int sig, const char *secret);
 void instance_watch_cgroup(struct leasing *l, struct instance *in, const char *cgroup, size_t len);
 void audit_lease(struct leasing *l, const char *action, const struct peer *p, const struct lease *ls,
                  const char *reason);

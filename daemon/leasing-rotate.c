@@ -3,25 +3,10 @@
  * on_rotate signal per instance.  Part of leasing: it works on the lease
  * table and the instances through leasing-internal.h. */
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "leasing-internal.h"
 #include "secretd/cleanup.h"
 #include "secretd/secbuf.h"
-
-/* on_rotate goes to a container's main process (leasing-target.c): that
- * is the application, while the process that leased may be a helper or
- * an agent (`secretctl lease --keep`) beside it, or one that made a pid 1
- * of its own to catch it.  For a unit or a host user it goes to the
- * process that leased, while it lives. */
-static void signal_instance(struct instance *in, int sig) {
-        const struct target *t = instance_is_container(in->name) ? &in->main
-                                                                  : &(struct target) { .pidfd = in->pidfd };
-
-        if (target_alive(t))
-                (void) syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0);
-}
 
 int leasing_rotate(struct leasing *l, const char *secret, size_t *ret_updated) {
         _cleanup_(secbuf_freep) struct secbuf *value = NULL;
@@ -64,7 +49,7 @@ int leasing_rotate(struct leasing *l, const char *secret, size_t *ret_updated) {
                 struct instance *in = l->inst[i];
 
                 if (in->rotate_signal) {
-                        signal_instance(in, in->rotate_signal);
+                        instance_signal(l, in, in->rotate_signal, secret);
                         in->rotate_signal = 0;
                 }
         }

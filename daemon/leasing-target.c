@@ -26,14 +26,18 @@
 #include <unistd.h>
 
 #include "attest.h"
+#include "cgroup.h"
 #include "leasing-target.h"
 #include "secretd/cleanup.h"
+#include "secretd/fileio.h"
 
 /* A container's cgroup is read to its end only up to this many processes:
  * bounded work per lease, whatever a workload forks. */
 #define PROCS_SCANNED_MAX 65536
 /* The kernel nests pid namespaces at most 32 deep. */
 #define PID_NS_DEPTH_MAX 32
+/* /proc/<pid>/cgroup of a hybrid host: a dozen hierarchies of paths */
+#define PROC_CGROUP_TEXT_MAX (64 * 1024)
 
 struct proc_facts {
         uint64_t start;
@@ -179,14 +183,13 @@ static bool older(const struct target *a, const struct target *b) {
         return b->pidfd < 0 || a->start < b->start || (a->start == b->start && a->pid < b->pid);
 }
 
-int target_find(const struct attest_context *ctx, const struct peer *p, const char *cgroup, struct target *ret) {
+/* The main process among cgroup's: pid 1 of pid namespace want, or when
+ * want is 0 the oldest in the host's pid namespace. */
+static int main_of_cgroup(const struct attest_context *ctx, const char *cgroup, uint64_t want, struct target *ret) {
         struct target best = TARGET_NONE;
-        uint64_t want = 0; /* the container's pid namespace; 0: it has none */
         FILE *procs;
-        int pid, r;
+        int pid;
 
-        if (!p->same_pid_ns && (r = container_pid_ns(ctx, p, &want)) < 0)
-                return r;
         procs = procs_open(ctx, cgroup);
         if (!procs)
                 return -ESRCH;
@@ -211,6 +214,45 @@ int target_find(const struct attest_context *ctx, const struct peer *p, const ch
         if (best.pidfd < 0)
                 return -ESRCH;
         *ret = best;
+        return 0;
+}
+
+int target_find(const struct attest_context *ctx, const struct peer *p, const char *cgroup, struct target *ret) {
+        uint64_t want = 0; /* the container's pid namespace; 0: it has none */
+        int r;
+
+        if (!p->same_pid_ns && (r = container_pid_ns(ctx, p, &want)) < 0)
+                return r;
+        return main_of_cgroup(ctx, cgroup, want, ret);
+}
+
+int target_oldest(const struct attest_context *ctx, const char *cgroup, struct target *ret) {
+        return main_of_cgroup(ctx, cgroup, 0, ret);
+}
+
+/* Whether pid's cgroup2 path is cgroup or below it. */
+static bool in_cgroup(pid_t pid, const char *cgroup) {
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        char file[64];
+        size_t n = strlen(cgroup);
+
+        snprintf(file, sizeof(file), "/proc/%d/cgroup", (int) pid);
+        if (read_text_at(AT_FDCWD, file, PROC_CGROUP_TEXT_MAX, &text) < 0 || cgroup_path_from_proc(text, &path) < 0)
+                return false;
+        return strncmp(path, cgroup, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int target_open_in(const struct attest_context *ctx, pid_t pid, const char *cgroup, struct target *ret) {
+        struct target t;
+        struct proc_facts f;
+
+        if (pid <= 0 || !cgroup || open_checked(pid, &t, &f) < 0)
+                return -ESRCH;
+        if (f.pid_ns != ctx->host_pid_ns || !in_cgroup(pid, cgroup) || !target_alive(&t)) {
+                target_close(&t);
+                return -ESRCH;
+        }
+        *ret = t;
         return 0;
 }
 

@@ -22,6 +22,13 @@ struct target {
 /* The main process of the container whose cgroup (relative to the cgroup2
  * root) p called from.  -ESRCH when there is none to be found. */
 int target_find(const struct attest_context *ctx, const struct peer *p, const char *cgroup, struct target *ret);
+/* The oldest process of cgroup in the host's pid namespace (a service
+ * whose manager cannot be asked: see service-main.c), or -ESRCH. */
+int target_oldest(const struct attest_context *ctx, const char *cgroup, struct target *ret);
+/* pid, when it is a process of the host's pid namespace in cgroup or
+ * below it (a service's main process as its manager names it, checked
+ * against the kernel's facts), else -ESRCH. */
+int target_open_in(const struct attest_context *ctx, pid_t pid, const char *cgroup, struct target *ret);
 /* The process pid that started at start again (after a restart), or
  * -ESRCH. */
 int target_reopen(pid_t pid, uint64_t start, struct target *ret);

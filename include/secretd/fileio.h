@@ -10,6 +10,9 @@
 /* -errno on failure; a file that ends early is -EBADMSG. */
 int read_full(int fd, void *buf, size_t n);
 int write_full(int fd, const void *buf, size_t n);
+/* The whole of a small text file (path under dfd, never through a final
+ * symlink), NUL-terminated, malloc'd; -EFBIG past max bytes. */
+int read_text_at(int dfd, const char *path, size_t max, char **ret);
 /* Creates the directory holding path (one level) with mode, exactly; an
  * existing one is left as it is. */
 int mkdir_parent(const char *path, mode_t mode);
