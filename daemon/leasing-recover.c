@@ -194,7 +194,8 @@ static void instance_reconcile(struct recovery *rc, struct instance *in) {
                 bool owned = false;
 
                 /* the temp directory: mdir_open() emptied it; a set's
-                 * generations go with their link */
+                 * generations go with their link, or below when no link
+                 * points at them */
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
                     strcmp(de->d_name, MDIR_TEMP_DIR) == 0 || strcmp(de->d_name, MDIR_SETS_DIR) == 0)
                         continue;
@@ -206,6 +207,7 @@ static void instance_reconcile(struct recovery *rc, struct instance *in) {
                 if (!owned && mdir_remove(in->dir, de->d_name) == -EINVAL)
                         (void) unlinkat(mdir_fd(in->dir), de->d_name, 0);
         }
+        mdir_sets_prune(in->dir);
         /* backwards: dropping moves the last lease into the dropped one's place */
         for (size_t i = in->n_leases; i-- > 0;) {
                 struct lease *ls = in->leases[i];

@@ -237,3 +237,33 @@ void mdir_sets_clear(struct mdir *m) {
                         gen_remove(m->sets_dfd, de->d_name);
         (void) unlinkat(m->dfd, MDIR_SETS_DIR, AT_REMOVEDIR);
 }
+
+void mdir_sets_prune(struct mdir *m) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int fd;
+
+        if (faccessat(m->dfd, MDIR_SETS_DIR, F_OK, AT_SYMLINK_NOFOLLOW) < 0 || sets_dir(m) < 0)
+                return;
+        fd = openat(m->sets_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        while (d && (de = readdir(d))) {
+                char file[256], want[LINK_MAX_LEN], link[LINK_MAX_LEN];
+                const char *dot = strrchr(de->d_name, '.');
+                ssize_t n;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (dot && (size_t) (dot - de->d_name) < sizeof(file)) {
+                        memcpy(file, de->d_name, (size_t) (dot - de->d_name));
+                        file[dot - de->d_name] = '\0';
+                } else
+                        file[0] = '\0';
+                snprintf(want, sizeof(want), "%s/%s", MDIR_SETS_DIR, de->d_name);
+                n = file[0] && gen_of(de->d_name, file) ? readlinkat(m->dfd, file, link, sizeof(link) - 1) : -1;
+                if (n >= 0)
+                        link[n] = '\0';
+                if (n < 0 || strcmp(link, want) != 0)
+                        gen_remove(m->sets_dfd, de->d_name);
+        }
+}

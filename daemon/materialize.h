@@ -46,6 +46,10 @@ int mdir_write_set(struct mdir *m, const char *file, const uint8_t *data, size_t
 /* mdir_file_current() for a set: every part there as written, no other. */
 bool mdir_set_current(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid,
                       mode_t mode);
+/* Removes every set generation no link points at: what a crash between
+ * building one and switching to it, or between the switch and removing
+ * the old one, left behind (a restart's reconciliation). */
+void mdir_sets_prune(struct mdir *m);
 /* -ENOENT when the file (or set) is not there. */
 int mdir_remove(struct mdir *m, const char *file);
 /* Whether file is there as mdir_write(data, len, uid, gid, mode) left

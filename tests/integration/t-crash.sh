@@ -1,6 +1,8 @@
 # t-crash.sh — kill -9 of the daemon at random moments under a mixed load
 # of creates, rotates, leases from containers and expiries (short TTLs),
-# then a check of everything after each restart; see
+# of values and of sets (s30…s39: two parts, rotated whole), then a check
+# of everything after each restart (each leased set one whole version, no
+# generation left that no link points at); see
 # helpers/crash-load.c for exactly what is allowed to survive.  The seed
 # is printed, CRASH_SEED replays a run, CRASH_ROUNDS changes its length.
 source "$(dirname "$0")/lib.sh"

@@ -273,6 +273,27 @@ static void test_set_and_file(void **state) {
         assert_int_equal(access(p, F_OK), -1);
 }
 
+/* What a crash leaves in .sets: a generation built but never switched to,
+ * and one switched away from but not removed; a restart prunes both and
+ * keeps the linked one. */
+static void test_sets_prune(void **state) {
+        struct fixture *f = *state;
+        char p[256], cmd[2048];
+
+        assert_int_equal(write_set(f, "web", SET1, 0400), 0);
+        snprintf(p, sizeof(p), "%s/docker-0123/%s", f->root, MDIR_SETS_DIR);
+        snprintf(cmd, sizeof(cmd),
+                 "mkdir '%s/web.00000000000000aa' '%s/web.00000000000000bb' && echo x >'%s/web.00000000000000aa/tls.key'",
+                 p, p, p);
+        assert_int_equal(system(cmd), 0);
+        mdir_sets_prune(f->m);
+        snprintf(cmd, sizeof(cmd), "test \"$(ls -A '%s' | wc -l)\" = 1 && ! test -e '%s/web.00000000000000aa'", p, p);
+        assert_int_equal(system(cmd), 0);
+        assert_file(f, "web/tls.crt", "cert1", getuid(), getgid(), 0400);
+        assert_file(f, "web/tls.key", "key1", getuid(), getgid(), 0400);
+        assert_true(mdir_set_current(f->m, "web", (const uint8_t *) SET1, strlen(SET1), getuid(), getgid(), 0400));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_write, setup, teardown),
@@ -282,6 +303,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_close_reopen_destroy, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_set, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_set_and_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sets_prune, setup, teardown),
                 cmocka_unit_test(test_names),
         };
 

@@ -9,6 +9,11 @@
  *   CGROUP  a populated container cgroup directory (…/docker-<id>.scope);
  *           lease requests come from a child that moves itself into it
  *
+ * The last N_SETS names are sets of two parts: written in one PUT or
+ * rotate, leased as a link to a generation directory; after a restart
+ * each leased set must read as one whole version (both parts of the
+ * current one), and no generation may be left that no link points at.
+ *
  * What may be seen for a write that was in flight when the daemon died
  * (sent, but no complete reply): the old value at the old version, or the
  * new value at the next version — byte for byte one of the two, never
@@ -133,12 +138,13 @@ static void run_round(void) {
 }
 
 static void print_summary(int rounds) {
-        printf("crash-load: %d rounds (%u killed in start-up); acknowledged: %u creates, %u deletes, %u rotates, "
-               "%u leases, %u reads; %u requests in flight at the kill (of the writes, %u took effect, %u did "
-               "not); checked %u lease files, %u "
+        printf("crash-load: %d rounds (%u killed in start-up); acknowledged: %u creates, %u deletes, %u rotates "
+               "(%u of sets), %u leases, %u reads; %u requests in flight at the kill (of the writes, %u took "
+               "effect, %u did not); checked %u lease files (%u leased sets, each one whole version), %u "
                "live leases; %u leases seen expire\n",
-               rounds, stats.startup_kills, stats.creates, stats.deletes, stats.rotates, stats.leases, stats.reads, stats.unknown,
-               stats.pending_new, stats.pending_old, stats.files, stats.leases_checked, stats.expired_seen);
+               rounds, stats.startup_kills, stats.creates, stats.deletes, stats.rotates, stats.set_rotates, stats.leases,
+               stats.reads, stats.unknown, stats.pending_new, stats.pending_old, stats.files, stats.set_files,
+               stats.leases_checked, stats.expired_seen);
 }
 
 int main(int argc, char **argv) {

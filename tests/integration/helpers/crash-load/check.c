@@ -149,6 +149,7 @@ static const char *check_listed_lease(struct listing *l, const char *p) {
                                 fail("%s holds %zu bytes that are not the current version %lu of %s", host,
                                      snap.files[k].content.len, (unsigned long) sec[i].version, secret);
                         snap.files[k].seen = found = true;
+                        stats.set_files += is_set(i);
                 }
         if (!found)
                 fail("live lease %s has no file at %s", id, host);

@@ -13,6 +13,9 @@
 #include <sys/types.h>
 
 #define N_NAMES 40
+/* the last N_SETS names are sets of two parts, "a" and "b" */
+#define N_SETS 10
+#define SET_CTYPE "application/x-secretd-set"
 #define MAX_CT 8
 #define VALUE_MAX 3000
 #define RESP_MAX (256 * 1024)
@@ -68,12 +71,14 @@ extern struct mlease ml[MAX_CT][N_NAMES];
 
 struct stats {
         unsigned creates, deletes, rotates, leases, reads, unknown, pending_new, pending_old, startup_kills;
-        unsigned files, leases_checked, expired_seen;
+        unsigned files, leases_checked, expired_seen, set_rotates, set_files;
 };
 extern struct stats stats;
 
 const char *name_of(int i);
-void random_value(struct value *v);
+bool is_set(int i);
+/* A fresh value for secret i: bytes, or a set's canonical encoding. */
+void random_value(int i, struct value *v);
 bool value_eq(const struct value *v, const uint8_t *data, size_t len);
 int name_index(const char *name);
 int ct_index(const char *instance);
@@ -113,8 +118,9 @@ struct entry {
 };
 
 struct snapshot {
-        struct entry files[4096];
+        struct entry files[4096]; /* a set's link: its parts, encoded */
         int n_files;
+        int n_gens; /* set generations seen (each the target of a link) */
         char dirs[64][256];
         int n_dirs;
         char mounts[64][256];

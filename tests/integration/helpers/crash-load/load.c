@@ -1,6 +1,6 @@
 /* load.c — the mixed load of one round: creates, deletes, rotates, reads
- * (admin socket) and leases (from inside the containers), in random
- * proportions, until a request gets no complete reply because the daemon
+ * (admin socket) and leases (from inside the containers), of values and
+ * of sets (one PUT or rotate for both parts), in random proportions, until a request gets no complete reply because the daemon
  * was killed.  Each acknowledged request updates the model; the one in
  * flight at the kill is recorded as in doubt for the checks to settle. */
 #include <stdio.h>
@@ -28,6 +28,10 @@ static bool is_settled(int i) {
         return sec[i].exists && !sec[i].has_pending && !sec[i].maybe_deleted;
 }
 
+static const char *ctype_of(int i) {
+        return is_set(i) ? SET_CTYPE : "application/octet-stream";
+}
+
 /* Each op returns false when the daemon went away mid-request. */
 static bool op_create(void) {
         int i = pick(is_free);
@@ -38,9 +42,9 @@ static bool op_create(void) {
 
         if (i < 0)
                 return true;
-        random_value(&v);
+        random_value(i, &v);
         snprintf(path, sizeof(path), "/v1/secrets/%s", name_of(i));
-        st = http(admin_sock, "PUT", path, "application/octet-stream", v.data, v.len, &r);
+        st = http(admin_sock, "PUT", path, ctype_of(i), v.data, v.len, &r);
         if (st < 0) {
                 sec[i].maybe = true;
                 sec[i].has_pending = true;
@@ -65,9 +69,9 @@ static bool op_rotate(void) {
 
         if (i < 0)
                 return true;
-        random_value(&v);
+        random_value(i, &v);
         snprintf(path, sizeof(path), "/v1/secrets/%s/rotate", name_of(i));
-        st = http(admin_sock, "POST", path, "application/octet-stream", v.data, v.len, &r);
+        st = http(admin_sock, "POST", path, ctype_of(i), v.data, v.len, &r);
         if (st < 0) {
                 sec[i].has_pending = true;
                 sec[i].pending = v;
@@ -79,6 +83,7 @@ static bool op_rotate(void) {
         sec[i].v = v;
         sec[i].version++;
         stats.rotates++;
+        stats.set_rotates += is_set(i);
         return true;
 }
 

@@ -20,13 +20,44 @@ const char *name_of(int i) {
         return buf[i];
 }
 
-void random_value(struct value *v) {
+bool is_set(int i) {
+        return i >= N_NAMES - N_SETS;
+}
+
+static void random_bytes(uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                p[i] = (uint8_t) random(); /* binary: NULs and all */
+}
+
+/* "a SIZE\n" BYTES "\n" "b SIZE\n" BYTES "\n": the canonical encoding */
+static void random_set(struct value *v) {
+        size_t la = 1 + (size_t) (random() % (VALUE_MAX / 2 - 32)), lb = 1 + (size_t) (random() % (VALUE_MAX / 2 - 32));
+        int n;
+
+        v->data = malloc(la + lb + 64);
+        if (!v->data)
+                fail("out of memory");
+        n = sprintf((char *) v->data, "a %zu\n", la);
+        random_bytes(v->data + n, la);
+        v->len = (size_t) n + la;
+        v->data[v->len++] = '\n';
+        n = sprintf((char *) v->data + v->len, "b %zu\n", lb);
+        v->len += (size_t) n;
+        random_bytes(v->data + v->len, lb);
+        v->len += lb;
+        v->data[v->len++] = '\n';
+}
+
+void random_value(int i, struct value *v) {
+        if (is_set(i)) {
+                random_set(v);
+                return;
+        }
         v->len = 1 + (size_t) (random() % VALUE_MAX);
         v->data = malloc(v->len);
         if (!v->data)
                 fail("out of memory");
-        for (size_t i = 0; i < v->len; i++)
-                v->data[i] = (uint8_t) random(); /* binary: NULs and all */
+        random_bytes(v->data, v->len);
 }
 
 bool value_eq(const struct value *v, const uint8_t *data, size_t len) {

@@ -1,6 +1,8 @@
 /* snapshot.c — what the daemon left on disk after a restart, read before
  * its lease list is: every file and directory under the secrets root (with
- * each file's content), the tmpfs mounts there, the lease records, and a
+ * each file's content; a set's link with its generation's parts, encoded
+ * as the store holds them, and no generation that no link points at), the
+ * tmpfs mounts there, the lease records, and a
  * check that the state directory keeps no temporary file of a write in
  * flight.  It only reads; check.c judges what it found. */
 #include <dirent.h>
@@ -53,8 +55,98 @@ static void check_temp_dir(int dfd, const char *inst) {
         closedir(d);
 }
 
+static int cmp_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The parts of generation directory gen (under dfd), as the canonical
+ * set encoding: whatever is there, sorted by name, so that a generation
+ * missing a part, or holding one of another version, reads differently. */
+static struct value read_generation(int dfd, const char *gen) {
+        struct value v = {};
+        char *names[64];
+        size_t n = 0, cap = 64 + 2 * (VALUE_MAX + 64);
+        struct dirent *de;
+        int gfd = openat(dfd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d = gfd >= 0 ? fdopendir(gfd) : NULL;
+
+        if (!d)
+                return v;
+        while ((de = readdir(d)) && n < 64)
+                if (!is_dot(de->d_name) && !(names[n++] = strdup(de->d_name)))
+                        fail("out of memory");
+        qsort(names, n, sizeof(names[0]), cmp_names);
+        v.data = malloc(cap);
+        if (!v.data)
+                fail("out of memory");
+        for (size_t i = 0; i < n; i++) {
+                struct value part = read_file(dirfd(d), names[i]);
+
+                if (v.len + strlen(names[i]) + 24 + part.len + 1 < cap) {
+                        v.len += (size_t) sprintf((char *) v.data + v.len, "%s %zu\n", names[i], part.len);
+                        if (part.len)
+                                memcpy(v.data + v.len, part.data, part.len);
+                        v.len += part.len;
+                        v.data[v.len++] = '\n';
+                }
+                free(part.data);
+                free(names[i]);
+        }
+        closedir(d);
+        return v;
+}
+
+/* A set's link at name: ".sets/<name>.<16 hex>", read through. */
+static struct value read_set_link(int dfd, const char *inst, const char *name, char *gen, size_t len) {
+        char link[600];
+        ssize_t n = readlinkat(dfd, name, link, sizeof(link) - 1);
+        size_t nl = strlen(name);
+        int sets;
+        struct value v;
+
+        if (n < 0)
+                return (struct value) {};
+        link[n] = '\0';
+        if (strncmp(link, ".sets/", 6) != 0 || strncmp(link + 6, name, nl) != 0 || link[6 + nl] != '.' ||
+            strlen(link + 7 + nl) != 16 || strspn(link + 7 + nl, "0123456789abcdef") != 16)
+                fail("%s/%s/%s links to '%s', not a generation of its own", secrets_root, inst, name, link);
+        copy(gen, len, link + 6);
+        sets = openat(dfd, ".sets", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sets < 0)
+                fail("%s/%s/%s links into a missing .sets", secrets_root, inst, name);
+        v = read_generation(sets, gen);
+        close(sets);
+        return v;
+}
+
+/* Each generation in inst's .sets is the target of one of its links. */
+static void check_generations(int dfd, const char *inst, char linked[][300], int n_linked) {
+        int fd = openat(dfd, ".sets", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+
+        if (!d)
+                fail("%s/%s/.sets is not a directory", secrets_root, inst);
+        while ((de = readdir(d))) {
+                bool found = false;
+
+                if (is_dot(de->d_name))
+                        continue;
+                for (int k = 0; k < n_linked && !found; k++)
+                        found = strcmp(linked[k], de->d_name) == 0;
+                if (!found)
+                        fail("%s/%s/.sets/%s: a generation no link points at (left by a crash)", secrets_root,
+                             inst, de->d_name);
+                snap.n_gens++;
+        }
+        closedir(d);
+}
+
 /* The files of instance directory inst under root, with their contents. */
 static void snapshot_files(DIR *root, const char *inst) {
+        char linked[N_NAMES][300];
+        int n_linked = 0;
+        bool has_sets = false;
         struct dirent *fe;
         DIR *d;
         int dfd;
@@ -73,14 +165,21 @@ static void snapshot_files(DIR *root, const char *inst) {
                         check_temp_dir(dfd, inst);
                         continue;
                 }
-                if (snap.n_files == 4096)
+                if (strcmp(fe->d_name, ".sets") == 0) {
+                        has_sets = true;
+                        continue;
+                }
+                if (snap.n_files == 4096 || n_linked == N_NAMES)
                         fail("too many files");
                 copy(e->inst, sizeof(e->inst), inst);
                 copy(e->file, sizeof(e->file), fe->d_name);
-                e->content = read_file(dfd, fe->d_name);
+                e->content = fe->d_type == DT_LNK ? read_set_link(dfd, inst, fe->d_name, linked[n_linked++], 300)
+                                                  : read_file(dfd, fe->d_name);
                 e->seen = false;
                 snap.n_files++;
         }
+        if (has_sets)
+                check_generations(dfd, inst, linked, n_linked);
         if (d)
                 closedir(d);
 }
@@ -176,7 +275,7 @@ static void check_state_dir(void) {
 void snapshot(void) {
         for (int i = 0; i < snap.n_files; i++)
                 free(snap.files[i].content.data);
-        snap.n_files = snap.n_dirs = snap.n_mounts = snap.n_records = 0;
+        snap.n_files = snap.n_dirs = snap.n_mounts = snap.n_records = snap.n_gens = 0;
         snapshot_secrets_root();
         snapshot_mounts();
         snapshot_records();
