@@ -17,8 +17,12 @@ struct mdir {
 
 /* Writes len bytes into the new file fd, then gives it owner and mode. */
 int mdir_fill(int fd, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode);
-/* A free name in the temp directory (for a symlink). */
-int mdir_temp_name(struct mdir *m, char name[static 32]);
+/* Gives the new file or directory fd owner uid:gid, when that is not
+ * already its creator's (an unprivileged daemon keeps its own). */
+int mdir_own(int fd, uid_t uid, gid_t gid);
+/* A symlink to target under a free name (into name) in the temp
+ * directory, to be renamed into place. */
+int mdir_symlink_temp(struct mdir *m, const char *target, char name[static 32]);
 /* mdir_file_current() for file in the directory dfd. */
 bool mdir_file_current_at(int dfd, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid,
                           mode_t mode);

@@ -77,6 +77,20 @@ static void gen_remove(int sets_dfd, const char *gen) {
         (void) unlinkat(sets_dfd, gen, AT_REMOVEDIR);
 }
 
+/* Removes generation gen, guessing that it holds the parts of s (a new
+ * version mostly has the old one's parts): one unlink per part and the
+ * rmdir, without reading the directory, unless that guess was wrong. */
+static void gen_remove_like(int sets_dfd, const char *gen, const struct secret_set *s) {
+        char path[LINK_MAX_LEN + SECRET_NAME_MAX + 2];
+
+        for (size_t i = 0; i < s->n; i++) {
+                snprintf(path, sizeof(path), "%s/%s", gen, s->parts[i].name);
+                (void) unlinkat(sets_dfd, path, 0);
+        }
+        if (unlinkat(sets_dfd, gen, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                gen_remove(sets_dfd, gen);
+}
+
 /* Removes every generation of file but keep (NULL: all of them). */
 static void gens_remove(struct mdir *m, const char *file, const char *keep) {
         _cleanup_closedir_ DIR *d = NULL;
@@ -114,26 +128,36 @@ static int gen_fill(int gfd, const struct secret_set *s, uid_t uid, gid_t gid, m
         return 0;
 }
 
+/* A generation name's 16 hex digits: a counter from a random start, so
+ * that a name is never used twice by one daemon nor likely by the next
+ * (a leftover is skipped), without a getrandom() per instance. */
+static uint64_t gen_next(void) {
+        static uint64_t next;
+
+        if (next == 0)
+                randombytes_buf(&next, sizeof(next));
+        return ++next;
+}
+
 /* A new generation of file holding s: its name in gen. */
 static int gen_make(struct mdir *m, const char *file, const struct secret_set *s, uid_t uid, gid_t gid, mode_t mode,
                     char gen[static 256 + GEN_HEX + 2]) {
         _cleanup_close_ int gfd = -1;
-        uint8_t rnd[GEN_HEX / 2];
-        char hex[GEN_HEX + 1];
-        int sets = sets_dir(m), r;
+        int sets = sets_dir(m), r = -EEXIST;
 
         if (sets < 0)
                 return sets;
-        randombytes_buf(rnd, sizeof(rnd));
-        sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-        snprintf(gen, 256 + GEN_HEX + 2, "%s.%s", file, hex);
-        if (mkdirat(sets, gen, 0700) < 0)
-                return -errno;
+        for (int tries = 0; tries < 16 && r == -EEXIST; tries++) {
+                snprintf(gen, 256 + GEN_HEX + 2, "%s.%016" PRIx64, file, gen_next());
+                r = mkdirat(sets, gen, 0700) < 0 ? -errno : 0;
+        }
+        if (r < 0)
+                return r;
         gfd = openat(sets, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         r = gfd < 0 ? -errno : gen_fill(gfd, s, uid, gid, mode);
         /* the directory's owner and mode last, while nothing points at it */
-        if (r >= 0 && fchown(gfd, uid, gid) < 0 && !(errno == EPERM && geteuid() != 0))
-                r = -errno;
+        if (r >= 0)
+                r = mdir_own(gfd, uid, gid);
         if (r >= 0 && fchmod(gfd, dir_mode(mode)) < 0)
                 r = -errno;
         if (r < 0)
@@ -141,11 +165,28 @@ static int gen_make(struct mdir *m, const char *file, const struct secret_set *s
         return r;
 }
 
+/* The generation file's link points at now, into gen; false when file is
+ * no set's link. */
+static bool gen_linked(struct mdir *m, const char *file, char gen[static LINK_MAX_LEN]) {
+        char target[LINK_MAX_LEN];
+        ssize_t n = readlinkat(m->dfd, file, target, sizeof(target) - 1);
+
+        if (n < 0)
+                return false;
+        target[n] = '\0';
+        if (strncmp(target, MDIR_SETS_DIR "/", sizeof(MDIR_SETS_DIR)) != 0 ||
+            !gen_of(target + sizeof(MDIR_SETS_DIR), file))
+                return false;
+        memcpy(gen, target + sizeof(MDIR_SETS_DIR), (size_t) n - sizeof(MDIR_SETS_DIR) + 1);
+        return true;
+}
+
 int mdir_write_set(struct mdir *m, const char *file, const uint8_t *data, size_t len, uid_t uid, gid_t gid,
                    mode_t mode) {
-        char gen[256 + GEN_HEX + 2], target[LINK_MAX_LEN], tmp[32];
+        char gen[256 + GEN_HEX + 2], old[LINK_MAX_LEN], target[LINK_MAX_LEN], tmp[32];
         struct secret_set s;
         const char *why;
+        bool had_old;
         int r;
 
         if (!mdir_name_valid(file) || strlen(file) > 200)
@@ -156,10 +197,12 @@ int mdir_write_set(struct mdir *m, const char *file, const uint8_t *data, size_t
         r = gen_make(m, file, &s, uid, gid, mode, gen);
         if (r < 0)
                 return r;
+        /* the one being replaced, read rather than looked for in .sets: a
+         * readdir of every generation per instance was a third of a set
+         * rotation (what a crash leaves, mdir_sets_prune() finds) */
+        had_old = gen_linked(m, file, old);
         snprintf(target, sizeof(target), "%s/%s", MDIR_SETS_DIR, gen);
-        r = mdir_temp_name(m, tmp);
-        if (r >= 0 && symlinkat(target, m->tmp_dfd, tmp) < 0)
-                r = -errno;
+        r = mdir_symlink_temp(m, target, tmp);
         /* the one switch: every part of the set changes with this rename */
         if (r >= 0 && renameat(m->tmp_dfd, tmp, m->dfd, file) < 0) {
                 r = -errno;
@@ -169,23 +212,20 @@ int mdir_write_set(struct mdir *m, const char *file, const uint8_t *data, size_t
                 gen_remove(m->sets_dfd, gen);
                 return r;
         }
-        gens_remove(m, file, gen);
+        if (had_old && strcmp(old, gen) != 0)
+                gen_remove_like(m->sets_dfd, old, &s);
         return 0;
 }
 
 /* The generation file points at, opened; -errno when file is no set's link. */
 static int gen_open(struct mdir *m, const char *file) {
-        char target[LINK_MAX_LEN], *gen;
-        ssize_t n = readlinkat(m->dfd, file, target, sizeof(target) - 1);
+        char gen[LINK_MAX_LEN];
+        int fd;
 
-        if (n < 0)
-                return -errno;
-        target[n] = '\0';
-        gen = target + sizeof(MDIR_SETS_DIR);
-        if (strncmp(target, MDIR_SETS_DIR "/", sizeof(MDIR_SETS_DIR)) != 0 || !gen_of(gen, file) || sets_dir(m) < 0)
+        if (!gen_linked(m, file, gen) || sets_dir(m) < 0)
                 return -EINVAL;
-        n = openat(m->sets_dfd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        return n < 0 ? -errno : (int) n;
+        fd = openat(m->sets_dfd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
 }
 
 static size_t entries(int gfd) {

@@ -257,13 +257,17 @@ static int open_temp(struct mdir *m, mode_t mode, char name[static 32]) {
         return -EEXIST;
 }
 
-int mdir_temp_name(struct mdir *m, char name[static 32]) {
+int mdir_symlink_temp(struct mdir *m, const char *target, char name[static 32]) {
         static uint64_t counter;
 
+        /* the temp directory is ours alone: a name is taken only by a
+         * link a failed switch left, and then the next one is tried */
         for (int tries = 0; tries < 64; tries++) {
                 snprintf(name, 32, ".link-%" PRIx64, ++counter);
-                if (faccessat(m->tmp_dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+                if (symlinkat(target, m->tmp_dfd, name) == 0)
                         return 0;
+                if (errno != EEXIST)
+                        return -errno;
         }
         return -EEXIST;
 }
@@ -291,6 +295,7 @@ static void creator_init(void) {
 
 int mdir_fill(int fd, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mode_t mode) {
         size_t off = 0;
+        int r;
 
         while (off < len) {
                 ssize_t w = write(fd, data + off, len - off);
@@ -302,13 +307,18 @@ int mdir_fill(int fd, const uint8_t *data, size_t len, uid_t uid, gid_t gid, mod
                 off += (size_t) w;
         }
         /* owner and mode before the name appears: never readable by others.
-         * A new file is already ours (the directory has no setgid bit), and
-         * already has every mode bit the umask did not take. */
+         * A new file already has every mode bit the umask did not take. */
+        r = mdir_own(fd, uid, gid);
+        if (r >= 0 && ((mode & creator.umask) || (mode & ~(mode_t) 0777)) && fchmod(fd, mode) < 0)
+                r = -errno;
+        return r;
+}
+
+int mdir_own(int fd, uid_t uid, gid_t gid) {
+        /* a new file or directory is already ours (no setgid bit above) */
         creator_init();
         if ((uid != creator.uid || gid != creator.gid) && fchown(fd, uid, gid) < 0 &&
             !(errno == EPERM && creator.uid != 0))
-                return -errno;
-        if (((mode & creator.umask) || (mode & ~(mode_t) 0777)) && fchmod(fd, mode) < 0)
                 return -errno;
         return 0;
 }

@@ -292,6 +292,13 @@ static void test_sets_prune(void **state) {
         assert_file(f, "web/tls.crt", "cert1", getuid(), getgid(), 0400);
         assert_file(f, "web/tls.key", "key1", getuid(), getgid(), 0400);
         assert_true(mdir_set_current(f->m, "web", (const uint8_t *) SET1, strlen(SET1), getuid(), getgid(), 0400));
+        /* a version with a part the next one lacks: its generation goes whole */
+        assert_int_equal(write_set(f, "web", "extra 1\nx\ntls.crt 5\ncert3\n", 0400), 0);
+        assert_int_equal(write_set(f, "web", SET2, 0400), 0);
+        assert_int_equal(system(cmd), 0);
+        assert_file(f, "web/tls.key", "key2", getuid(), getgid(), 0400);
+        path_of(f, "web/extra", p, sizeof(p));
+        assert_int_equal(access(p, F_OK), -1);
 }
 
 int main(void) {
