@@ -1,8 +1,10 @@
-/* cmd-watch.c — `secretctl watch NAME [--after N] [--timeout D] [--once]
+/* cmd-watch.c — `secretctl watch [NAME] [--after N] [--timeout D] [--once]
  * [-- CMD...]`: waits for the secret NAME to change (the daemon's long
- * poll, GET /v1/secrets/NAME/watch) and prints each new version, or runs
- * CMD once per change.  Only versions pass: the value never reaches this
- * program, so it can be in no argv or environment; CMD reads the file. */
+ * poll, GET /v1/secrets/NAME/watch), or without NAME for any of the
+ * caller's own leased secrets (GET /v1/leases/watch), and prints each new
+ * version, or runs CMD once per change.  Only versions pass: the value
+ * never reaches this program, so it can be in no argv or environment; CMD
+ * reads the file. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -37,7 +39,7 @@ static uint64_t now_sec(void) {
 
 /* Runs CMD with SECRETD_WATCH_NAME and SECRETD_WATCH_VERSION set (names
  * and numbers, never a value) and waits for it. */
-static void run_command(const struct ctl *c, const struct watch_options *o, uint64_t version) {
+static void run_command(const struct ctl *c, const struct watch_options *o, const char *name, uint64_t version) {
         char v[24];
         int status;
         pid_t pid;
@@ -51,7 +53,7 @@ static void run_command(const struct ctl *c, const struct watch_options *o, uint
         }
         if (pid == 0) {
                 ctl_restore_limits();
-                if (setenv("SECRETD_WATCH_NAME", o->name, 1) < 0 || setenv("SECRETD_WATCH_VERSION", v, 1) < 0)
+                if (setenv("SECRETD_WATCH_NAME", name, 1) < 0 || setenv("SECRETD_WATCH_VERSION", v, 1) < 0)
                         _exit(126);
                 execvp(o->cmd[0], o->cmd);
                 fprintf(stderr, "secretctl: %s: cannot run %s: %s\n", c->command, o->cmd[0], strerror(errno));
@@ -84,14 +86,14 @@ static int poll_once(struct ctl *c, const char *name, uint64_t after, uint64_t w
         return EXIT_OK;
 }
 
-static void announce(const struct ctl *c, const struct watch_options *o, uint64_t version) {
+static void announce(const struct ctl *c, const struct watch_options *o, const char *name, uint64_t version) {
         if (c->json)
-                printf("{\"name\":\"%s\",\"version\":%" PRIu64 ",\"changed\":true}\n", o->name, version);
+                printf("{\"name\":\"%s\",\"version\":%" PRIu64 ",\"changed\":true}\n", name, version);
         else if (!o->cmd)
-                printf("%s version %" PRIu64 "\n", o->name, version);
+                printf("%s version %" PRIu64 "\n", name, version);
         fflush(stdout);
         if (o->cmd)
-                run_command(c, o, version);
+                run_command(c, o, name, version);
 }
 
 static int watch_loop(struct ctl *c, const struct watch_options *o) {
@@ -116,7 +118,82 @@ static int watch_loop(struct ctl *c, const struct watch_options *o) {
                 if (!changed)
                         continue;
                 cur = version;
-                announce(c, o, version);
+                announce(c, o, o->name, version);
+                if (o->once)
+                        return EXIT_OK;
+        }
+}
+
+/* One poll of the caller's leases: EXIT_OK with the answer in *ret. */
+static int poll_leases(struct ctl *c, const char *after, uint64_t wait_sec, json_t **ret) {
+        char path[256], query[96];
+
+        if (after)
+                snprintf(query, sizeof(query), "after=%s&timeout=%" PRIu64, after, wait_sec);
+        else
+                snprintf(query, sizeof(query), "timeout=0");
+        snprintf(path, sizeof(path), "%s?%s", API_ROUTE_LEASES_WATCH, query);
+        c->timeout_sec = (int) (wait_sec + REPLY_SLACK_SEC);
+        return ctl_json(c, "GET", path, NULL, ret);
+}
+
+/* The version of secret in an answer's "leases", or 0. */
+static uint64_t version_in(json_t *leases, const char *secret) {
+        size_t i;
+        json_t *ls;
+
+        json_array_foreach(leases, i, ls) {
+                const char *s = json_string_value(json_object_get(ls, "secret"));
+
+                if (s && strcmp(s, secret) == 0)
+                        return (uint64_t) json_int(ls, "version");
+        }
+        return 0;
+}
+
+/* Announces each secret of now whose version is not the one in before. */
+static void announce_leases(const struct ctl *c, const struct watch_options *o, json_t *before, json_t *now) {
+        json_t *leases = json_object_get(now, "leases"), *ls;
+        size_t i;
+
+        json_array_foreach(leases, i, ls) {
+                const char *s = json_string_value(json_object_get(ls, "secret"));
+                uint64_t v = (uint64_t) json_int(ls, "version");
+
+                if (s && version_in(json_object_get(before, "leases"), s) != v)
+                        announce(c, o, s, v);
+        }
+}
+
+static int watch_leases(struct ctl *c, const struct watch_options *o) {
+        uint64_t end = o->timeout_sec ? now_sec() + o->timeout_sec : 0;
+        _cleanup_json_ json_t *cur = NULL;
+        int x;
+
+        /* the versions now are where changes count from */
+        x = poll_leases(c, NULL, 0, &cur);
+        if (x != EXIT_OK)
+                return x;
+        for (;;) {
+                uint64_t left = end ? (now_sec() < end ? end - now_sec() : 0) : POLL_MAX_SEC;
+                json_t *next = NULL;
+
+                if (end && left == 0) {
+                        fprintf(stderr, "secretctl: %s: no leased secret changed for %" PRIu64 "s\n", c->command,
+                                o->timeout_sec);
+                        return EXIT_ERROR;
+                }
+                x = poll_leases(c, json_string_value(json_object_get(cur, "token")),
+                                left < POLL_MAX_SEC ? left : POLL_MAX_SEC, &next);
+                if (x != EXIT_OK)
+                        return x;
+                if (!json_is_true(json_object_get(next, "changed"))) {
+                        json_decref(next);
+                        continue;
+                }
+                announce_leases(c, o, cur, next);
+                json_decref(cur);
+                cur = next;
                 if (o->once)
                         return EXIT_OK;
         }
@@ -147,6 +224,11 @@ static int run(struct ctl *c, int argc, char **argv) {
                 if (x != EXIT_OK)
                         return x;
         }
+        if (argc == optind) {
+                if (o.have_after)
+                        return usage_error(c, "--after counts versions of one secret: give its NAME");
+                return watch_leases(c, &o);
+        }
         x = name_operand(c, argc, argv, false, &o.name);
         if (x != EXIT_OK)
                 return x;
@@ -155,11 +237,11 @@ static int run(struct ctl *c, int argc, char **argv) {
 
 const struct command cmd_watch = {
         .name = "watch",
-        .args = "NAME [--after N] [--timeout D] [--once] [-- CMD...]",
-        .summary = "Wait for the secret NAME to change and print each new version, or run CMD after each change",
+        .args = "[NAME] [--after N] [--timeout D] [--once] [-- CMD...]",
+        .summary = "Wait for NAME (or any secret you lease) to change; print each new version, or run CMD after each",
         .help = "Options:\n"
-                "  --after N    count changes from version N, so that one made before the command\n"
-                "               started is seen at once (default: the version now)\n"
+                "  --after N    count changes of NAME from version N, so that one made before the\n"
+                "               command started is seen at once (default: the version now)\n"
                 "  --timeout D  give up after D (\"90s\", \"15m\"): exit 1 when nothing changed\n"
                 "  --once       exit 0 after the first change\n"
                 "  -- CMD...    run CMD after each change, with SECRETD_WATCH_NAME and\n"
@@ -168,6 +250,7 @@ const struct command cmd_watch = {
                 "A change is reported once the new version is in every live lease's file; a\n"
                 "rotation to the current value is no change.  A deleted secret ends the watch\n"
                 "with exit 4.  An admin may watch any secret, a workload the secrets its policy\n"
-                "grants it.\n",
+                "grants it.  Without NAME the watch is of the caller's own leases, all at once:\n"
+                "each secret that got a new version is reported (exit 4 when it holds none).\n",
         .run = run,
 };

@@ -490,6 +490,7 @@ static void route_rotate(struct server *s, const struct request *req, const char
         r = leasing_rotate(s->leasing, name, &updated);
         /* the files are in place (or as many as could be): waiters now */
         (void) watch_changed(s->watch, name);
+        (void) watch_changed(s->watch, WATCH_KEY_LEASES);
         if (r < 0)
                 return api_error(rep, API_ERR_INTERNAL, "version %" PRIu64 " stored, but %zu of the leased files "
                                  "could not be updated: %s", v.version,
@@ -509,6 +510,7 @@ static void route_delete(struct server *s, const struct request *req, const char
         (void) watch_changed(s->watch, name); /* each answered 404 */
         reply_json(rep, 200, json_pack("{s:s,s:I}", "deleted", name, "leases_revoked",
                                        (json_int_t) leasing_revoke_secret(s->leasing, name)));
+        (void) watch_changed(s->watch, WATCH_KEY_LEASES); /* after the revocations */
 }
 
 static void route_reload(struct server *s, const struct request *req, const char *name, struct reply *rep) {
@@ -628,6 +630,8 @@ static const struct route routes[] = {
           { "generate", "encoding", "allow_empty" } },
         /* an admin any secret, a workload its grants: judged by the route */
         { "GET", API_ROUTE_SECRET_WATCH, ACCESS_ANYONE, NULL, route_watch, { "after", "timeout" } },
+        /* the caller's own leases, whoever it is */
+        { "GET", API_ROUTE_LEASES_WATCH, ACCESS_ANYONE, NULL, route_leases_watch, { "after", "timeout" } },
         { "POST", API_ROUTE_RELOAD, ACCESS_ADMIN, "reload", route_reload, {} },
         { "GET", API_ROUTE_STATUS, ACCESS_ADMIN, NULL, route_status, {} },
         { "GET", API_ROUTE_METRICS, ACCESS_ADMIN, NULL, route_metrics, {} },

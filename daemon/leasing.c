@@ -696,6 +696,20 @@ void leasing_list(struct leasing *l, const struct leasing_caller *c, lease_fn fn
                         fn(userdata, l->table.v[i]);
 }
 
+void leasing_list_own(struct leasing *l, const struct leasing_caller *c, lease_fn fn, void *userdata) {
+        struct toucher t;
+        struct instance *in;
+
+        toucher_of(c, &t);
+        t.admin = false;
+        /* its instance's leases alone: a watcher's view is recomputed at
+         * every rotation, so never a walk of the whole table */
+        in = t.placed ? instance_find(l, t.iname) : NULL;
+        for (size_t i = 0; in && i < in->n_leases; i++)
+                if (may_touch(&t, in->leases[i]))
+                        fn(userdata, in->leases[i]);
+}
+
 int leasing_renew(struct leasing *l, const struct leasing_caller *c, const char *id, uint64_t ttl_usec,
                   struct lease_set *ret) {
         struct lease *ls = lease_table_find(&l->table, id);

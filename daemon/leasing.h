@@ -134,6 +134,9 @@ int leasing_grant_container(struct leasing *l, const struct leasing_caller *c, c
  * workload), or for all when admin. */
 typedef void (*lease_fn)(void *userdata, const struct lease *ls);
 void leasing_list(struct leasing *l, const struct leasing_caller *c, lease_fn fn, void *userdata);
+/* The same for the caller's own leases (its scope's, of its workload),
+ * admin or not. */
+void leasing_list_own(struct leasing *l, const struct leasing_caller *c, lease_fn fn, void *userdata);
 /* -ENOENT unknown id, -EACCES not the caller's (its scope and workload;
  * admins may touch any) or, for renew, no longer granted as it was.
  * ttl_usec 0: the workload's.  *ret holds the one lease renewed. */

@@ -16,6 +16,11 @@
 
 #include "secretd/protocol.h" /* SECRET_NAME_MAX */
 
+/* The key lease watchers wait under (api-watch.c): no secret's name (a
+ * secret name has no '/'); woken by any secret's change, each judges
+ * whether its own leases changed. */
+#define WATCH_KEY_LEASES "/leases"
+
 enum watch_end {
         WATCH_CHANGED,   /* the secret changed (or is gone): answer now */
         WATCH_TIMED_OUT, /* its deadline passed: answer "no change" */

@@ -24,6 +24,7 @@
 #define API_ROUTE_METRICS "/metrics" /* where Prometheus looks: no prefix */
 #define API_ROUTE_LEASES API_PREFIX "/leases"
 #define API_ROUTE_LEASE API_ROUTE_LEASES "/{id}"
+#define API_ROUTE_LEASES_WATCH API_ROUTE_LEASES "/watch"
 #define API_ROUTE_LEASE_RENEW API_ROUTE_LEASE "/renew"
 /* The OCI createRuntime hook's one request, on the hook socket only: the
  * body is the runtime's state JSON (ociVersion, id, pid, bundle, ...) as

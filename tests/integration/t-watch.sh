@@ -6,7 +6,9 @@
 # audited), refuses past limits.max_watchers_per_peer and
 # limits.max_watchers with 429, lets go of peers that hang up at once (no
 # waiter and no memory left: RSS before and after 1,000 of them), and
-# answers every parked request when the daemon stops.
+# answers every parked request when the daemon stops.  GET /v1/leases/watch
+# does the same for all of a workload's own leases at once (a token for
+# their versions), and `secretctl watch` without NAME on top of it.
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -14,13 +16,14 @@ U=1000
 AS_USER=(setpriv --reuid=$U --regid=$U --clear-groups)
 write_config "\"limits\": { \"max_watchers\": 1100, \"max_watchers_per_peer\": 2, \"max_connections\": 2048 },
   \"workloads\": [
-    { \"name\": \"tool\", \"match\": { \"runtime\": \"host\", \"uids\": [$U] }, \"secrets\": [ \"db\" ] } ]"
+    { \"name\": \"tool\", \"match\": { \"runtime\": \"host\", \"uids\": [$U] }, \"secrets\": [ \"db\", \"db2\" ] } ]"
 expect_exit 0 "$SECRETD" init --config "$T/secretd.json"
 start_daemon --config "$T/secretd.json"
 ADMIN=$T/run/admin.sock
 WORK=$T/run/workload.sock
 expect_status 201 "$ADMIN" PUT /v1/secrets/db --data-binary 'value-1'
 expect_status 201 "$ADMIN" PUT /v1/secrets/other --data-binary 'other-1'
+expect_status 201 "$ADMIN" PUT /v1/secrets/db2 --data-binary 'db2-1'
 
 # watch_bg NAME SOCKET QUERY [setpriv...] — a parked watch in the
 # background; its status and body land in $T/w-NAME.{code,body}.
@@ -162,12 +165,55 @@ expect_status 200 "$ADMIN" POST /v1/secrets/db/rotate --data-binary 'value-5'
 wait "$ctl" || fail "secretctl watch -- CMD"
 [ "$(cat "$T/ran")" = "db 3" ] || fail "the command saw: $(cat "$T/ran")"
 expect_exit 4 "$SECRETCTL" watch nope --once
-expect_exit 2 "$SECRETCTL" watch
+expect_exit 4 "$SECRETCTL" watch
+expect_in "hold no leases" "$T/err"
+expect_exit 2 "$SECRETCTL" watch --after 1
 expect_exit 2 "$SECRETCTL" watch db --after x
 unset SECRETD_SOCKET
 
+# --- a workload's own leases, all at once: GET /v1/leases/watch -------------
+code=$("${AS_USER[@]}" curl -s -o /dev/null -w '%{http_code}' --unix-socket "$WORK" "http://secretd/v1/leases/watch")
+[ "$code" = 404 ] || fail "a lease watch with no leases: $code"
+"${AS_USER[@]}" env SECRETD_SOCKET="$WORK" "$SECRETCTL" lease db db2 --ttl 1h >"$T/lease.out" 2>&1 ||
+	fail "lease db db2: $(cat "$T/lease.out")"
+"${AS_USER[@]}" curl -s --unix-socket "$WORK" "http://secretd/v1/leases/watch" >"$T/body"
+grep -q '"changed":true' "$T/body" || fail "a first lease watch: $(cat "$T/body")"
+[ "$(jq -r '[.leases[] | "\(.secret)=\(.version)"] | join(",")' "$T/body")" = "db=3,db2=1" ] ||
+	fail "lease watch leases: $(cat "$T/body")"
+TOKEN=$(jq -r .token "$T/body")
+case $TOKEN in [0-9a-f]*) [ ${#TOKEN} = 16 ] || fail "token: $TOKEN" ;; *) fail "token: $TOKEN" ;; esac
+code=$("${AS_USER[@]}" curl -s -o /dev/null -w '%{http_code}' --unix-socket "$WORK" "http://secretd/v1/leases/watch?after=xyz")
+[ "$code" = 400 ] || fail "a malformed token: $code"
+"${AS_USER[@]}" curl -s --unix-socket "$WORK" "http://secretd/v1/leases/watch?after=$TOKEN&timeout=1s" >"$T/body"
+grep -q "\"token\":\"$TOKEN\",\"changed\":false" "$T/body" || fail "a lease watch that timed out: $(cat "$T/body")"
+( "${AS_USER[@]}" curl -s --unix-socket "$WORK" "http://secretd/v1/leases/watch?after=$TOKEN&timeout=30s" >"$T/lw.out"
+  touch "$T/lw.done" ) &
+watchers 1
+# a secret it does not hold, and its own rotated to the same value: no answer
+expect_status 200 "$ADMIN" POST /v1/secrets/other/rotate --data-binary 'other-3'
+expect_status 200 "$ADMIN" POST /v1/secrets/db2/rotate --data-binary 'db2-1'
+sleep 0.5
+[ -e "$T/lw.done" ] && fail "a lease watch woke for no change of its own: $(cat "$T/lw.out")"
+watchers 1
+expect_status 200 "$ADMIN" POST /v1/secrets/db2/rotate --data-binary 'db2-2'
+for _ in $(seq 200); do [ -e "$T/lw.done" ] && break; sleep 0.05; done
+[ -e "$T/lw.done" ] || fail "a lease watch did not wake on its db2's rotation"
+grep -q '"changed":true' "$T/lw.out" || fail "lease watch after the rotation: $(cat "$T/lw.out")"
+[ "$(jq -r '[.leases[] | "\(.secret)=\(.version)"] | join(",")' "$T/lw.out")" = "db=3,db2=2" ] ||
+	fail "lease watch after the rotation: $(cat "$T/lw.out")"
+[ "$(jq -r .token "$T/lw.out")" != "$TOKEN" ] || fail "the token did not change: $(cat "$T/lw.out")"
+# secretctl watch without NAME: each of its secrets that changed
+"${AS_USER[@]}" env SECRETD_SOCKET="$WORK" "$SECRETCTL" watch --once >"$T/ctl.out" 2>"$T/ctl.err" &
+ctl=$!
+watchers 1
+expect_status 200 "$ADMIN" POST /v1/secrets/db/rotate --data-binary 'value-6'
+wait "$ctl" || fail "secretctl watch (leases) --once: $(cat "$T/ctl.err")"
+[ "$(cat "$T/ctl.out")" = "db version 4" ] || fail "secretctl watch (leases) printed: $(cat "$T/ctl.out")"
+"${AS_USER[@]}" env SECRETD_SOCKET="$WORK" "$SECRETCTL" watch --timeout 1s >"$T/out" 2>"$T/err" && fail "no timeout"
+expect_in "no leased secret changed for 1s" "$T/err"
+
 # --- the daemon stops with requests parked: each is answered ----------------
-watch_bg s "$ADMIN" 'after=3&timeout=30s'
+watch_bg s "$ADMIN" 'after=4&timeout=30s'
 watchers 1
 stop_daemon
 watch_done s
