@@ -20,7 +20,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec/secretd
 # Absolute, whatever PREFIX: Debian's podman 4.3 reads hooks from here alone.
 HOOKSDIR   ?= /usr/share/containers/oci/hooks.d
 
-PKGS      = libsodium jansson libsystemd libmicrohttpd
+PKGS      = libsodium jansson libsystemd libmicrohttpd libcurl
 # The client speaks its few HTTP requests itself (client/transport.c) and
 # needs nothing of the daemon's server side: libsodium, jansson and libc.
 CLIENT_PKGS = libsodium jansson
@@ -66,6 +66,7 @@ LIB_SRCS = \
 	daemon/attest.c \
 	daemon/audit.c \
 	daemon/backend-dir.c \
+	daemon/backend-etcd.c \
 	daemon/backend.c \
 	daemon/cgroup.c \
 	daemon/config-parse.c \

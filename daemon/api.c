@@ -181,6 +181,14 @@ void store_error(struct server *s, struct reply *rep, int r, const char *name) {
         case -EDQUOT:
                 api_error(rep, API_ERR_UNAVAILABLE, "the state directory is full; nothing was changed");
                 break;
+        case -EHOSTUNREACH:
+                api_error(rep, API_ERR_UNAVAILABLE, "the store (%s) cannot be reached; nothing was changed, try "
+                          "again", store_backend(s->store)->kind);
+                break;
+        case -ESTALE:
+                api_error(rep, API_ERR_CONFLICT, "secret '%s' kept changing on other hosts while this one wrote; "
+                          "nothing was changed, try again", name);
+                break;
         default:
                 api_error(rep, API_ERR_INTERNAL, "store error: %s", strerror(-r));
                 break;
@@ -533,25 +541,42 @@ static double uptime_s(const struct server *s) {
         return (double) ((int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - s->started_usec) / 1e6;
 }
 
+/* Whether the store answered its last call, and since when not. */
+static bool backend_state(struct server *s, int64_t *ret_since_usec) {
+        *ret_since_usec = 0;
+        return backend_reachable(store_backend(s->store), ret_since_usec);
+}
+
 static void route_status(struct server *s, const struct request *req, const char *name, struct reply *rep) {
+        int64_t since;
         size_t n = 0;
+        bool reachable;
 
         (void) req, (void) name;
         (void) store_count(s->store, &n);
-        reply_json(rep, 200, json_pack("{s:s,s:i,s:f,s:I,s:i,s:I,s:I,s:s}", "version", SECRETD_VERSION, "pid",
-                                       (int) getpid(), "uptime_s", uptime_s(s), "secrets", (json_int_t) n,
+        reachable = backend_state(s, &since);
+        reply_json(rep, 200, json_pack("{s:s,s:i,s:f,s:I,s:i,s:I,s:I,s:s,s:s,s:b,s:o}", "version", SECRETD_VERSION,
+                                       "pid", (int) getpid(), "uptime_s", uptime_s(s), "secrets", (json_int_t) n,
                                        "connections", (int) s->connections, "watchers",
                                        (json_int_t) (s->watch ? watch_count(s->watch) : 0), "workloads",
                                        (json_int_t) (s->config->policy ? s->config->policy->n_workloads : 0),
-                                       "state_dir", s->config->state_dir));
+                                       "state_dir", s->config->state_dir, "backend",
+                                       store_backend(s->store)->kind, "backend_reachable", reachable,
+                                       "backend_cut_off_since", reachable ? json_null() : time_json(since)));
 }
 
 static void route_metrics(struct server *s, const struct request *req, const char *name, struct reply *rep) {
-        size_t n = 0;
+        struct metrics_gauges g = { .connections = s->connections, .uptime_s = uptime_s(s) };
+        struct timespec now;
+        int64_t since;
 
         (void) req, (void) name;
-        (void) store_count(s->store, &n);
-        if (metrics_render(&s->metrics, n, s->connections, uptime_s(s), &rep->text) < 0)
+        (void) store_count(s->store, &g.secrets);
+        g.backend_reachable = backend_state(s, &since);
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (!g.backend_reachable)
+                g.backend_cut_off_s = (double) ((int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000 - since) / 1e6;
+        if (metrics_render(&s->metrics, &g, &rep->text) < 0)
                 return api_error(rep, API_ERR_INTERNAL, "out of memory");
         rep->status = 200;
 }

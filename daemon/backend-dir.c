@@ -292,7 +292,7 @@ int backend_dir_open(const char *path, size_t max_blob, struct backend **ret) {
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
-        d->base.ops = &dir_ops;
+        d->base = (struct backend) { .ops = &dir_ops, .kind = "dir" };
         d->dfd = TAKE_FD(dfd);
         d->lock_fd = TAKE_FD(lock_fd);
         d->max_blob = max_blob;

@@ -3,6 +3,10 @@
 
 #include "backend.h"
 
+bool backend_reachable(struct backend *b, int64_t *ret_since_usec) {
+        return !b->ops->reachable || b->ops->reachable(b, ret_since_usec);
+}
+
 struct backend *backend_free(struct backend *b) {
         if (b)
                 b->ops->free(b);

@@ -7,6 +7,7 @@
  * an etcd backend (mod_revision as the token) can sit behind the same ops. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,17 +25,38 @@ struct backend_ops {
         int (*remove)(struct backend *b, const char *key);
         /* Every key held, malloc'd array of malloc'd strings. */
         int (*list)(struct backend *b, char ***ret_keys, size_t *ret_n);
+        /* Whether the last call reached the store, and when not, since when
+         * (CLOCK_REALTIME); NULL: a local store, always reachable.  A store
+         * out of reach fails with -EHOSTUNREACH. */
+        bool (*reachable)(struct backend *b, int64_t *ret_since_usec);
         void (*free)(struct backend *b);
 };
 
 struct backend {
         const struct backend_ops *ops;
+        const char *kind; /* "dir", "etcd": for status */
 };
 
 /* The local-directory backend over dir (created 0700 if missing).  It takes
  * an exclusive lock, so a second daemon on the same directory gets -EBUSY.
  * max_blob bounds what get() will read. */
 int backend_dir_open(const char *dir, size_t max_blob, struct backend **ret);
+
+/* Where an etcd backend finds its cluster (config "etcd"). */
+struct etcd_options {
+        char **endpoints; /* "http://127.0.0.1:2379", … */
+        size_t n_endpoints;
+        const char *prefix; /* ends in '/' */
+        const char *ca, *cert, *key; /* TLS files, or NULL */
+};
+
+/* The etcd backend (backend-etcd.c): blobs under prefix in the cluster at
+ * the endpoints.  Connects lazily: an unreachable cluster is reported by
+ * the first call. */
+int backend_etcd_open(const struct etcd_options *o, size_t max_blob, struct backend **ret);
+
+/* Whether b reached its store at its last call (since: see reachable). */
+bool backend_reachable(struct backend *b, int64_t *ret_since_usec);
 
 struct backend *backend_free(struct backend *b);
 void backend_freep(struct backend **b);

@@ -31,6 +31,9 @@ enum field_kind {
         FIELD_GROUPS,    /* array of group names or gids */
         FIELD_OBJECT,    /* nested table */
         FIELD_WORKLOADS, /* array of objects, kept for the policy module */
+        FIELD_ETCD,      /* the etcd object: its presence moves the store */
+        FIELD_URLS,      /* array of http:// or https:// URLs */
+        FIELD_KEY_PREFIX, /* "/…/": a key prefix in etcd */
         _FIELD_KIND_MAX
 };
 
@@ -84,6 +87,19 @@ static const struct field config_runtimes[] = {
         {}
 };
 
+#define ETCD_ENDPOINTS_MAX 16
+#define ETCD_URL_MAX 512
+#define ETCD_PREFIX_MAX 200
+
+static const struct field config_etcd[] = {
+        { "endpoints", FIELD_URLS, 0, 0, 0, NULL },
+        { "prefix", FIELD_KEY_PREFIX, 0, 0, 0, NULL },
+        { "ca", FIELD_PATH, offsetof(struct config, etcd_ca), 0, 0, NULL },
+        { "cert", FIELD_PATH, offsetof(struct config, etcd_cert), 0, 0, NULL },
+        { "key", FIELD_PATH, offsetof(struct config, etcd_key), 0, 0, NULL },
+        {}
+};
+
 static const struct field config_root[] = {
         { "admin_socket", FIELD_PATH, offsetof(struct config, admin_socket), 0, 0, NULL },
         { "workload_socket", FIELD_PATH, offsetof(struct config, workload_socket), 0, 0, NULL },
@@ -98,12 +114,14 @@ static const struct field config_root[] = {
         { "defaults", FIELD_OBJECT, 0, 0, 0, config_defaults },
         { "runtimes", FIELD_OBJECT, 0, 0, 0, config_runtimes },
         { "workloads", FIELD_WORKLOADS, 0, 0, 0, NULL },
+        { "etcd", FIELD_ETCD, 0, 0, 0, config_etcd },
         {}
 };
 
 struct parser {
         struct conf_parser base; /* counts errors even when it keeps none: any error means no config */
         struct config *c;
+        bool etcd_endpoints_seen;
 };
 
 static int set_string(char **slot, const char *value) {
@@ -199,6 +217,61 @@ static void parse_groups(struct parser *p, const char *path, json_t *v) {
 
 static void parse_object(struct parser *p, const struct field *table, const char *prefix, json_t *obj);
 
+/* Printable ASCII without spaces: what goes into a URL or an etcd key. */
+static bool plain_text(const char *s) {
+        for (; *s; s++)
+                if (*s <= ' ' || *s > '~')
+                        return false;
+        return true;
+}
+
+static void parse_urls(struct parser *p, const char *path, json_t *v) {
+        size_t i, n = json_array_size(v);
+        json_t *e;
+        char **urls;
+
+        p->etcd_endpoints_seen = true;
+        if (!json_is_array(v) || n == 0 || n > ETCD_ENDPOINTS_MAX) {
+                conf_report(&p->base, path, "expected an array of 1 to %d URLs", ETCD_ENDPOINTS_MAX);
+                return;
+        }
+        urls = calloc(n, sizeof(char *));
+        if (!urls) {
+                conf_report_oom(&p->base, path);
+                return;
+        }
+        json_array_foreach(v, i, e) {
+                const char *s = conf_text(&p->base, path, e, "a URL", ETCD_URL_MAX);
+
+                if (s && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) && plain_text(s))
+                        urls[i] = strdup(s);
+                else if (s)
+                        conf_report(&p->base, path, "element %zu is not an http:// or https:// URL", i);
+        }
+        for (size_t j = 0; j < p->c->n_etcd_endpoints; j++)
+                free(p->c->etcd_endpoints[j]);
+        free(p->c->etcd_endpoints);
+        p->c->etcd_endpoints = urls;
+        p->c->n_etcd_endpoints = n;
+        for (i = 0; i < n; i++)
+                if (!urls[i])
+                        p->c->n_etcd_endpoints = 0; /* an error was reported */
+}
+
+static void parse_key_prefix(struct parser *p, const char *path, json_t *v) {
+        const char *s = conf_text(&p->base, path, v, "a key prefix such as \"/secretd/\"", ETCD_PREFIX_MAX);
+        size_t n = s ? strlen(s) : 0;
+
+        if (!s)
+                return;
+        if (n < 2 || s[0] != '/' || s[n - 1] != '/' || !plain_text(s)) {
+                conf_report(&p->base, path, "'%s' is not a key prefix: it starts and ends with '/' and has no "
+                            "spaces", s);
+                return;
+        }
+        (void) conf_store_string(&p->base, path, &p->c->etcd_prefix, s);
+}
+
 static void parse_field(struct parser *p, const struct field *f, const char *path, json_t *v) {
         switch (f->kind) {
         case FIELD_PATH:
@@ -218,6 +291,16 @@ static void parse_field(struct parser *p, const struct field *f, const char *pat
                 break;
         case FIELD_OBJECT:
                 parse_object(p, f->children, path, v);
+                break;
+        case FIELD_ETCD:
+                p->c->has_etcd = true;
+                parse_object(p, f->children, path, v);
+                break;
+        case FIELD_URLS:
+                parse_urls(p, path, v);
+                break;
+        case FIELD_KEY_PREFIX:
+                parse_key_prefix(p, path, v);
                 break;
         case FIELD_WORKLOADS:
                 if (!json_is_array(v)) {
@@ -262,7 +345,20 @@ static bool path_within(const char *dir, size_t n, const char *path) {
 }
 
 /* Cross-field rules the table cannot express. */
+static void check_etcd(struct parser *p) {
+        if (!p->c->has_etcd)
+                return;
+        if (!p->etcd_endpoints_seen)
+                conf_report(&p->base, "etcd.endpoints", "required: the cluster's client URLs");
+        if (!p->c->etcd_cert != !p->c->etcd_key)
+                conf_report(&p->base, p->c->etcd_cert ? "etcd.key" : "etcd.cert",
+                            "etcd.cert and etcd.key go together (a client certificate and its key)");
+        if (!p->c->etcd_prefix)
+                (void) conf_store_string(&p->base, "etcd.prefix", &p->c->etcd_prefix, "/secretd/");
+}
+
 static void check_config(struct parser *p) {
+        check_etcd(p);
         if (p->c->ttl_usec > p->c->max_ttl_usec)
                 conf_report(&p->base, "defaults.ttl", "longer than defaults.max_ttl");
         const char *slash = strrchr(p->c->workload_socket, '/');
@@ -495,6 +591,13 @@ struct config *config_free(struct config *c) {
         free(c->secrets_root);
         free(c->master_key);
         free(c->audit_log);
+        for (size_t i = 0; i < c->n_etcd_endpoints; i++)
+                free(c->etcd_endpoints[i]);
+        free(c->etcd_endpoints);
+        free(c->etcd_prefix);
+        free(c->etcd_ca);
+        free(c->etcd_cert);
+        free(c->etcd_key);
         free(c->admin_uids);
         for (size_t i = 0; i < c->n_admin_groups; i++)
                 free(c->admin_groups[i]);

@@ -31,6 +31,13 @@ struct config {
         char *docker_data_root;
         char *podman_storage_root;
 
+        /* "etcd": the store in an etcd cluster instead of state_dir */
+        bool has_etcd;
+        char **etcd_endpoints;
+        size_t n_etcd_endpoints;
+        char *etcd_prefix; /* "/secretd/" unless given */
+        char *etcd_ca, *etcd_cert, *etcd_key; /* TLS files, or NULL */
+
         uint64_t max_value_size;
         uint64_t max_connections;
         uint64_t idle_timeout_usec;

@@ -95,19 +95,53 @@ static int explain_key_error(int r, const char *path) {
         }
 }
 
+/* Where the store is, for messages: its directory, or etcd's prefix and
+ * first endpoint. */
+static void store_where(const struct config *c, char *buf, size_t len) {
+        if (c->has_etcd)
+                snprintf(buf, len, "in etcd under '%s' at %s%s", c->etcd_prefix, c->etcd_endpoints[0],
+                         c->n_etcd_endpoints > 1 ? " (and the other endpoints)" : "");
+        else
+                snprintf(buf, len, "'%s'", c->state_dir);
+}
+
 static int explain_store_error(int r, const struct config *c, const char *key_path) {
+        char where[1024];
+
+        store_where(c, where, sizeof(where));
         switch (r) {
         case -EKEYREJECTED:
-                return log_error_errno(r, "master key '%s' is not the key the store in '%s' was written with",
-                                       key_path, c->state_dir);
+                return log_error_errno(r, "master key '%s' is not the key the store %s was written with",
+                                       key_path, where);
         case -ENOKEY:
-                return log_error_errno(r, "store '%s' holds secrets but no key check file; refusing to guess "
-                                          "whether '%s' is its key", c->state_dir, key_path);
+                return log_error_errno(r, "store %s holds secrets but no key check; refusing to guess "
+                                          "whether '%s' is its key", where, key_path);
         case -EBUSY:
                 return log_error_errno(r, "state directory '%s' is in use by another secretd", c->state_dir);
+        case -EHOSTUNREACH:
+                return log_error_errno(r, "cannot reach the store %s: no endpoint answered", where);
         default:
-                return log_error_errno(r, "cannot open store '%s': %m", c->state_dir);
+                return log_error_errno(r, "cannot open store %s: %m", where);
         }
+}
+
+/* The backend the configuration names: etcd when it has "etcd", else the
+ * directory (locked: one daemon per state_dir). */
+static int open_backend(const struct config *c, struct backend **ret) {
+        int r;
+
+        if (c->has_etcd) {
+                const struct etcd_options o = {
+                        .endpoints = c->etcd_endpoints, .n_endpoints = c->n_etcd_endpoints, .prefix = c->etcd_prefix,
+                        .ca = c->etcd_ca, .cert = c->etcd_cert, .key = c->etcd_key,
+                };
+
+                return backend_etcd_open(&o, STORE_BLOB_MAX, ret);
+        }
+        r = mkdir_parents(c->state_dir, 0755);
+        if (r < 0)
+                return r;
+        return backend_dir_open(c->state_dir, STORE_BLOB_MAX, ret);
 }
 
 /* Creates the key (never replacing one) and binds a new store to it. */
@@ -143,10 +177,7 @@ static int open_store(const struct config *c, bool busy_ok, struct keys **ret_ke
         r = keys_load_file(key_path, &k);
         if (r < 0)
                 return explain_key_error(r, key_path);
-        r = mkdir_parents(c->state_dir, 0755);
-        if (r < 0)
-                return log_error_errno(r, "cannot create the parents of '%s': %m", c->state_dir);
-        r = backend_dir_open(c->state_dir, STORE_BLOB_MAX, &b);
+        r = open_backend(c, &b);
         if (r == -EBUSY && busy_ok)
                 return r;
         if (r < 0)
@@ -162,6 +193,7 @@ static int open_store(const struct config *c, bool busy_ok, struct keys **ret_ke
 static int run_init(const struct config *c) {
         _cleanup_(keys_freep) struct keys *k = NULL;
         _cleanup_(store_freep) struct store *st = NULL;
+        char where[1024];
         bool created;
         int r;
 
@@ -181,7 +213,8 @@ static int run_init(const struct config *c) {
         }
         if (r < 0)
                 return r;
-        log_info("state directory '%s' ready", c->state_dir);
+        store_where(c, where, sizeof(where));
+        log_info("store %s ready", where);
         return 0;
 }
 
@@ -613,10 +646,11 @@ static const struct start_step {
 };
 
 static int serve(struct daemon_ctx *d) {
-        char status[128];
+        char status[128], where[1024];
         int r;
 
-        log_info("serving %zu secrets from '%s' on '%s' and '%s'%s%s%s", d->n_secrets, d->server.config->state_dir,
+        store_where(d->server.config, where, sizeof(where));
+        log_info("serving %zu secrets from %s on '%s' and '%s'%s%s%s", d->n_secrets, where,
                  d->server.config->admin_socket, d->server.config->workload_socket,
                  d->listeners.hook_fd >= 0 ? " (OCI hook: '" : "",
                  d->listeners.hook_fd >= 0 ? d->server.config->hook_socket : "",

@@ -37,7 +37,7 @@ void metrics_request(struct metrics *m, const char *route, unsigned status, uint
         m->latency_sum_s += s;
 }
 
-int metrics_render(const struct metrics *m, size_t secrets, unsigned connections, double uptime_s, char **ret) {
+int metrics_render(const struct metrics *m, const struct metrics_gauges *g, char **ret) {
         static const char *const classes[6] = { "refused", "1xx", "2xx", "3xx", "4xx", "5xx" };
         char *buf = NULL;
         size_t len = 0;
@@ -77,7 +77,14 @@ int metrics_render(const struct metrics *m, size_t secrets, unsigned connections
                    "# HELP secretd_connections Open API connections.\n# TYPE secretd_connections gauge\n"
                    "secretd_connections %u\n"
                    "# HELP secretd_uptime_seconds Seconds since start.\n# TYPE secretd_uptime_seconds gauge\n"
-                   "secretd_uptime_seconds %.0f\n", secrets, connections, uptime_s);
+                   "secretd_uptime_seconds %.0f\n"
+                   "# HELP secretd_backend_reachable Whether the store (etcd) answered the last call.\n"
+                   "# TYPE secretd_backend_reachable gauge\n"
+                   "secretd_backend_reachable %d\n"
+                   "# HELP secretd_backend_cut_off_seconds Seconds the store has been out of reach.\n"
+                   "# TYPE secretd_backend_cut_off_seconds gauge\n"
+                   "secretd_backend_cut_off_seconds %.0f\n",
+                g->secrets, g->connections, g->uptime_s, g->backend_reachable ? 1 : 0, g->backend_cut_off_s);
         if (fclose(f) != 0) {
                 free(buf);
                 return -ENOMEM;

@@ -2,6 +2,7 @@
  * Prometheus text format for GET /metrics.  Plain counters: one thread. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,5 +26,13 @@ struct metrics {
 
 /* route must be a string that outlives the metrics (a literal). */
 void metrics_request(struct metrics *m, const char *route, unsigned status, uint64_t usec);
+/* What is read at the time of a scrape rather than counted. */
+struct metrics_gauges {
+        size_t secrets;
+        unsigned connections;
+        double uptime_s;
+        bool backend_reachable;
+        double backend_cut_off_s; /* seconds out of reach (0 when reachable) */
+};
 /* Renders everything plus the given gauges; ret is malloc'd. */
-int metrics_render(const struct metrics *m, size_t secrets, unsigned connections, double uptime_s, char **ret);
+int metrics_render(const struct metrics *m, const struct metrics_gauges *g, char **ret);

@@ -217,10 +217,28 @@ int store_create(struct store *st, const char *name, enum store_kind kind, const
         return 0;
 }
 
-/* A new current version, unless if_changed and value is the current one
- * (then *ret_unchanged, and nothing is written). */
+/* A shared store (etcd) may be written by another host between our read
+ * and our write: the write then finds another revision (-ESTALE) and is
+ * done again on what that host wrote, so that every acknowledged write
+ * has a version of its own.  Bounded: under a storm, the caller is told. */
+#define WRITE_TRIES 16
+
+static int write_version_once(struct store *st, const char *name, enum store_kind kind, const uint8_t *value,
+                              size_t len, bool if_changed, struct store_version *ret_version, bool *ret_unchanged);
+
 static int write_version(struct store *st, const char *name, enum store_kind kind, const uint8_t *value, size_t len,
                          bool if_changed, struct store_version *ret_version, bool *ret_unchanged) {
+        int r = -ESTALE;
+
+        for (int i = 0; i < WRITE_TRIES && r == -ESTALE; i++)
+                r = write_version_once(st, name, kind, value, len, if_changed, ret_version, ret_unchanged);
+        return r;
+}
+
+/* A new current version, unless if_changed and value is the current one
+ * (then *ret_unchanged, and nothing is written). */
+static int write_version_once(struct store *st, const char *name, enum store_kind kind, const uint8_t *value,
+                              size_t len, bool if_changed, struct store_version *ret_version, bool *ret_unchanged) {
         _cleanup_(secbuf_freep) struct secbuf *old = NULL;
         struct record rec, next = { .kind = kind, .n = 2 };
         uint64_t rev;
@@ -453,6 +471,10 @@ int store_open(struct backend *b, struct keys *k, size_t max_value, struct store
         }
         *ret = st;
         return 0;
+}
+
+struct backend *store_backend(struct store *st) {
+        return st->backend;
 }
 
 struct store *store_free(struct store *st) {

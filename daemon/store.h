@@ -55,6 +55,8 @@ bool store_name_valid(const char *name);
  * value sizes. */
 int store_open(struct backend *b, struct keys *k, size_t max_value, struct store **ret);
 struct store *store_free(struct store *st);
+/* The backend it keeps its blobs in. */
+struct backend *store_backend(struct store *st);
 void store_freep(struct store **st);
 
 /* -EEXIST when it exists, -EINVAL for a bad name (or a set value that is

@@ -176,7 +176,7 @@ podman_log ro-bare | grep -q '^got USR1' && fail "a container without a lease go
 for n in plain userns ro iso ro-bare; do
 	podman_rm "secretd-t-$$-$n"
 done
-for _ in $(seq 100); do
+for _ in $(seq 240); do # the 5 s sweep, twice, catches what a watch missed
 	[ -z "$(ls "$T/secrets/containers")" ] && ! grep -q " $T/secrets/" /proc/self/mountinfo && break
 	sleep 0.05
 done

@@ -159,6 +159,44 @@ static void test_one_ttl_bound(void **state) {
         assert_int_equal(POLICY_TTL_MAX_USEC, 31622400ULL * 1000000);
 }
 
+/* "etcd": the store's cluster; absent, the store stays in state_dir. */
+static void test_etcd(void **state) {
+        struct config_errors errs = {};
+        struct config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_load_string("{}", "f.json", &c, &errs), 0);
+        assert_false(c->has_etcd);
+        config_free(c);
+        assert_int_equal(config_load_string("{ \"etcd\": { \"endpoints\": [ \"http://10.0.0.1:2379\","
+                                            " \"https://e2:2379\" ], \"ca\": \"/etc/ca.pem\" } }",
+                                            "f.json", &c, &errs),
+                         0);
+        assert_true(c->has_etcd);
+        assert_int_equal(c->n_etcd_endpoints, 2);
+        assert_string_equal(c->etcd_endpoints[1], "https://e2:2379");
+        assert_string_equal(c->etcd_prefix, "/secretd/");
+        assert_string_equal(c->etcd_ca, "/etc/ca.pem");
+        assert_null(c->etcd_cert);
+        config_free(c);
+        c = NULL;
+        assert_int_equal(config_load_string("{ \"etcd\": {} }", "f.json", &c, &errs), -EINVAL);
+        assert_true(has(&errs, "f.json: etcd.endpoints: required"));
+        config_errors_clear(&errs);
+        assert_int_equal(config_load_string("{ \"etcd\": { \"endpoints\": [ \"ftp://x\", \"http://a b\" ],"
+                                            " \"prefix\": \"secretd\", \"cert\": \"/c.pem\", \"tls\": 1 } }",
+                                            "f.json", &c, &errs),
+                         -EINVAL);
+        assert_null(c);
+        assert_true(has(&errs, "f.json: etcd.endpoints: element 0 is not an http:// or https:// URL"));
+        assert_true(has(&errs, "f.json: etcd.endpoints: element 1 is not"));
+        assert_true(has(&errs, "f.json: etcd.prefix: 'secretd' is not a key prefix"));
+        assert_true(has(&errs, "f.json: etcd.key: etcd.cert and etcd.key go together"));
+        assert_true(has(&errs, "f.json: etcd.tls: unknown key"));
+        assert_false(has(&errs, "required"));
+        config_errors_clear(&errs);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_error_class),
@@ -167,6 +205,7 @@ int main(void) {
                 cmocka_unit_test(test_socket_dir_warnings),
                 cmocka_unit_test(test_check_file_partial),
                 cmocka_unit_test(test_one_ttl_bound),
+                cmocka_unit_test(test_etcd),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
