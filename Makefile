@@ -71,7 +71,9 @@ LIB_SRCS = \
 	daemon/cgroup.c \
 	daemon/config-parse.c \
 	daemon/config.c \
+	daemon/etcd-watch.c \
 	daemon/exit-watch.c \
+	daemon/fleet.c \
 	daemon/fileio.c \
 	daemon/http-conns.c \
 	daemon/http-framing.c \

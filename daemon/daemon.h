@@ -29,6 +29,7 @@ struct daemon_ctx {
         size_t n_secrets; /* at start-up */
         int signal_fd;
         int watchdog_fd; /* -1: systemd wants no pings */
+        struct etcd_watch *fleet; /* other hosts' changes (etcd); NULL without etcd */
 };
 
 /* Blocks the signals the loop handles and returns a signalfd for them. */

@@ -28,8 +28,10 @@ int leasing_rotate(struct leasing *l, const char *secret, size_t *ret_updated) {
 
                 if (strcmp(ls->secret, secret) != 0 || !in)
                         continue;
-                /* never a new version into a right the policy took back */
-                if (!lease_in_force(l->policy, ls))
+                /* never a new version into a right the policy took back,
+                 * and nothing for a file that holds it already (this host's
+                 * own rotation, come back from the other hosts' watch) */
+                if (!lease_in_force(l->policy, ls) || ls->version == v.version)
                         continue;
                 if (ls->on_rotate_signal)
                         in->rotate_signal = ls->on_rotate_signal;

@@ -1,5 +1,6 @@
 /* loop.c — the main loop: one epoll set for signals, both HTTP daemons,
- * the watchdog and the leases' timer and cgroup watches; between requests
+ * the watchdog, the leases' timer and cgroup watches and, with etcd, the
+ * other hosts' changes; between requests
  * the start-up store scan, and now and then a sweep for ended workloads. */
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +14,8 @@
 
 #include "backend.h"
 #include "daemon.h"
+#include "etcd-watch.h"
+#include "fleet.h"
 #include "http.h"
 #include "keys.h"
 #include "leasing.h"
@@ -125,6 +128,8 @@ static int loop_open(struct daemon_ctx *d) {
                 r = loop_add(epfd, leasing_timer_fd(d->server.leasing));
         if (r >= 0)
                 r = loop_add(epfd, leasing_watch_fd(d->server.leasing));
+        if (r >= 0 && d->fleet)
+                r = loop_add(epfd, etcd_watch_fd(d->fleet));
         if (r < 0)
                 return log_error_errno(r, "epoll_ctl: %m");
         return TAKE_FD(epfd);
@@ -158,6 +163,13 @@ static int loop_dispatch(struct daemon_ctx *d, const struct epoll_event *evs, in
                         leasing_expire(d->server.leasing);
                 if (fd == leasing_watch_fd(d->server.leasing))
                         leasing_watch_events(d->server.leasing);
+                if (d->fleet && fd == etcd_watch_fd(d->fleet)) {
+                        struct etcd_event ev;
+
+                        /* a few at a time: requests are not held behind a burst */
+                        for (int k = 0; k < 64 && etcd_watch_next(d->fleet, &ev) > 0; k++)
+                                fleet_apply(&d->server, &ev);
+                }
                 if (fd == d->watchdog_fd) {
                         uint64_t ticks;
 

@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "config.h"
 #include "daemon.h"
+#include "etcd-watch.h"
 #include "http.h"
 #include "keys.h"
 #include "leasing.h"
@@ -99,7 +100,7 @@ static int explain_key_error(int r, const char *path) {
  * first endpoint. */
 static void store_where(const struct config *c, char *buf, size_t len) {
         if (c->has_etcd)
-                snprintf(buf, len, "in etcd under '%s' at %s%s", c->etcd_prefix, c->etcd_endpoints[0],
+                snprintf(buf, len, "etcd under '%s' at %s%s", c->etcd_prefix, c->etcd_endpoints[0],
                          c->n_etcd_endpoints > 1 ? " (and the other endpoints)" : "");
         else
                 snprintf(buf, len, "'%s'", c->state_dir);
@@ -111,18 +112,25 @@ static int explain_store_error(int r, const struct config *c, const char *key_pa
         store_where(c, where, sizeof(where));
         switch (r) {
         case -EKEYREJECTED:
-                return log_error_errno(r, "master key '%s' is not the key the store %s was written with",
+                return log_error_errno(r, "master key '%s' is not the key the store in %s was written with",
                                        key_path, where);
         case -ENOKEY:
-                return log_error_errno(r, "store %s holds secrets but no key check; refusing to guess "
+                return log_error_errno(r, "store in %s holds secrets but no key check; refusing to guess "
                                           "whether '%s' is its key", where, key_path);
         case -EBUSY:
                 return log_error_errno(r, "state directory '%s' is in use by another secretd", c->state_dir);
         case -EHOSTUNREACH:
-                return log_error_errno(r, "cannot reach the store %s: no endpoint answered", where);
+                return log_error_errno(r, "cannot reach the store in %s: no endpoint answered", where);
         default:
-                return log_error_errno(r, "cannot open store %s: %m", where);
+                return log_error_errno(r, "cannot open store in %s: %m", where);
         }
+}
+
+static struct etcd_options etcd_options_of(const struct config *c) {
+        return (struct etcd_options) {
+                .endpoints = c->etcd_endpoints, .n_endpoints = c->n_etcd_endpoints, .prefix = c->etcd_prefix,
+                .ca = c->etcd_ca, .cert = c->etcd_cert, .key = c->etcd_key,
+        };
 }
 
 /* The backend the configuration names: etcd when it has "etcd", else the
@@ -131,10 +139,7 @@ static int open_backend(const struct config *c, struct backend **ret) {
         int r;
 
         if (c->has_etcd) {
-                const struct etcd_options o = {
-                        .endpoints = c->etcd_endpoints, .n_endpoints = c->n_etcd_endpoints, .prefix = c->etcd_prefix,
-                        .ca = c->etcd_ca, .cert = c->etcd_cert, .key = c->etcd_key,
-                };
+                const struct etcd_options o = etcd_options_of(c);
 
                 return backend_etcd_open(&o, STORE_BLOB_MAX, ret);
         }
@@ -214,7 +219,7 @@ static int run_init(const struct config *c) {
         if (r < 0)
                 return r;
         store_where(c, where, sizeof(where));
-        log_info("store %s ready", where);
+        log_info("store in %s ready", where);
         return 0;
 }
 
@@ -627,6 +632,27 @@ static void close_watchdog(struct daemon_ctx *d) {
         d->watchdog_fd = safe_close(d->watchdog_fd);
 }
 
+/* With etcd, the watch that brings other hosts' changes into this host's
+ * leases (fleet.c), once the leases are back. */
+static int open_fleet(struct daemon_ctx *d) {
+        const struct config *c = d->server.config;
+        struct etcd_options o;
+        int r;
+
+        if (!c->has_etcd)
+                return 0;
+        o = etcd_options_of(c);
+        r = etcd_watch_start(&o, &d->fleet);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the watch of etcd: %m");
+        return 0;
+}
+
+static void close_fleet(struct daemon_ctx *d) {
+        etcd_watch_stop(d->fleet);
+        d->fleet = NULL;
+}
+
 /* Opened top to bottom; closed bottom to top, from the last one opened. */
 static const struct start_step {
         int (*open)(struct daemon_ctx *d);
@@ -639,6 +665,7 @@ static const struct start_step {
         { raise_fd_limit,      NULL },
         { open_leasing,        close_leasing },
         { recover_leases,      NULL },
+        { open_fleet,          close_fleet },
         { open_listeners,      close_listeners },
         { open_http,           close_http },
         { open_signals,        close_signals },

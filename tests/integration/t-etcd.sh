@@ -15,7 +15,12 @@
 #    its data directories;
 #  - a host with another master key refuses to start, naming the key;
 #  - hostile blobs in etcd (truncated, too large, sealed with another key)
-#    are refused for their secret alone.
+#    are refused for their secret alone;
+#  - a rotation on B reaches a container's file on C by C's watch of etcd,
+#    with its on_rotate; C's own rotation, come back by the watch, changes
+#    nothing more; C cut off alone (its proxy to etcd killed) while etcd
+#    compacts resynchronizes when it is back; a delete on A revokes C's
+#    lease.
 source "$(dirname "$0")/lib.sh"
 need_root
 for b in etcd etcdctl; do command -v $b >/dev/null || fail "$b is needed (.ci/deps installs etcd-server, etcd-client)"; done
@@ -64,16 +69,18 @@ cluster_healthy
 
 # --- three hosts ------------------------------------------------------------
 PREFIX=/secretd-t-$$/
-# host_config H — $T/H/secretd.json: H's own paths, the shared store
+# host_config H [ENDPOINTS] — $T/H/secretd.json: H's own paths, the shared
+# store (at ENDPOINTS, comma-separated, when given)
 host_config() {
-	local d=$T/$1
+	local d=$T/$1 eps=${2:-$ENDPOINTS}
 	mkdir -p "$d"
 	cat >"$d/secretd.json" <<JSON
 { "admin_socket": "$d/run/admin.sock", "workload_socket": "$d/run/workload.sock",
   "hook_socket": "$d/hook/hook.sock", "runtime_dir": "$d/run", "state_dir": "$d/state",
   "secrets_root": "$d/secrets", "master_key": "$d/master.key", "audit_log": "$d/audit.jsonl",
-  "etcd": { "endpoints": [ "${ENDPOINTS//,/\", \"}" ], "prefix": "$PREFIX" },
-  "workloads": [ { "name": "app", "match": { "runtime": "docker" }, "ttl": "1h", "secrets": [ "db" ] } ] }
+  "etcd": { "endpoints": [ "${eps//,/\", \"}" ], "prefix": "$PREFIX" },
+  "workloads": [ { "name": "app", "match": { "runtime": "docker" }, "ttl": "1h",
+                   "on_rotate": { "signal": "SIGHUP" }, "secrets": [ "db", "web" ] } ] }
 JSON
 }
 start_host() {
@@ -87,7 +94,20 @@ start_host() {
 	done
 	fail "host $1 did not start: $(cat "$T/$1/daemon.log")"
 }
-for h in a b c; do host_config $h; done
+# C reaches etcd through a proxy of its own, to be cut off alone
+PROXY=$(free_port "$port"); port=$((PROXY + 1))
+start_proxy() {
+	socat "TCP-LISTEN:$PROXY,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:${CLIENT[1]}" 2>/dev/null &
+	ETCD_PIDS[9]=$!
+	for _ in $(seq 100); do [ -n "$(ss -Htln "sport = :$PROXY")" ] && return 0; sleep 0.05; done
+	fail "the proxy did not listen"
+}
+# (its connections are children of the listener: all go)
+stop_proxy() { pkill -KILL -f "TCP-LISTEN:$PROXY," || true; }
+start_proxy
+host_config a
+host_config b
+host_config c "http://127.0.0.1:$PROXY"
 expect_exit 0 "$SECRETD" init --config "$T/a/secretd.json"
 expect_in "store in etcd under '$PREFIX'" "$T/err"
 # one key for the fleet: B and C get A's
@@ -233,6 +253,66 @@ expect_status 200 "$A" GET /v1/status
 expect_status 200 "$C" GET /v1/secrets/db
 [ "$(cat "$T/body")" = after-cut-off ] || fail "C after the cut: $(cat "$T/body")"
 echo "cut off: writes 503, reads and renewals served, back after"
+
+# --- a change on one host reaches another's leases, by watch -----------------
+# a container on C whose main process is a probe of the signals it gets
+PROBE=$HELPER_DIR/signal-probe
+[ -x "$PROBE" ] || fail "helper $PROBE not built"
+expect_status 201 "$A" PUT /v1/secrets/web --data-binary 'web-1'
+PID2=$(hex64 "etcd-probe-$$")
+mkdir -p "$CG/system.slice/docker-$PID2.scope"
+CT_DIRS+=("$CG/system.slice/docker-$PID2.scope")
+sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG/system.slice/docker-$PID2.scope" "$PROBE" "$T/probe" &
+CT_KEEPERS+=("$!")
+for _ in $(seq 100); do [ -e "$T/probe" ] && break; sleep 0.05; done
+code=$(in_cgroup "/system.slice/docker-$PID2.scope" 1000 no curl -s -o /dev/null -w '%{http_code}' \
+	--unix-socket "$T/c/run/workload.sock" -X POST --data '{"secrets":["web"]}' http://secretd/v1/leases)
+[ "$code" = 201 ] || fail "lease of web on C: $code"
+WEB=$T/c/secrets/containers/docker-$PID2/web
+[ "$(cat "$WEB")" = web-1 ] || fail "C's web: $(cat "$WEB")"
+# wait_file FILE VALUE — until FILE holds VALUE (5 s); prints the ms it took
+wait_file() {
+	local t0
+	t0=$(date +%s%N)
+	for _ in $(seq 500); do
+		[ "$(cat "$1" 2>/dev/null)" = "$2" ] && { echo $((($(date +%s%N) - t0) / 1000000)); return 0; }
+		sleep 0.01
+	done
+	fail "$1 holds '$(cat "$1" 2>/dev/null)', not '$2'; C's log: $(tail -n 5 "$T/c/daemon.log")"
+}
+: >"$T/probe"
+expect_status 200 "$B" POST /v1/secrets/web/rotate --data-binary 'web-2'
+ms=$(wait_file "$WEB" web-2)
+for _ in $(seq 100); do [ -s "$T/probe" ] && break; sleep 0.02; done
+[ "$(cat "$T/probe")" = SIGHUP ] || fail "C's container got '$(cat "$T/probe")' for B's rotation, not SIGHUP"
+grep -q "secret 'web' changed on another host: 1 leased files updated" "$T/c/daemon.log" || fail "C's log: $(tail -n 3 "$T/c/daemon.log")"
+echo "B's rotation in C's container after $ms ms, and its on_rotate"
+# this host's own rotation comes back by the watch too, and changes nothing more
+: >"$T/probe"
+expect_status 200 "$C" POST /v1/secrets/web/rotate --data-binary 'web-3'
+[ "$(cat "$WEB")" = web-3 ] || fail "C's own rotation"
+sleep 0.5
+[ "$(cat "$T/probe")" = SIGHUP ] || fail "C's own rotation signalled '$(tr '\n' ' ' <"$T/probe")', not SIGHUP once"
+
+# --- C cut off alone while etcd compacts: it resynchronizes ------------------
+stop_proxy
+for i in 4 5 6; do expect_status 200 "$A" POST /v1/secrets/web/rotate --data-binary "web-$i"; done
+rev=$(ectl endpoint status -w json | jq -r '.[0].Status.header.revision')
+ectl compact "$rev" >/dev/null
+sleep 1
+[ "$(cat "$WEB")" = web-3 ] || fail "C changed while cut off"
+start_proxy
+ms=$(wait_file "$WEB" web-6)
+grep -q "etcd compacted past the last revision seen" "$T/c/daemon.log" || fail "C did not say it resynchronized: $(tail -n 5 "$T/c/daemon.log")"
+echo "C back after a compaction: resynchronized in $ms ms"
+
+# --- a delete on A revokes C's lease -----------------------------------------
+expect_status 200 "$A" DELETE /v1/secrets/web
+for _ in $(seq 200); do [ -e "$WEB" ] || break; sleep 0.02; done
+[ ! -e "$WEB" ] || fail "A's delete left C's leased file"
+[ "$(curl -s --unix-socket "$C" http://x/v1/leases | jq '[.leases[] | select(.secret == "web")] | length')" = 0 ] ||
+	fail "A's delete left C's lease"
+grep -q "secret 'web' was deleted on another host: 1 leases revoked" "$T/c/daemon.log" || fail "C's log on the delete"
 
 for h in a b c; do grep -qF -e "$CANARY" -e from-b "$T/$h/daemon.log" && fail "a value in host $h's log"; done
 echo "t-etcd: ok"
