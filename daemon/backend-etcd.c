@@ -16,6 +16,12 @@
  * the blob this host last saw of that key (sealed, as etcd holds it), so
  * leases of secrets it has seen are still served and renewed.
  *
+ * The same memory serves gets while the watch of the prefix is live
+ * (etcd-watch.c tells the loop, which tells us through backend_watching()
+ * and backend_heard()): an entry read or written while it was, and of
+ * which no newer revision has been heard, is current up to the few
+ * milliseconds an event takes to arrive, so a lease needs no round trip.
+ *
  * The calls are synchronous and bounded (ETCD_CONNECT_MS, ETCD_CALL_MS per
  * endpoint).  Never logs; reports through return values. */
 #include <curl/curl.h>
@@ -44,6 +50,7 @@ struct cached {
         uint8_t *blob;
         size_t len;
         uint64_t rev;
+        bool fresh; /* read or written while the watch was live, and no newer revision heard of since */
 };
 
 struct backend_etcd {
@@ -53,8 +60,9 @@ struct backend_etcd {
         size_t n_endpoints, current;
         char *prefix;
         size_t max_blob;
-        struct cached *cache; /* what this host last saw of each key */
+        struct cached *cache; /* what this host last saw of each key, sorted by key */
         size_t n_cache, cap_cache;
+        bool watched; /* the watch of the prefix is live: fresh entries are current */
         bool cut_off;
         int64_t cut_off_usec; /* CLOCK_REALTIME, since when */
 };
@@ -201,11 +209,12 @@ static uint64_t num(json_t *o, const char *key) {
         return json_is_string(v) ? strtoull(json_string_value(v), NULL, 10) : 0;
 }
 
+static int cached_cmp(const void *key, const void *c) {
+        return strcmp(key, ((const struct cached *) c)->key);
+}
+
 static struct cached *cache_find(struct backend_etcd *e, const char *key) {
-        for (size_t i = 0; i < e->n_cache; i++)
-                if (strcmp(e->cache[i].key, key) == 0)
-                        return &e->cache[i];
-        return NULL;
+        return e->n_cache ? bsearch(key, e->cache, e->n_cache, sizeof(*e->cache), cached_cmp) : NULL;
 }
 
 static void cache_drop(struct backend_etcd *e, const char *key) {
@@ -215,11 +224,42 @@ static void cache_drop(struct backend_etcd *e, const char *key) {
                 return;
         free(c->key);
         free(c->blob);
-        *c = e->cache[--e->n_cache];
+        memmove(c, c + 1, (size_t) (e->cache + --e->n_cache - c) * sizeof(*c));
 }
 
-/* Remembers key's blob at rev (a copy); no memory is no harm: the cache
- * only serves while etcd is out of reach. */
+/* A new entry for key, in its place; NULL without memory. */
+static struct cached *cache_insert(struct backend_etcd *e, const char *key) {
+        size_t lo = 0, hi = e->n_cache;
+        char *k;
+
+        if (e->n_cache == e->cap_cache) {
+                size_t cap = e->cap_cache ? 2 * e->cap_cache : 16;
+                struct cached *v = realloc(e->cache, cap * sizeof(*v));
+
+                if (!v)
+                        return NULL;
+                e->cache = v;
+                e->cap_cache = cap;
+        }
+        k = strdup(key);
+        if (!k)
+                return NULL;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+
+                if (strcmp(e->cache[mid].key, key) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        memmove(&e->cache[lo + 1], &e->cache[lo], (e->n_cache - lo) * sizeof(*e->cache));
+        e->cache[lo] = (struct cached) { .key = k };
+        e->n_cache++;
+        return &e->cache[lo];
+}
+
+/* Remembers key's blob at rev (a copy), fresh while the watch is live;
+ * no memory is no harm: it is then read from etcd again. */
 static void cache_put(struct backend_etcd *e, const char *key, const uint8_t *blob, size_t len, uint64_t rev) {
         struct cached *c = cache_find(e, key);
         uint8_t *copy = malloc(len ? len : 1);
@@ -227,28 +267,12 @@ static void cache_put(struct backend_etcd *e, const char *key, const uint8_t *bl
         if (!copy)
                 return;
         memcpy(copy, blob, len);
-        if (!c) {
-                if (e->n_cache == e->cap_cache) {
-                        size_t cap = e->cap_cache ? 2 * e->cap_cache : 16;
-                        struct cached *v = realloc(e->cache, cap * sizeof(*v));
-
-                        if (!v) {
-                                free(copy);
-                                return;
-                        }
-                        e->cache = v;
-                        e->cap_cache = cap;
-                }
-                c = &e->cache[e->n_cache];
-                *c = (struct cached) { .key = strdup(key) };
-                if (!c->key) {
-                        free(copy);
-                        return;
-                }
-                e->n_cache++;
+        if (!c && !(c = cache_insert(e, key))) {
+                free(copy);
+                return;
         }
         free(c->blob);
-        *c = (struct cached) { .key = c->key, .blob = copy, .len = len, .rev = rev };
+        *c = (struct cached) { .key = c->key, .blob = copy, .len = len, .rev = rev, .fresh = e->watched };
 }
 
 static int cached_get(struct backend_etcd *e, const char *key, uint8_t **ret_blob, size_t *ret_len, uint64_t *ret_rev) {
@@ -275,6 +299,14 @@ static int etcd_get(struct backend *b, const char *key, uint8_t **ret_blob, size
         size_t len;
         int r;
 
+        /* served from memory while the watch would have told us of any
+         * newer revision: a lease waits for no round trip */
+        if (e->watched) {
+                struct cached *c = cache_find(e, key);
+
+                if (c && c->fresh)
+                        return cached_get(e, key, ret_blob, ret_len, ret_rev);
+        }
         r = call(e, "/v3/kv/range", json_pack("{s:o}", "key", key_json(e, key)), &rep);
         if (r == -EHOSTUNREACH)
                 return cached_get(e, key, ret_blob, ret_len, ret_rev);
@@ -314,8 +346,15 @@ static int etcd_put(struct backend *b, const char *key, const uint8_t *blob, siz
                  &rep);
         if (r < 0)
                 return r;
-        if (!json_is_true(json_object_get(rep, "succeeded")))
+        if (!json_is_true(json_object_get(rep, "succeeded"))) {
+                struct cached *c = cache_find(e, key);
+
+                /* another host wrote first: read it from etcd next, not
+                 * from memory (its event may still be on its way) */
+                if (c)
+                        c->fresh = false;
                 return expected_rev == 0 ? -EEXIST : -ESTALE;
+        }
         now = num(json_object_get(rep, "header"), "revision");
         cache_put(e, key, blob, len, now);
         if (ret_rev)
@@ -383,6 +422,23 @@ static int etcd_list(struct backend *b, char ***ret_keys, size_t *ret_n) {
         return 0;
 }
 
+static void etcd_heard(struct backend *b, const char *key, uint64_t rev) {
+        struct cached *c = cache_find(to_etcd(b), key);
+
+        if (c && c->rev < rev)
+                c->fresh = false;
+}
+
+static void etcd_watching(struct backend *b, bool live) {
+        struct backend_etcd *e = to_etcd(b);
+
+        /* what was read before the watch was (again) in place may have
+         * changed unheard */
+        for (size_t i = 0; live && !e->watched && i < e->n_cache; i++)
+                e->cache[i].fresh = false;
+        e->watched = live;
+}
+
 static bool etcd_reachable(struct backend *b, int64_t *ret_since_usec) {
         struct backend_etcd *e = to_etcd(b);
 
@@ -414,6 +470,8 @@ static const struct backend_ops etcd_ops = {
         .remove = etcd_remove,
         .list = etcd_list,
         .reachable = etcd_reachable,
+        .heard = etcd_heard,
+        .watching = etcd_watching,
         .free = etcd_free,
 };
 

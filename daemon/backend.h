@@ -29,6 +29,12 @@ struct backend_ops {
          * (CLOCK_REALTIME); NULL: a local store, always reachable.  A store
          * out of reach fails with -EHOSTUNREACH. */
         bool (*reachable)(struct backend *b, int64_t *ret_since_usec);
+        /* A shared store's watch says key changed at rev, or whether it
+         * is live (no event can be missed): what a backend that keeps
+         * copies in memory needs to know when they are current.  NULL:
+         * nothing to know. */
+        void (*heard)(struct backend *b, const char *key, uint64_t rev);
+        void (*watching)(struct backend *b, bool live);
         void (*free)(struct backend *b);
 };
 
@@ -57,6 +63,9 @@ int backend_etcd_open(const struct etcd_options *o, size_t max_blob, struct back
 
 /* Whether b reached its store at its last call (since: see reachable). */
 bool backend_reachable(struct backend *b, int64_t *ret_since_usec);
+
+void backend_heard(struct backend *b, const char *key, uint64_t rev);
+void backend_watching(struct backend *b, bool live);
 
 struct backend *backend_free(struct backend *b);
 void backend_freep(struct backend **b);

@@ -20,6 +20,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -115,6 +117,7 @@ static void on_message(struct etcd_watch *w, const char *text) {
                 return;
         if (json_is_true(json_object_get(res, "created"))) {
                 atomic_store(&w->connected, true);
+                emit(w, &(struct etcd_event) { .type = ETCD_EVENT_LIVE });
                 if (w->next_rev == 0)
                         w->next_rev = num(json_object_get(res, "header"), "revision") + 1;
                 if (w->resync_owed) {
@@ -197,6 +200,17 @@ static char *create_request(struct etcd_watch *w) {
         return req ? json_dumps(req, JSON_COMPACT) : NULL;
 }
 
+/* Three keepalive probes a second apart after 2 s of silence: a member
+ * that vanished without a word is given up in about 5 s, the longest the
+ * loop goes on believing its memory of the store current. */
+static int on_socket(void *userdata, curl_socket_t fd, curlsocktype purpose) {
+        int cnt = 3;
+
+        (void) userdata, (void) purpose;
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+        return CURL_SOCKOPT_OK;
+}
+
 static void setup(CURL *c, struct etcd_watch *w, struct curl_slist *headers) {
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, WATCH_CONNECT_MS);
@@ -212,6 +226,7 @@ static void setup(CURL *c, struct etcd_watch *w, struct curl_slist *headers) {
         curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 2L);
         curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 1L);
+        curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);
         if (w->ca)
                 curl_easy_setopt(c, CURLOPT_CAINFO, w->ca);
         if (w->cert)
@@ -247,9 +262,11 @@ static void *watch_thread(void *arg) {
                 w->compacted = false;
                 (void) curl_easy_perform(c);
                 /* a stream that was up resumes at once; one that never came up waits */
-                backoff = atomic_exchange(&w->connected, false) ? BACKOFF_MIN_MS
-                                                                : (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                                                                : backoff * 2);
+                if (atomic_exchange(&w->connected, false)) {
+                        emit(w, &(struct etcd_event) { .type = ETCD_EVENT_LOST });
+                        backoff = BACKOFF_MIN_MS;
+                } else
+                        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
                 nap(w, backoff);
         }
 out:

@@ -14,6 +14,8 @@ enum etcd_event_type {
         ETCD_EVENT_PUT,    /* name has a new blob at rev */
         ETCD_EVENT_DELETE, /* name is gone at rev */
         ETCD_EVENT_RESYNC, /* the watch (re)started where events may have been missed: compare everything */
+        ETCD_EVENT_LIVE,   /* the watch is in place: from now on no change goes unheard */
+        ETCD_EVENT_LOST,   /* the stream broke: changes may go unheard until LIVE again */
 };
 
 struct etcd_event {

@@ -4,11 +4,15 @@
  * and wakes its watchers; a delete revokes them.  The events come from
  * etcd-watch.c; this host's own writes come back the same way and find
  * every lease already at their version (leasing_rotate() skips those), so
- * they cost one read and change nothing. */
+ * they cost one read and change nothing.  The store's memory of the blobs
+ * is told first of every change and of whether the watch is live
+ * (backend_heard(), backend_watching()), so that it serves reads only
+ * while they are current. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "fleet.h"
 #include "lease.h"
 #include "leasing.h"
@@ -82,7 +86,8 @@ static void fleet_resync(struct server *s, const char *why) {
         size_t n = 0;
 
         leasing_list(s->leasing, &all, collect, &nm);
-        qsort(nm.v, nm.n, sizeof(char *), by_name);
+        if (nm.n)
+                qsort(nm.v, nm.n, sizeof(char *), by_name);
         /* copied: a revocation while we go frees the leases' names */
         copies = calloc(nm.n ? nm.n : 1, sizeof(char *));
         for (size_t i = 0; copies && i < nm.n; i++)
@@ -100,17 +105,29 @@ static void fleet_resync(struct server *s, const char *why) {
 }
 
 void fleet_apply(struct server *s, const struct etcd_event *ev) {
+        struct backend *b = store_backend(s->store);
+
         switch (ev->type) {
         case ETCD_EVENT_PUT:
-                if (store_name_valid(ev->name))
-                        fleet_changed(s, ev->name);
-                break;
         case ETCD_EVENT_DELETE:
-                if (store_name_valid(ev->name))
+                /* first: what the store keeps in memory of it is stale */
+                backend_heard(b, ev->name, ev->rev);
+                if (!store_name_valid(ev->name))
+                        break;
+                if (ev->type == ETCD_EVENT_PUT)
+                        fleet_changed(s, ev->name);
+                else
                         fleet_deleted(s, ev->name);
                 break;
         case ETCD_EVENT_RESYNC:
                 fleet_resync(s, ev->why);
+                break;
+        case ETCD_EVENT_LIVE:
+                backend_watching(b, true);
+                break;
+        case ETCD_EVENT_LOST:
+                log_info("store watch: the stream from etcd broke; reading from etcd until it is back");
+                backend_watching(b, false);
                 break;
         }
 }

@@ -280,6 +280,13 @@ int main(int argc, char **argv) {
         printf("11. watch\n");
         watch_wake(admin);
 
+        /* 12: the store in etcd, beside this daemon's directory store */
+        printf("12. etcd\n");
+        if (access("/usr/bin/etcd", X_OK) == 0)
+                etcd_store(admin);
+        else
+                printf("  skipped: no /usr/bin/etcd (make deps installs etcd-server)\n");
+
         /* 9 (before the scale scenarios, on a quiet host): Podman */
         printf("9. podman\n");
         podman(admin);

@@ -5,7 +5,7 @@
  * another file calls.  bench.c says what is measured and how; bench-host.c
  * (state, processes, containers, cleanup), bench-stats.c (series, rows,
  * figures), bench-http.c (client), bench-daemon.c (the daemon under test)
- * and bench-floor/leases/rotation/scale/podman/docker/watch.c (the
+ * and bench-floor/leases/rotation/scale/podman/docker/watch/etcd.c (the
  * scenarios) the rest. */
 
 #ifndef SECRETD_BENCH_H
@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -231,5 +233,8 @@ void podman(struct hconn *admin);
 void docker(struct hconn *admin);
 /* bench-watch.c — scenario 11: parked watches woken by a rotation. */
 void watch_wake(struct hconn *admin);
+/* bench-etcd.c — scenario 12: the store in etcd (two more daemons on one
+ * etcd member) against the directory store of the main daemon. */
+void etcd_store(struct hconn *admin);
 
 #endif
