@@ -7,7 +7,8 @@
 #  - hundreds of concurrent rotations of one secret from all three hosts:
 #    every acknowledged rotation has a version of its own, the versions are
 #    dense, and every host ends with the same value, the last acknowledged;
-#  - kill -9 of the etcd leader under rotations: nothing acknowledged lost;
+#  - kill -9 of the etcd leader, and of host B, under rotations: nothing
+#    acknowledged lost, B back and agreeing;
 #  - etcd cut off altogether: writes 503 naming etcd, status and /metrics
 #    say so and since when, reads and lease renewals are served from the
 #    sealed copy the host last saw; back once etcd is;
@@ -16,8 +17,8 @@
 #  - a host with another master key refuses to start, naming the key;
 #  - hostile blobs in etcd (truncated, too large, sealed with another key)
 #    are refused for their secret alone;
-#  - a rotation on B reaches a container's file on C by C's watch of etcd,
-#    with its on_rotate; C's own rotation, come back by the watch, changes
+#  - a rotation on B reaches the files of a hand-made container and of a
+#    real Podman container on C by C's watch of etcd, with their on_rotate; C's own rotation, come back by the watch, changes
 #    nothing more; C cut off alone (its proxy to etcd killed) while etcd
 #    compacts resynchronizes when it is back; a delete on A revokes C's
 #    lease.
@@ -25,6 +26,9 @@ source "$(dirname "$0")/lib.sh"
 need_root
 for b in etcd etcdctl; do command -v $b >/dev/null || fail "$b is needed (.ci/deps installs etcd-server, etcd-client)"; done
 containers_init
+podman_init
+IMG=localhost/secretd-test-etcd-$$
+podman_image "$IMG" "$T/img"
 
 # --- the cluster --------------------------------------------------------------
 free_port() {
@@ -80,7 +84,9 @@ host_config() {
   "secrets_root": "$d/secrets", "master_key": "$d/master.key", "audit_log": "$d/audit.jsonl",
   "etcd": { "endpoints": [ "${eps//,/\", \"}" ], "prefix": "$PREFIX" },
   "workloads": [ { "name": "app", "match": { "runtime": "docker" }, "ttl": "1h",
-                   "on_rotate": { "signal": "SIGHUP" }, "secrets": [ "db", "web" ] } ] }
+                   "on_rotate": { "signal": "SIGHUP" }, "secrets": [ "db", "web" ] },
+                 { "name": "pod", "match": { "runtime": "podman" }, "inject": "/run/secrets",
+                   "on_rotate": { "signal": "SIGUSR1" }, "secrets": [ "web" ] } ] }
 JSON
 }
 start_host() {
@@ -202,9 +208,14 @@ for h in a b c; do rotate_loop $h "$T/$h/run/admin.sock" 100 k & LOOPS+=("$!"); 
 sleep 0.2
 kill -KILL "${ETCD_PIDS[leader]}"
 wait "${ETCD_PIDS[leader]}" 2>/dev/null || true
+# and a daemon too: host B, killed -9 in the middle of its rotations
+sleep 0.2
+kill -KILL "$PID_b"
+wait "$PID_b" 2>/dev/null || true
 wait_bg
 start_member "$leader" existing
 cluster_healthy
+start_host b
 acked k | sort -n >"$T/acked.k"
 [ "$(cut -d' ' -f1 "$T/acked.k" | uniq -d | wc -l)" = 0 ] || fail "leader kill: two acknowledged rotations share a version"
 final=$(curl -s --unix-socket "$B" http://x/v1/secrets/db/meta | jq -r '.versions[0].version')
@@ -214,7 +225,7 @@ curl -s --unix-socket "$B" http://x/v1/secrets/db >"$T/v"
 for s in "$A" "$C"; do
 	reads_as "$s" "$(cat "$T/v")" || fail "leader kill: the hosts disagree"
 done
-echo "leader m$leader killed: $(wc -l <"$T/acked.k") of 300 rotations acknowledged, none lost (version $final)"
+echo "leader m$leader and host B killed -9: $(wc -l <"$T/acked.k") of 300 rotations acknowledged, none lost (version $final), B back and agreeing"
 
 # --- hostile blobs: refused for their secret alone ---------------------------
 expect_status 201 "$A" PUT /v1/secrets/victim --data-binary 'v'
@@ -287,13 +298,32 @@ wait_file() {
 	done
 	fail "$1 holds '$(cat "$1" 2>/dev/null)', not '$2'; C's log: $(tail -n 5 "$T/c/daemon.log")"
 }
+# and a real Podman container on C, its only contact C's workload socket
+POD=secretd-t-$$-etcd
+POD_NAMES+=("$POD")
+"${PODMAN[@]}" run -d --name "$POD" --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+	-v "$T/c/run/workload.sock:/run/secretd/workload.sock" "$IMG" sh -c '
+	lease-client /run/secretd/workload.sock "{}" >/dev/null || { echo lease-failed; exit 1; }
+	trap "echo usr1 \$(cat /run/secrets/web)" USR1
+	echo ready $(cat /run/secrets/web)
+	while :; do sleep 0.2 & wait $!; done' >/dev/null || fail "podman run on C"
+for _ in $(seq 100); do podman logs "$POD" 2>&1 | grep -q '^ready' && break; sleep 0.1; done
+[ "$(podman logs "$POD" 2>&1 | grep '^ready')" = "ready web-1" ] || fail "the Podman container on C: $(podman logs "$POD" 2>&1)"
 : >"$T/probe"
 expect_status 200 "$B" POST /v1/secrets/web/rotate --data-binary 'web-2'
 ms=$(wait_file "$WEB" web-2)
+for _ in $(seq 100); do podman logs "$POD" 2>&1 | grep -q '^usr1' && break; sleep 0.05; done
+[ "$(podman logs "$POD" 2>&1 | grep '^usr1')" = "usr1 web-2" ] ||
+	fail "the Podman container on C after B's rotation: $(podman logs "$POD" 2>&1)"
+podman_rm "$POD"
+for _ in $(seq 200); do
+	[ "$(curl -s --unix-socket "$C" http://x/v1/leases | jq '[.leases[] | select(.workload == "pod")] | length')" = 0 ] && break
+	sleep 0.05
+done
 for _ in $(seq 100); do [ -s "$T/probe" ] && break; sleep 0.02; done
 [ "$(cat "$T/probe")" = SIGHUP ] || fail "C's container got '$(cat "$T/probe")' for B's rotation, not SIGHUP"
-grep -q "secret 'web' changed on another host: 1 leased files updated" "$T/c/daemon.log" || fail "C's log: $(tail -n 3 "$T/c/daemon.log")"
-echo "B's rotation in C's container after $ms ms, and its on_rotate"
+grep -q "secret 'web' changed on another host: 2 leased files updated" "$T/c/daemon.log" || fail "C's log: $(tail -n 3 "$T/c/daemon.log")"
+echo "B's rotation in C's containers (hand-made and Podman) after $ms ms, and their on_rotate"
 # this host's own rotation comes back by the watch too, and changes nothing more
 : >"$T/probe"
 expect_status 200 "$C" POST /v1/secrets/web/rotate --data-binary 'web-3'
