@@ -219,6 +219,94 @@ static void test_rotate_unchanged(void **state) {
         assert_int_equal(store_rotate(f->st, "missing", STORE_VALUE, (const uint8_t *) "x", 1, &v, &unchanged), -ENOENT);
 }
 
+/* A shared store (etcd): another host writes between this one's read and
+ * its write.  The backend below does that write itself, through the same
+ * store, on the first put of a rotation it is told to race; the store must
+ * read again and write the next version on top, never over it. */
+struct racing {
+        struct backend base;
+        struct backend *inner;
+        struct store *st;
+        int races;    /* rotations still to race */
+        int stale;    /* -ESTALE answers given */
+};
+
+static int racing_get(struct backend *b, const char *key, uint8_t **blob, size_t *len, uint64_t *rev) {
+        struct racing *r = (struct racing *) b;
+
+        return r->inner->ops->get(r->inner, key, blob, len, rev);
+}
+
+static int racing_put(struct backend *b, const char *key, const uint8_t *blob, size_t len, uint64_t rev,
+                      uint64_t *ret_rev) {
+        struct racing *r = (struct racing *) b;
+        int k;
+
+        if (r->races > 0 && strcmp(key, "db") == 0) {
+                struct store_version v;
+
+                r->races--;
+                /* the other host's rotation lands first */
+                assert_int_equal(store_write(r->st, "db", STORE_VALUE, (const uint8_t *) "other", 5, &v), 0);
+        }
+        k = r->inner->ops->put(r->inner, key, blob, len, rev, ret_rev);
+        r->stale += k == -ESTALE;
+        return k;
+}
+
+static int racing_remove(struct backend *b, const char *key) {
+        struct racing *r = (struct racing *) b;
+
+        return r->inner->ops->remove(r->inner, key);
+}
+
+static int racing_list(struct backend *b, char ***keys, size_t *n) {
+        struct racing *r = (struct racing *) b;
+
+        return r->inner->ops->list(r->inner, keys, n);
+}
+
+static void racing_free(struct backend *b) {
+        struct racing *r = (struct racing *) b;
+
+        backend_free(r->inner);
+        free(r);
+}
+
+static const struct backend_ops racing_ops = {
+        .get = racing_get, .put = racing_put, .remove = racing_remove, .list = racing_list, .free = racing_free,
+};
+
+static void test_write_raced(void **state) {
+        struct fixture *f = *state;
+        struct racing *r = calloc(1, sizeof(*r));
+        struct store_version v;
+        bool unchanged;
+
+        close_store(f);
+        assert_non_null(r);
+        r->base = (struct backend) { .ops = &racing_ops, .kind = "racing" };
+        assert_int_equal(backend_dir_open(f->state, STORE_BLOB_MAX, &r->inner), 0);
+        assert_int_equal(store_open(&r->base, f->keys, STORE_VALUE_MAX_DEFAULT, &f->st), 0);
+        r->st = f->st;
+        assert_int_equal(store_create(f->st, "db", STORE_VALUE, (const uint8_t *) "one", 3, &v), 0);
+        r->races = 1;
+        assert_int_equal(store_rotate(f->st, "db", STORE_VALUE, (const uint8_t *) "mine", 4, &v, &unchanged), 0);
+        assert_false(unchanged);
+        /* the other host's is version 2, ours 3: both kept, in order */
+        assert_int_equal(v.version, 3);
+        assert_int_equal(r->stale, 1);
+        assert_value(f->st, "db", 0, "mine", 4);
+        assert_value(f->st, "db", 2, "other", 5);
+        /* the other host writes meanwhile what this one rotates to: read
+         * again, it is no change (version 4 is the other host's) */
+        r->races = 1;
+        assert_int_equal(store_rotate(f->st, "db", STORE_VALUE, (const uint8_t *) "other", 5, &v, &unchanged), 0);
+        assert_true(unchanged);
+        assert_int_equal(v.version, 4);
+        assert_int_equal(r->stale, 2);
+}
+
 static void test_names(void **state) {
         static const struct {
                 const char *name;
@@ -620,6 +708,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_limits_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rotate_unchanged, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_write_raced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sets, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
