@@ -90,6 +90,7 @@ static const struct field config_runtimes[] = {
 #define ETCD_ENDPOINTS_MAX 16
 #define ETCD_URL_MAX 512
 #define ETCD_PREFIX_MAX 200
+#define ETCD_VALUE_WARN (700 * 1024)
 
 static const struct field config_etcd[] = {
         { "endpoints", FIELD_URLS, 0, 0, 0, NULL },
@@ -554,6 +555,11 @@ void config_warnings(const struct config *c, const char *source, struct config_e
         if (path_within(c->workload_socket, n, c->runtime_dir))
                 conf_report(&p, "runtime_dir", "is in the directory of workload_socket, which containers mount; "
                        "give the workload socket a directory of its own");
+        /* a blob in etcd holds two versions, and etcd takes 1.5 MiB a
+         * request unless told otherwise */
+        if (c->has_etcd && c->max_value_size > ETCD_VALUE_WARN)
+                conf_report(&p, "limits.max_value_size", "values over 700K do not fit in etcd's default request "
+                            "limit (1.5 MiB, two versions a secret); such writes will fail");
 }
 
 /* check: config_check_file's partial configuration. */

@@ -149,6 +149,8 @@ for s in "$B" "$C"; do
 done
 expect_status 200 "$B" GET /v1/status
 [ "$(json_field backend)" = etcd ] && [ "$(json_field backend_reachable)" = true ] || fail "status: $(cat "$T/body")"
+expect_exit 0 "$SECRETCTL" --socket "$B" status
+grep -qx 'store:        etcd' "$T/out" || fail "secretctl status: $(cat "$T/out")"
 expect_status 409 "$C" PUT /v1/secrets/db --data-binary 'again'
 expect_status 200 "$B" POST /v1/secrets/db/rotate --data-binary 'from-b'
 [ "$(json_field version)" = 2 ] || fail "rotate on B: $(cat "$T/body")"
@@ -259,6 +261,8 @@ expect_status 200 "$A" GET /v1/status
 [ "$(json_field backend_reachable)" = false ] || fail "cut off, status says: $(cat "$T/body")"
 [ "$(jq -r .backend_cut_off_since "$T/body")" != null ] || fail "cut off since: $(cat "$T/body")"
 curl -s --unix-socket "$A" http://x/metrics | grep -q '^secretd_backend_reachable 0$' || fail "metrics: reachable"
+expect_exit 0 "$SECRETCTL" --socket "$A" status
+expect_in "store:        etcd, cut off since 20" "$T/out"
 expect_status 200 "$A" GET /v1/secrets/db # the sealed copy A last saw
 code=$(in_cgroup "/system.slice/docker-$ID.scope" 1000 yes curl -s -o /dev/null -w '%{http_code}' \
 	--unix-socket "$T/c/run/workload.sock" -X POST --data '{}' "http://secretd/v1/leases/$LEASE_C/renew")

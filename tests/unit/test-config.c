@@ -195,6 +195,14 @@ static void test_etcd(void **state) {
         assert_true(has(&errs, "f.json: etcd.tls: unknown key"));
         assert_false(has(&errs, "required"));
         config_errors_clear(&errs);
+        /* values etcd cannot hold: a warning, not an error */
+        assert_int_equal(config_load_string("{ \"etcd\": { \"endpoints\": [ \"http://e:2379\" ] },"
+                                            " \"limits\": { \"max_value_size\": \"1M\" } }", "f.json", &c, &errs),
+                         0);
+        config_warnings(c, "f.json", &errs);
+        assert_true(has(&errs, "f.json: limits.max_value_size: values over 700K do not fit in etcd"));
+        config_errors_clear(&errs);
+        config_free(c);
 }
 
 int main(void) {
