@@ -61,6 +61,7 @@ LIB_SRCS = \
 	daemon/api-hook.c \
 	daemon/api-lease.c \
 	daemon/api-set.c \
+	daemon/api-status.c \
 	daemon/api-watch.c \
 	daemon/api.c \
 	daemon/attest.c \
@@ -82,6 +83,7 @@ LIB_SRCS = \
 	daemon/keys.c \
 	daemon/lease-record.c \
 	daemon/lease.c \
+	daemon/leasing-caller.c \
 	daemon/leasing-recover.c \
 	daemon/leasing-rotate.c \
 	daemon/leasing-signal.c \

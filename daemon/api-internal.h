@@ -34,6 +34,10 @@ void route_revoke(struct server *s, const struct request *req, const char *id, s
 #define WATCH_TIMEOUT_DEFAULT_USEC (30 * UINT64_C(1000000))
 #define WATCH_TIMEOUT_MAX_USEC (3600 * UINT64_C(1000000))
 void route_watch(struct server *s, const struct request *req, const char *name, struct reply *rep);
+void route_health(struct server *s, const struct request *req, const char *name, struct reply *rep);
+void route_whoami(struct server *s, const struct request *req, const char *name, struct reply *rep);
+void route_status(struct server *s, const struct request *req, const char *name, struct reply *rep);
+void route_metrics(struct server *s, const struct request *req, const char *name, struct reply *rep);
 void route_leases_watch(struct server *s, const struct request *req, const char *name, struct reply *rep);
 
 /* api-set.c.  The kind of value req's body is: a set when its

@@ -96,6 +96,15 @@ void instance_detach(struct leasing *l, struct lease *ls);
 /* in's lease of secret, or NULL. */
 struct lease *instance_lease_of(const struct instance *in, const char *secret);
 /* Watches the workload's cgroup.events so its exit revokes its leases. */
+/* A lease's deadline went from before to after (INT64_MAX: a new one):
+ * the timer follows (leasing.c). */
+void leasing_deadline_moved(struct leasing *l, int64_t before, int64_t after);
+/* Records ls; an acknowledged lease must outlive a crash. */
+int lease_save_record(struct leasing *l, const struct lease *ls);
+/* The store's current version of secret into file of in, unless the file
+ * already holds had_version as written; the version in *ret_v. */
+int lease_file_put(struct leasing *l, struct instance *in, const char *secret, const char *file, uid_t uid, gid_t gid,
+                   mode_t mode, uint64_t had_version, struct store_version *ret_v);
 /* Sends sig, a rotation of secret's on_rotate, to in's target
  * (leasing-signal.c) and audits whom it reached. */
 void instance_signal(struct leasing *l, struct instance *in, int sig, const char *secret);

@@ -1,4 +1,6 @@
-/* leasing.c — grant, renew, revoke, expire, rotate (see leasing.h).
+/* leasing.c — open, grant, expire, revoke a secret's leases (see
+ * leasing.h); what a caller does with its own leases (list, renew,
+ * revoke) is leasing-caller.c, rotation leasing-rotate.c.
  *
  * Plaintext is read from the store into a secbuf and written straight into
  * the instance's tmpfs; nothing else keeps it.  Instance directories exist
@@ -200,7 +202,7 @@ void leasing_rearm(struct leasing *l) {
  * a new lease).  Renewals are the common case: unless that lease was the
  * one the timer waits for, or is now earlier than it, nothing changes —
  * no scan of ten thousand deadlines, no timer call. */
-static void deadline_moved(struct leasing *l, int64_t before, int64_t after) {
+void leasing_deadline_moved(struct leasing *l, int64_t before, int64_t after) {
         if (before == l->armed_usec && after != before)
                 leasing_rearm(l);
         else if (after < l->armed_usec)
@@ -243,7 +245,7 @@ static void instance_watch(struct leasing *l, struct instance *in, const struct 
 
 /* An acknowledged lease must outlive a crash: callers refuse what cannot
  * be recorded. */
-static int save_record(struct leasing *l, const struct lease *ls) {
+int lease_save_record(struct leasing *l, const struct lease *ls) {
         const struct instance *in = ls->owner;
 
         return lease_record_save(l->records_fd, ls, &(struct lease_where) {
@@ -393,8 +395,8 @@ static int instance_inject(struct leasing *l, struct instance *in, const struct 
  * already holds it as granted (version had, owner, mode, content): a
  * renewal of an unchanged version costs a compare, not a write, and a
  * file someone managed to change is put right. */
-static int file_put(struct leasing *l, struct instance *in, const char *secret, const char *file, uid_t uid, gid_t gid,
-                    mode_t mode, uint64_t had_version, struct store_version *ret_v) {
+int lease_file_put(struct leasing *l, struct instance *in, const char *secret, const char *file, uid_t uid, gid_t gid,
+                   mode_t mode, uint64_t had_version, struct store_version *ret_v) {
         _cleanup_(secbuf_freep) struct secbuf *value = NULL;
         int r;
 
@@ -416,7 +418,7 @@ static int grant_one(struct leasing *l, const struct peer *p, const struct workl
         gid_t gid = g->has_gid ? g->gid : p->gid;
         int r;
 
-        r = file_put(l, in, g->name, g->file, uid, gid, g->mode, ls ? ls->version : 0, &v);
+        r = lease_file_put(l, in, g->name, g->file, uid, gid, g->mode, ls ? ls->version : 0, &v);
         if (r < 0)
                 return r;
         *ret_before = ls ? ls->expires_usec : INT64_MAX;
@@ -531,7 +533,7 @@ static int grant_save(struct leasing *l, struct instance *in, bool moved, const 
         int r = 0;
 
         for (size_t i = 0; r >= 0 && i < (moved ? in->n_leases : got->n); i++)
-                r = save_record(l, moved ? in->leases[i] : got->v[i]);
+                r = lease_save_record(l, moved ? in->leases[i] : got->v[i]);
         return r;
 }
 
@@ -597,7 +599,7 @@ static int grant_placed(struct leasing *l, const struct leasing_caller *c, const
         }
         instance_remember(in, c->peer);
         for (size_t i = 0; i < ret->n; i++)
-                deadline_moved(l, before[i], ret->v[i]->expires_usec);
+                leasing_deadline_moved(l, before[i], ret->v[i]->expires_usec);
         *ret_n_made = n_made;
         return 0;
 }
@@ -668,87 +670,6 @@ int leasing_grant_container(struct leasing *l, const struct leasing_caller *c, c
 /* Whose leases a caller may see, renew and revoke: an admin's, all; else
  * those of its own scope AND of the workload the policy in force places it
  * in (the same container's process in another workload is someone else). */
-struct toucher {
-        bool admin;
-        bool placed; /* has a scope and a workload */
-        char iname[256];
-        const char *workload;
-};
-
-static void toucher_of(const struct leasing_caller *c, struct toucher *ret) {
-        *ret = (struct toucher) { .admin = c->admin };
-        ret->placed = c->workload && c->peer && instance_name(c->peer, ret->iname, sizeof(ret->iname)) >= 0;
-        ret->workload = c->workload ? c->workload->name : NULL;
-}
-
-static bool may_touch(const struct toucher *t, const struct lease *ls) {
-        if (t->admin)
-                return true;
-        return t->placed && strcmp(t->iname, ls->instance) == 0 && strcmp(t->workload, ls->workload) == 0;
-}
-
-void leasing_list(struct leasing *l, const struct leasing_caller *c, lease_fn fn, void *userdata) {
-        struct toucher t;
-
-        toucher_of(c, &t);
-        for (size_t i = 0; i < l->table.n; i++)
-                if (may_touch(&t, l->table.v[i]))
-                        fn(userdata, l->table.v[i]);
-}
-
-void leasing_list_own(struct leasing *l, const struct leasing_caller *c, lease_fn fn, void *userdata) {
-        struct toucher t;
-        struct instance *in;
-
-        toucher_of(c, &t);
-        t.admin = false;
-        /* its instance's leases alone: a watcher's view is recomputed at
-         * every rotation, so never a walk of the whole table */
-        in = t.placed ? instance_find(l, t.iname) : NULL;
-        for (size_t i = 0; in && i < in->n_leases; i++)
-                if (may_touch(&t, in->leases[i]))
-                        fn(userdata, in->leases[i]);
-}
-
-int leasing_renew(struct leasing *l, const struct leasing_caller *c, const char *id, uint64_t ttl_usec,
-                  struct lease_set *ret) {
-        struct lease *ls = lease_table_find(&l->table, id);
-        const struct workload *w;
-        struct store_version v;
-        struct toucher t;
-        int64_t old_expires, now;
-        int r;
-
-        if (!ls)
-                return -ENOENT;
-        toucher_of(c, &t);
-        if (!may_touch(&t, ls))
-                return -EACCES;
-        /* what the policy no longer grants is not renewed, by anyone (a
-         * reload ends such leases; this holds whatever the order) */
-        if (!lease_in_force(l->policy, ls))
-                return -EACCES;
-        w = policy_workload(l->policy, ls->workload);
-        if (ttl_usec == 0)
-                ttl_usec = w->ttl_usec;
-        r = file_put(l, ls->owner, ls->secret, ls->file, ls->uid, ls->gid, ls->mode, ls->version, &v);
-        if (r < 0)
-                return r;
-        ls->version = v.version;
-        old_expires = ls->expires_usec;
-        now = leasing_now_usec();
-        lease_extend(ls, now, ttl_usec);
-        r = save_record(l, ls);
-        if (r < 0) {
-                ls->expires_usec = old_expires;
-                return r;
-        }
-        audit_lease(l, "renew", c->peer, ls, NULL);
-        deadline_moved(l, old_expires, ls->expires_usec);
-        *ret = (struct lease_set) { .v = { ls }, .n = 1, .workload = w, .now_usec = now, .ttl_usec = ttl_usec };
-        return 0;
-}
-
 /* Removes the file, the lease and, when it was the last, the instance. */
 void lease_drop(struct leasing *l, struct lease *ls, const struct peer *p, const char *action, const char *reason) {
         struct instance *in = ls->owner;
@@ -760,20 +681,6 @@ void lease_drop(struct leasing *l, struct lease *ls, const struct peer *p, const
         instance_detach(l, ls);
         if (in)
                 instance_release_if_empty(l, in);
-}
-
-int leasing_revoke(struct leasing *l, const struct leasing_caller *c, const char *id) {
-        struct lease *ls = lease_table_find(&l->table, id);
-        struct toucher t;
-
-        if (!ls)
-                return -ENOENT;
-        toucher_of(c, &t);
-        if (!may_touch(&t, ls))
-                return -EACCES;
-        lease_drop(l, ls, c->peer, "revoke", NULL);
-        leasing_rearm(l);
-        return 0;
 }
 
 size_t leasing_revoke_secret(struct leasing *l, const char *secret) {

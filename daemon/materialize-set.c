@@ -263,30 +263,37 @@ void mdir_set_forget(struct mdir *m, const char *file) {
         gens_remove(m, file, NULL);
 }
 
-void mdir_sets_clear(struct mdir *m) {
-        _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
+/* The generations, to read through, when .sets exists (NULL otherwise);
+ * a fresh open: the cached fd's offset stays where it is. */
+static DIR *sets_read(struct mdir *m) {
         int fd;
+        DIR *d;
 
         if (faccessat(m->dfd, MDIR_SETS_DIR, F_OK, AT_SYMLINK_NOFOLLOW) < 0 || sets_dir(m) < 0)
-                return;
+                return NULL;
         fd = openat(m->sets_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         d = fd >= 0 ? fdopendir(fd) : NULL;
-        while (d && (de = readdir(d)))
+        if (!d)
+                safe_close(fd);
+        return d;
+}
+
+void mdir_sets_clear(struct mdir *m) {
+        _cleanup_closedir_ DIR *d = sets_read(m);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d)))
                 if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
                         gen_remove(m->sets_dfd, de->d_name);
         (void) unlinkat(m->dfd, MDIR_SETS_DIR, AT_REMOVEDIR);
 }
 
 void mdir_sets_prune(struct mdir *m) {
-        _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = sets_read(m);
         struct dirent *de;
-        int fd;
 
-        if (faccessat(m->dfd, MDIR_SETS_DIR, F_OK, AT_SYMLINK_NOFOLLOW) < 0 || sets_dir(m) < 0)
-                return;
-        fd = openat(m->sets_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        d = fd >= 0 ? fdopendir(fd) : NULL;
         while (d && (de = readdir(d))) {
                 char file[256], want[LINK_MAX_LEN], link[LINK_MAX_LEN];
                 const char *dot = strrchr(de->d_name, '.');
